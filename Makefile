@@ -1,0 +1,36 @@
+# The course in two commands: `make lab` and `make test`.
+# Both create .venv and install everything on first use (no conda needed).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.DEFAULT_GOAL := help
+.PHONY: help install lab test test-fast bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install convkit with every dependency (once)
+
+lab: install ## open the course in JupyterLab
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks
+
+test: install ## run every test: library, notebooks, grading
+	CONVKIT_OFFLINE=1 MPLBACKEND=Agg $(BIN)/python -m pytest
+
+test-fast: install ## the library tests with fewer hypothesis examples
+	CONVKIT_OFFLINE=1 MPLBACKEND=Agg HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest tests
+
+bench: install ## time convkit.reference against torch and the widgets' update speed
+	$(BIN)/python -m convkit.bench
+	$(BIN)/python benchmarks/bench_widgets.py
+
+clean: ## remove the virtual environment and caches
+	rm -rf $(VENV) .hypothesis build lib/*.egg-info

@@ -1,0 +1,326 @@
+"""convkit.reference against torch, the lecture's worked numbers and hand-computed cases."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from convkit import reference as R
+
+TORCH_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+CONV = {1: R.conv1d, 2: R.conv2d, 3: R.conv3d}
+LOOPS = {1: R.conv1d_loops, 2: R.conv2d_loops, 3: R.conv3d_loops}
+BACKWARD = {1: R.conv1d_backward, 2: R.conv2d_backward, 3: R.conv3d_backward}
+TOLERANCE = {np.float64: dict(rtol=1e-9, atol=1e-9), np.float32: dict(rtol=1e-4, atol=1e-4)}
+
+# the number of examples comes from the hypothesis profile loaded in conftest.py
+EXAMPLES = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# ---------------------------------------------------------------------------
+# Random valid calls
+# ---------------------------------------------------------------------------
+@st.composite
+def conv_calls(draw, nd: int, small: bool = False):
+    """A call torch accepts: arrays plus keyword arguments, in float32 or float64."""
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    groups = draw(st.integers(1, 2 if small else 3))
+    C = groups * draw(st.integers(1, 2 if small else 3))
+    D = groups * draw(st.integers(1, 2 if small else 3))
+    max_k = 2 if (small and nd == 3) else 3
+    kernel = draw(st.tuples(*[st.integers(1, max_k)] * nd))
+    dilation = draw(st.tuples(*[st.integers(1, 3)] * nd))
+    padding_kind = draw(st.sampled_from(["int", "tuple", "same", "valid"]))
+    if padding_kind == "same":
+        stride = (1,) * nd
+        padding = "same"
+        pad = tuple(d * (k - 1) for k, d in zip(kernel, dilation))
+    else:
+        stride = draw(st.tuples(*[st.integers(1, 3)] * nd))
+        if padding_kind == "int":
+            padding = draw(st.integers(0, 2))
+            pad = (2 * padding,) * nd
+        elif padding_kind == "tuple":
+            padding = draw(st.tuples(*[st.integers(0, 2)] * nd))
+            pad = tuple(2 * p for p in padding)
+        else:
+            padding, pad = "valid", (0,) * nd
+    extra = 2 if (small or nd == 3) else 5
+    spatial = tuple(max(1, d * (k - 1) + 1 - p) + draw(st.integers(0, extra))
+                    for k, d, p in zip(kernel, dilation, pad))
+    batched = draw(st.booleans())
+    N = draw(st.integers(1, 2)) if batched else None
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal(((N,) if batched else ()) + (C, *spatial)).astype(dtype)
+    w = rng.standard_normal((D, C // groups, *kernel)).astype(dtype)
+    b = rng.standard_normal(D).astype(dtype) if draw(st.booleans()) else None
+    # plain ints where all entries agree, so both argument forms are exercised
+    stride = stride[0] if len(set(stride)) == 1 and draw(st.booleans()) else stride
+    dilation = dilation[0] if len(set(dilation)) == 1 and draw(st.booleans()) else dilation
+    kwargs = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return x, w, b, kwargs
+
+
+def _torch_forward_backward(nd, x, w, b, kwargs, grad_output=None):
+    xt = torch.tensor(x, requires_grad=True)
+    wt = torch.tensor(w, requires_grad=True)
+    bt = None if b is None else torch.tensor(b, requires_grad=True)
+    yt = TORCH_CONV[nd](xt, wt, bt, **kwargs)
+    if grad_output is None:
+        return yt.detach().numpy()
+    yt.backward(torch.tensor(grad_output))
+    return (yt.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(),
+            None if b is None else bt.grad.numpy())
+
+
+# ---------------------------------------------------------------------------
+# Property-based agreement with torch
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@EXAMPLES
+@given(data=st.data())
+def test_conv_matches_torch_for_random_strided_padded_dilated_grouped_calls(nd, data):
+    x, w, b, kwargs = data.draw(conv_calls(nd))
+    with np.errstate(all="ignore"):
+        expected = _torch_forward_backward(nd, x, w, b, kwargs)
+    got = CONV[nd](x, w, b, **kwargs)
+    assert got.shape == expected.shape
+    assert got.dtype == x.dtype
+    np.testing.assert_allclose(got, expected, **TOLERANCE[x.dtype.type])
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@EXAMPLES
+@given(data=st.data())
+def test_backward_matches_torch_autograd(nd, data):
+    x, w, b, kwargs = data.draw(conv_calls(nd))
+    rng = np.random.default_rng(0)
+    out_shape = _torch_forward_backward(nd, x, w, b, kwargs).shape
+    grad_output = rng.standard_normal(out_shape).astype(x.dtype)
+    _, gx, gw, gb = _torch_forward_backward(nd, x, w, b, kwargs, grad_output)
+    got_x, got_w, got_b = BACKWARD[nd](grad_output, x, w, **kwargs)
+    tol = TOLERANCE[x.dtype.type]
+    assert got_x.shape == x.shape and got_w.shape == w.shape
+    np.testing.assert_allclose(got_x, gx, **tol)
+    np.testing.assert_allclose(got_w, gw, **tol)
+    if b is not None:
+        np.testing.assert_allclose(got_b, gb, **tol)
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@EXAMPLES
+@given(data=st.data())
+def test_loops_agree_with_torch_and_with_vectorised_version(nd, data):
+    x, w, b, kwargs = data.draw(conv_calls(nd, small=True))
+    got = LOOPS[nd](x, w, b, **kwargs)
+    tol = TOLERANCE[x.dtype.type]
+    np.testing.assert_allclose(got, _torch_forward_backward(nd, x, w, b, kwargs), **tol)
+    np.testing.assert_allclose(got, CONV[nd](x, w, b, **kwargs), **tol)
+
+
+# ---------------------------------------------------------------------------
+# Refusals: the library refuses exactly the calls torch refuses
+# ---------------------------------------------------------------------------
+def _break(draw, nd, x, w, b, kwargs):
+    """Apply one of the mistakes students make to a valid call (or none)."""
+    mistake = draw(st.sampled_from([
+        "none", "input_dims", "weight_dims", "channels", "groups", "kernel_too_large",
+        "stride", "dilation", "negative_padding", "same_with_stride", "bias_length",
+        "padding_word", "tuple_length",
+    ]))
+    kwargs = dict(kwargs)
+    if mistake == "input_dims":
+        x = x[(0,) * draw(st.integers(1, x.ndim - 1))] if draw(st.booleans()) else x[None, None]
+    elif mistake == "weight_dims":
+        w = w[0] if draw(st.booleans()) else w[None]
+    elif mistake == "channels":
+        w = np.concatenate([w, w], axis=1)
+    elif mistake == "groups":
+        kwargs["groups"] = draw(st.sampled_from([0, -1, w.shape[0] + 1]))
+    elif mistake == "kernel_too_large":
+        kwargs["dilation"] = 50
+    elif mistake == "stride":
+        kwargs["stride"] = draw(st.sampled_from([0, -1, (0,) * nd]))
+    elif mistake == "dilation":
+        kwargs["dilation"] = draw(st.sampled_from([0, -2]))
+    elif mistake == "negative_padding":
+        kwargs["padding"] = -1
+    elif mistake == "same_with_stride":
+        kwargs["padding"], kwargs["stride"] = "same", 2
+    elif mistake == "bias_length":
+        b = np.ones(w.shape[0] + draw(st.sampled_from([-1, 1]))).astype(x.dtype)
+    elif mistake == "padding_word":
+        kwargs["padding"] = "full"
+    elif mistake == "tuple_length":
+        kwargs["stride"] = (1,) * (nd + 1)
+    return x, w, b, kwargs
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@EXAMPLES
+@given(data=st.data())
+def test_library_refuses_exactly_the_calls_torch_refuses(nd, data):
+    x, w, b, kwargs = _break(data.draw, nd, *data.draw(conv_calls(nd, small=True)))
+    try:
+        with np.errstate(all="ignore"):
+            expected = TORCH_CONV[nd](torch.tensor(x), torch.tensor(w),
+                                      None if b is None else torch.tensor(b), **kwargs)
+        torch_refuses = False
+    except (RuntimeError, ValueError, TypeError, IndexError):
+        torch_refuses = True
+    if torch_refuses:
+        with pytest.raises((ValueError, TypeError)):
+            CONV[nd](x, w, b, **kwargs)
+    else:
+        np.testing.assert_allclose(CONV[nd](x, w, b, **kwargs), expected.numpy(),
+                                   **TOLERANCE[x.dtype.type])
+
+
+# ---------------------------------------------------------------------------
+# The lecture's worked examples
+# ---------------------------------------------------------------------------
+def test_lecture_example_1234_conv_32_gives_7_12_17():
+    np.testing.assert_array_equal(R.vector_conv([1, 2, 3, 4], [3, 2]), [7, 12, 17])
+
+
+def test_difference_kernel_detects_the_ramp_of_the_lecture():
+    x = [0, 0, 0, 0, 1, 2, 3, 4, 4, 4, 4]
+    np.testing.assert_array_equal(R.vector_conv(x, [-1, 1]), [0, 0, 0, 1, 1, 1, 1, 0, 0, 0])
+
+
+def test_vector_conv_has_length_W_minus_w_plus_1_and_matches_conv1d():
+    rng = np.random.default_rng(1)
+    x, u = rng.standard_normal(13), rng.standard_normal(4)
+    got = R.vector_conv(x, u)
+    assert got.shape == (13 - 4 + 1,)
+    np.testing.assert_allclose(got, R.conv1d(x[None, None], u[None, None])[0, 0])
+
+
+def test_numpy_convolve_flips_the_kernel_and_the_deep_learning_one_does_not():
+    x, u = [1, 2, 3, 4], [3, 2]
+    # by hand: 1*2 + 2*3 = 8, 2*2 + 3*3 = 13, 3*2 + 4*3 = 18
+    np.testing.assert_array_equal(R.flipped_conv(x, u), [8, 13, 18])
+    np.testing.assert_array_equal(R.flipped_conv(x, u), np.convolve(x, u, mode="valid"))
+    assert not np.array_equal(R.flipped_conv(x, u), R.vector_conv(x, u))
+
+
+def test_conv1d_gives_the_lecture_numbers_in_batched_form():
+    x = np.array([[[1.0, 2.0, 3.0, 4.0]]])
+    np.testing.assert_array_equal(R.conv1d(x, np.array([[[3.0, 2.0]]])), [[[7, 12, 17]]])
+
+
+def test_lecture_conv2d_shapes_117x4x10x3_with_5x4x2x3_kernels_give_117x5x9x1():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((117, 4, 10, 3)).astype(np.float32)
+    w = rng.standard_normal((5, 4, 2, 3)).astype(np.float32)
+    b = rng.standard_normal(5).astype(np.float32)
+    assert R.conv2d(x, w, b).shape == (117, 5, 9, 1)
+
+
+def test_lecture_padding_2_1_stride_2_2_on_3x5_gives_3x3():
+    x = np.ones((1, 2, 3, 5))
+    assert R.conv2d(x, np.ones((1, 2, 3, 3)), padding=(2, 1), stride=(2, 2)).shape == (1, 1, 3, 3)
+
+
+def test_lecture_dilation_4_on_20x30_gives_12x22():
+    assert R.conv2d(np.ones((1, 1, 20, 30)), np.ones((1, 1, 3, 3)), dilation=4).shape == (1, 1, 12, 22)
+
+
+def test_lecture_filters_on_a_hand_made_image():
+    # a 4x4 image that is 0 on the left half and 1 on the right half
+    image = np.array([[[0.0, 0.0, 1.0, 1.0]] * 4])
+    vertical_edges = np.array([[[[-1.0, 0.0, 1.0]] * 3]])  # the lecture's third kernel
+    # each output sums three rows of (x[c+2] - x[c]) = 1 where the step lies inside the window
+    np.testing.assert_array_equal(R.conv2d(image, vertical_edges), [[[3.0, 3.0], [3.0, 3.0]]])
+    horizontal_edges = np.array([[[[-1.0, -1.0, -1.0], [0, 0, 0], [1.0, 1.0, 1.0]]]])
+    np.testing.assert_array_equal(R.conv2d(image, horizontal_edges), np.zeros((1, 2, 2)))
+
+
+def test_same_padding_with_even_kernel_adds_the_extra_zero_after():
+    # x = (1, 2, 3, 4), kernel (1, 10): span 2, one zero, placed at the end -> x_i + 10 x_{i+1}
+    y = R.conv1d(np.array([[1.0, 2.0, 3.0, 4.0]]), np.array([[[1.0, 10.0]]]), padding="same")
+    np.testing.assert_array_equal(y, [[21.0, 32.0, 43.0, 4.0]])
+
+
+def test_depthwise_conv2d_filters_each_channel_alone():
+    x = np.stack([np.full((3, 3), 1.0), np.full((3, 3), 2.0)])  # two constant channels
+    w = np.stack([np.ones((1, 2, 2)), -np.ones((1, 2, 2))])  # one kernel per channel
+    y = R.conv2d(x, w, groups=2)
+    np.testing.assert_array_equal(y, [np.full((2, 2), 4.0), np.full((2, 2), -8.0)])
+
+
+def test_conv1d_backward_of_difference_kernel_by_hand():
+    # y_i = x_{i+1} - x_i; with dL/dy = 1: dL/dx = (-1, 0, 0, 1), dL/dw = (sum x_0..2, sum x_1..3)
+    x = np.array([[[0.0, 1.0, 2.0, 3.0]]])
+    gx, gw, gb = R.conv1d_backward(np.ones((1, 1, 3)), x, np.array([[[-1.0, 1.0]]]))
+    np.testing.assert_array_equal(gx, [[[-1, 0, 0, 1]]])
+    np.testing.assert_array_equal(gw, [[[3, 6]]])
+    np.testing.assert_array_equal(gb, [3])
+
+
+def test_stride_leaves_the_last_input_column_without_gradient():
+    x = np.ones((1, 1, 6))
+    gx, _, _ = R.conv1d_backward(np.ones((1, 1, 2)), x, np.ones((1, 1, 3)), stride=2)
+    # windows start at 0 and 2, covering 0..4: position 5 is never read
+    np.testing.assert_array_equal(gx, [[[1, 1, 2, 1, 1, 0]]])
+
+
+def test_torch_tensors_are_accepted_as_input():
+    y = R.conv1d(torch.tensor([[1.0, 2.0, 3.0, 4.0]]), torch.tensor([[[3.0, 2.0]]]))
+    np.testing.assert_array_equal(y, [[7, 12, 17]])
+
+
+# ---------------------------------------------------------------------------
+# Error messages, by content
+# ---------------------------------------------------------------------------
+X = np.ones((117, 4, 10, 3))
+W = np.ones((5, 4, 2, 3))
+
+
+@pytest.mark.parametrize(
+    "call, error, pattern",
+    [
+        (lambda: R.conv2d(X[0, 0], W), ValueError, r"input must have 3 dims .* got shape \(10, 3\)"),
+        (lambda: R.conv2d(X, W[0]), ValueError, r"weight must have 4 dims .* got shape \(4, 2, 3\)"),
+        (lambda: R.conv2d(X, np.ones((5, 3, 2, 3))), ValueError,
+         r"weight expects 3 input channels .* but input has 4 .*\(117, 4, 10, 3\).*\(5, 3, 2, 3\)"),
+        (lambda: R.conv2d(X, W, groups=2), ValueError, r"groups=2 must divide the 5 output channels"),
+        (lambda: R.conv2d(np.ones((1, 3, 5, 5)), np.ones((2, 1, 3, 3)), groups=2), ValueError,
+         r"weight expects 2 input channels \(1 per group x groups=2\) but input has 3"),
+        (lambda: R.conv2d(X, np.ones((5, 4, 11, 3))), ValueError,
+         r"kernel size 11 .* larger than the padded input \(10 \+ 0 padding = 10\) along spatial axis 0"),
+        (lambda: R.conv2d(X, W, dilation=(1, 2)), ValueError,
+         r"kernel size 3 \(dilation 2, so it spans 5\) is larger than the padded input \(3 \+ 0"),
+        (lambda: R.conv2d(X, W, stride=0), ValueError, r"stride must be positive, got 0"),
+        (lambda: R.conv2d(X, W, stride=(1, -1)), ValueError, r"stride must be positive, got \(1, -1\)"),
+        (lambda: R.conv2d(X, W, dilation=0), ValueError, r"dilation must be positive, got 0"),
+        (lambda: R.conv2d(X, W, padding=-1), ValueError, r"padding must be non-negative, got -1"),
+        (lambda: R.conv2d(X, W, padding="same", stride=2), ValueError,
+         r"padding='same' needs stride 1 on every axis, got stride=\(2, 2\)"),
+        (lambda: R.conv2d(X, W, padding="full"), ValueError, r"padding must be 'valid', 'same'.* got 'full'"),
+        (lambda: R.conv2d(X, W, np.ones(4)), ValueError,
+         r"bias must have shape \(5,\), one value per output channel, got shape \(4,\)"),
+        (lambda: R.conv2d(X, W, stride=(1, 1, 1)), ValueError, r"stride must be an int or a tuple of 2 ints"),
+        (lambda: R.conv2d(X, W, stride=1.5), TypeError, r"stride must be an int or a tuple of 2 ints, got 1.5"),
+        (lambda: R.conv2d(X, W, groups=0), ValueError, r"groups must be positive, got 0"),
+        (lambda: R.conv2d(X.tolist(), W), TypeError, r"input must be a NumPy array, got list"),
+        (lambda: R.conv2d(X.astype(int), W), TypeError, r"input must be a floating-point array .* got dtype int64"),
+        (lambda: R.conv2d(X.astype(np.float32), W), TypeError, r"input dtype float32 and weight dtype float64 differ"),
+        (lambda: R.conv2d_backward(np.ones((117, 5, 9, 2)), X, W), ValueError,
+         r"grad_output must have the output's shape \(117, 5, 9, 1\), got \(117, 5, 9, 2\)"),
+        (lambda: R.vector_conv([1, 2], [1, 2, 3]), ValueError, r"kernel u \(width 3\) is wider than signal x \(length 2\)"),
+        (lambda: R.vector_conv([[1, 2]], [1]), ValueError, r"x must be a 1-d vector, got shape \(1, 2\)"),
+        (lambda: R.vector_conv(["a", "b"], [1]), TypeError, r"x must hold numbers"),
+    ],
+)
+def test_bad_calls_raise_errors_that_name_the_argument_and_shapes(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()
+
+
+def test_loops_version_refuses_the_same_bad_call_with_the_same_message():
+    with pytest.raises(ValueError, match="weight expects 3 input channels"):
+        R.conv2d_loops(X[:1], np.ones((5, 3, 2, 3)))
