@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install lab test test-fast bench clean
+.PHONY: help install lab test test-fast bench notebooks clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,6 +31,10 @@ test-fast: install ## the library tests with fewer hypothesis examples
 bench: install ## time convkit.reference against torch and the widgets' update speed
 	$(BIN)/python -m convkit.bench
 	$(BIN)/python benchmarks/bench_widgets.py
+
+notebooks: install ## re-run every notebook top to bottom and save its outputs
+	CONVKIT_OFFLINE=1 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		--ExecutePreprocessor.store_widget_state=False notebooks/*.ipynb
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .hypothesis build lib/*.egg-info
