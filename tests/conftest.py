@@ -1,7 +1,5 @@
-"""Shared test set-up: headless matplotlib, offline data, hypothesis profiles."""
+"""Test set-up: figures closed after each test, hypothesis profiles (see also ../conftest.py)."""
 import os
-
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 import matplotlib
 
@@ -17,9 +15,6 @@ settings.register_profile("ci", max_examples=300, deadline=None,
 settings.register_profile("fast", max_examples=30, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-
-# nothing downloads during the tests
-os.environ.setdefault("CONVKIT_OFFLINE", "1")
 
 
 @pytest.fixture(autouse=True)
