@@ -23,10 +23,10 @@ lab: install ## open the course in JupyterLab
 	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks
 
 test: install ## run every test: library, notebooks, grading
-	CONVKIT_OFFLINE=1 MPLBACKEND=Agg $(BIN)/python -m pytest
+	CONVKIT_OFFLINE=1 $(BIN)/python -m pytest
 
 test-fast: install ## the library tests with fewer hypothesis examples
-	CONVKIT_OFFLINE=1 MPLBACKEND=Agg HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest tests
+	CONVKIT_OFFLINE=1 HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest tests
 
 bench: install ## time convkit.reference against torch and the widgets' update speed
 	$(BIN)/python -m convkit.bench
