@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install lab test test-fast bench notebooks clean
+.PHONY: help install lab test test-fast bench notebooks html clean exercises grade
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,6 +35,16 @@ bench: install ## time convkit.reference against torch and the widgets' update s
 notebooks: install ## re-run every notebook top to bottom and save its outputs
 	CONVKIT_OFFLINE=1 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
 		--ExecutePreprocessor.store_widget_state=False notebooks/*.ipynb
+
+html: install ## render the notebooks (saved outputs) and README into site/ (open site/index.html)
+	$(BIN)/python tools/build_site.py site
+
+exercises: install ## regenerate exercises/ from solutions/ (answers blanked, outputs cleared)
+	$(BIN)/python -m convkit.grade.generate solutions exercises
+
+grade: install ## grade SUBMISSIONS=dir (one folder per student) into grades.csv and feedback/
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder-of-student-folders"; exit 2; }
+	$(BIN)/python -m convkit.grade "$(SUBMISSIONS)" --out grades.csv --jobs 2
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .hypothesis build lib/*.egg-info

@@ -1,0 +1,100 @@
+"""Instant feedback in an exercise notebook: ``check("02.q1")`` after each question.
+
+It runs the question's *public* checks (:mod:`convkit.grade.public`) in the student's
+own kernel and prints one line per failure, with what was expected, or one ✓ line.
+The hidden checks are not in the installed package, so they can neither run nor be
+read here; a pass therefore says "public checks".
+
+When the notebook is being graded (``CONVKIT_GRADING=1``, set by the grader) the call
+does nothing: the grader judges the answers itself, in another process.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from convkit.grade.public import BY_ID
+from convkit.grade.questions import compare, describe, to_plain
+
+__all__ = ["check"]
+
+_MISSING = object()
+
+
+def _call_text(name: str, args) -> str:
+    if args is None:
+        return name
+    return f"{name}({', '.join(describe(a, 40) for a in args)})"
+
+
+def _copy(value: Any, as_tensor: bool) -> Any:
+    import numpy as np
+    if type(value) is np.ndarray:
+        if as_tensor:
+            import torch
+            return torch.from_numpy(value.copy())
+        return value.copy()
+    return value
+
+
+def check(question_id: str, answer: Any = _MISSING) -> None:
+    """Run the public checks of one question and print ✓ or ✗ with the reason.
+
+    Parameters
+    ----------
+    question_id : str
+        The id in the question's title, e.g. ``"02.q1"``.
+    answer : object, optional
+        The function or value to check; by default the name the question asks for is
+        looked up among the notebook's variables.
+
+    Raises
+    ------
+    ValueError
+        If ``question_id`` is not a question.
+
+    Examples
+    --------
+    >>> def dense_weights(height, width, channels):
+    ...     return (height * width * channels) ** 2
+    >>> check("01.q1", dense_weights)
+    ✓ 01.q1 dense_weights: 2 public checks pass (2 points if the hidden checks pass too)
+    >>> check("01.q1", lambda h, w, c: h * w * c)
+    ✗ 01.q1 dense_weights, check 1 (a 2×2 grey image: (2·2·1)² = 16): dense_weights(2, 2, 1): expected 16, got 4
+    """
+    if os.environ.get("CONVKIT_GRADING") == "1":
+        return None
+    if question_id not in BY_ID:
+        raise ValueError(f"question_id {question_id!r} is not a question; "
+                         f"known: {', '.join(sorted(BY_ID))}")
+    question = BY_ID[question_id]
+    head = f"{question.id} {question.name}"
+    if answer is _MISSING:
+        answer = sys._getframe(1).f_globals.get(question.name, _MISSING)
+        if answer is _MISSING:
+            print(f"✗ {head}: `{question.name}` is not defined yet (run the cell where you write it)")
+            return None
+    for number, item in enumerate(question.checks, start=1):
+        label = f"check {number}" + (f" ({item.note})" if item.note else "")
+        call = _call_text(question.name, item.args)
+        expected = item.expected_value()
+        try:
+            # copies, so that an answer that writes into its inputs cannot spoil the next check
+            args = None if item.args is None else tuple(_copy(a, item.torch) for a in item.args)
+            got = answer(*args) if args is not None else answer
+            plain = to_plain(got)
+        except NotImplementedError:
+            print(f"✗ {head}: not answered yet (the cell still raises NotImplementedError)")
+            return None
+        except Exception as error:  # the student's code failing is feedback, not a crash
+            print(f"✗ {head}, {label}: {call} raised {type(error).__name__}: {error}")
+            return None
+        problem = compare(plain, expected, item.compare)
+        if problem:
+            print(f"✗ {head}, {label}: {call}: {problem}")
+            return None
+    count = len(question.checks)
+    print(f"✓ {head}: {count} public check{'s pass' if count > 1 else ' passes'} "
+          f"({question.points} points if the hidden checks pass too)")
+    return None

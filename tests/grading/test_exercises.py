@@ -1,0 +1,66 @@
+"""exercises/ is exactly what the generator makes from solutions/, and scores zero."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from convkit.grade.generate import exercise_text, generate, strip_solutions
+from convkit.grade.public import QUESTIONS
+from convkit.grade.runner import NOTEBOOKS
+
+from .conftest import ROOT, grade_folder
+
+
+def test_exercises_are_exactly_the_generated_notebooks(tmp_path):
+    generate(ROOT / "solutions", tmp_path)
+    made = sorted(p.name for p in tmp_path.glob("*.ipynb"))
+    committed = sorted(p.name for p in (ROOT / "exercises").glob("*.ipynb"))
+    assert made == committed == list(NOTEBOOKS)
+    for name in made:
+        assert (ROOT / "exercises" / name).read_text() == (tmp_path / name).read_text(), \
+            f"exercises/{name} is stale: run `make exercises`"
+
+
+def test_exercises_have_no_outputs_and_no_solution_code():
+    for name in NOTEBOOKS:
+        notebook = json.loads((ROOT / "exercises" / name).read_text())
+        for cell in notebook["cells"]:
+            source = "".join(cell["source"])
+            assert "### BEGIN SOLUTION" not in source
+            if cell["cell_type"] == "code":
+                assert cell["outputs"] == [] and cell["execution_count"] is None
+
+
+def test_strip_solutions_keeps_indentation_and_rejects_unbalanced_markers():
+    source = "x = 1\n    ### BEGIN SOLUTION\n    y = 2\n    ### END SOLUTION\nz = 3"
+    assert strip_solutions(source) == "x = 1\n    # YOUR CODE HERE\n    raise NotImplementedError\nz = 3"
+    with pytest.raises(ValueError, match="never closed"):
+        strip_solutions("### BEGIN SOLUTION\nx = 1")
+    with pytest.raises(ValueError, match="without"):
+        strip_solutions("x = 1\n### END SOLUTION")
+
+
+def test_the_generator_is_deterministic():
+    text = (ROOT / "solutions" / NOTEBOOKS[1]).read_text()
+    assert exercise_text(text) == exercise_text(text)
+
+
+@pytest.mark.parametrize("question", QUESTIONS, ids=[q.id for q in QUESTIONS])
+def test_each_question_has_its_prompt_answer_region_and_check_call(question):
+    cells = json.loads((ROOT / "solutions" / question.notebook).read_text())["cells"]
+    sources = ["".join(c["source"]) for c in cells]
+    prompt = [s for s in sources if s.startswith(f"## Question {question.id} ")]
+    assert len(prompt) == 1 and f"({question.points} points)" in prompt[0]
+    assert f'check("{question.id}")' in sources
+    answer = next(s for s in sources[sources.index(prompt[0]):] if "### BEGIN SOLUTION" in s)
+    assert re.search(rf"\b{question.name}\b", answer)
+
+
+def test_untouched_exercises_score_zero_on_every_question(questions):
+    outcomes = grade_folder(ROOT / "exercises", questions)
+    assert sorted(outcomes) == sorted(q.id for q in questions)
+    scored = {qid: o.points for qid, o in outcomes.items() if o.points}
+    assert scored == {}
