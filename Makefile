@@ -25,8 +25,8 @@ lab: install ## open the course in JupyterLab
 test: install ## run every test: library, notebooks, grading
 	CONVKIT_OFFLINE=1 $(BIN)/python -m pytest
 
-test-fast: install ## the library tests with fewer hypothesis examples
-	CONVKIT_OFFLINE=1 HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest tests
+test-fast: install ## the library tests, fewer hypothesis examples, no browser
+	CONVKIT_OFFLINE=1 HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest tests -m "not browser"
 
 bench: install ## time convkit.reference against torch and the widgets' update speed
 	$(BIN)/python -m convkit.bench
