@@ -13,7 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-__all__ = ["new_figure", "png_bytes"]
+__all__ = ["new_figure", "png_bytes", "image_widget"]
 
 
 def new_figure(width: float, height: float, dpi: float = 72) -> Figure:
@@ -40,3 +40,14 @@ def png_bytes(fig: Figure, *, draw: bool = True) -> bytes:
     # Light compression: the image is shown once and replaced at the next slider move.
     Image.fromarray(rgba[..., :3]).save(buffer, format="png", compress_level=1)
     return buffer.getvalue()
+
+
+def image_widget() -> "ipywidgets.Image":
+    """An empty PNG ``ipywidgets.Image`` shown at its own pixel size.
+
+    Inside a ``VBox`` a child is stretched to the box's width by default, which
+    blurs a figure drawn at 72 dpi; aligning it to the start keeps it sharp.
+    """
+    import ipywidgets
+
+    return ipywidgets.Image(format="png", layout=ipywidgets.Layout(align_self="flex-start"))

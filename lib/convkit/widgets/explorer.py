@@ -28,7 +28,7 @@ from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path
 
 from convkit import shapes
-from convkit.widgets._canvas import new_figure, png_bytes
+from convkit.widgets._canvas import image_widget, new_figure, png_bytes
 from convkit.plot import (
     _CELL_COLORS,
     _CELL_NAMES,
@@ -415,7 +415,7 @@ def _describe(state: ExplorerState) -> str:
     return (
         f"{_KEY}"
         f"<p>Input <b>{C} × {state.height} × {state.width}</b> → output "
-        f"<b>{D} × {rows} × {cols}</b><br><small>{formula}</small></p>"
+        f"<b>{D} × {rows} × {cols}</b><br><span style='font-family:monospace'>{formula}</span></p>"
         f"<p>Receptive field of one output cell: <b>{eh} × {ew}</b> input cells "
         f"(1 + (k − 1)·d on each axis), of which {h * w} are read.</p>"
         f"<p>{html.escape(state.unread_message)}</p>"
@@ -455,7 +455,7 @@ def explorer() -> widgets.VBox:
     def slider(description: str, low: int, high: int, value: int) -> widgets.IntSlider:
         return widgets.IntSlider(
             min=low, max=high, value=value, description=description, continuous_update=False,
-            style={"description_width": "initial"}, layout=widgets.Layout(width="250px"),
+            style={"description_width": "125px"}, layout=widgets.Layout(width="265px"),
         )
 
     controls = {
@@ -478,7 +478,7 @@ def explorer() -> widgets.VBox:
         controls[name].continuous_update = True
     presets = {name: widgets.Button(description=name, layout=widgets.Layout(width="auto"))
                for name in PRESETS}
-    image = widgets.Image(format="png")
+    image = image_widget()
     text = widgets.HTML()
     fig = new_figure(8.5, 4.2)
     box = widgets.VBox()

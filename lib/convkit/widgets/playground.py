@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from matplotlib.figure import Figure
 
-from convkit.widgets._canvas import png_bytes
+from convkit.widgets._canvas import image_widget, png_bytes
 from convkit import plot, reference
 
 __all__ = [
@@ -442,7 +442,7 @@ def playground(*, digit_index: int = 12, photo_size: int = 80):
         options=[("per channel", "per_channel"), ("across channels", "across_channels")], description="mode"
     )
     padding = widgets.ToggleButtons(options=["valid", "same"], description="padding")
-    image_out = widgets.Image(format="png")
+    image_out = image_widget()
     text_out = widgets.HTML()
     images: dict[Any, np.ndarray] = {}
     busy = {"filling": False}

@@ -30,7 +30,7 @@ from matplotlib.path import Path
 from matplotlib.text import Text
 
 from convkit import reference, shapes
-from convkit.widgets._canvas import new_figure, png_bytes
+from convkit.widgets._canvas import image_widget, new_figure, png_bytes
 from convkit.plot import (
     _CELL_COLORS,
     FootprintCell,
@@ -698,8 +698,8 @@ def stepper(
                                        stride=stride, padding=padding, dilation=dilation),
                     **examples}
 
-    slider = dict(continuous_update=False, style={"description_width": "initial"},
-                  layout=widgets.Layout(width="220px"))
+    slider = dict(continuous_update=False, style={"description_width": "110px"},
+                  layout=widgets.Layout(width="320px"))
     controls: dict[str, widgets.Widget] = {
         "example": widgets.Dropdown(options=list(examples), description="example",
                                     layout=widgets.Layout(width="420px")),
@@ -712,7 +712,7 @@ def stepper(
                 min=low, max=high, value=low, description=f"{name} ({label})", **slider
             )
     widgets.link((controls["play"], "value"), (controls["position"], "value"))
-    image = widgets.Image(format="png")
+    image = image_widget()
     text = widgets.HTML()
     fig = new_figure(6.0, 4.0)
     box = widgets.VBox()

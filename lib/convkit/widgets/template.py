@@ -26,7 +26,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from convkit.widgets._canvas import png_bytes
+from convkit.widgets._canvas import image_widget, png_bytes
 from convkit import plot, reference
 
 __all__ = [
@@ -449,7 +449,7 @@ def template_matcher(*, photo_size: int = 80):
         name: widgets.IntSlider(value=1, min=minimum, max=1, description=name)
         for name, minimum in [("top", 0), ("left", 0), ("height", 1), ("width", 1)]
     }
-    image_out = widgets.Image(format="png")
+    image_out = image_widget()
     text_out = widgets.HTML()
     images: dict[str, tuple[np.ndarray, tuple[int, int, int, int]]] = {}
     busy = {"setting": False}
