@@ -31,8 +31,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = ROOT / "notebooks"
+from lab_page import NOTEBOOKS, ROOT  # noqa: E402  (tests/browser is on sys.path)
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("CONVKIT_CHROMIUM", "/usr/bin/chromium")
 # Without the networking switches Chromium keeps trying to reach Google's

@@ -12,6 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+# where the course lives; the browser fixtures and tests all start from here
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+
 __all__ = [
     "WIDGET_MIME", "open_notebook", "run_all", "cell_report", "widget_report", "widget_outputs",
     "screenshot_notebook", "image_digest", "wait_for_change",

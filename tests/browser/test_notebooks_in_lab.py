@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import NOTEBOOKS
+from lab_page import NOTEBOOKS
 from lab_page import (
     cell_report,
     open_notebook,

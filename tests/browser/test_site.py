@@ -7,7 +7,7 @@ from urllib.parse import urldefrag, urljoin
 
 import nbformat
 import pytest
-from conftest import NOTEBOOKS, ROOT
+from lab_page import NOTEBOOKS, ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 import build_site  # noqa: E402
