@@ -283,15 +283,15 @@ def _correlate(xp: np.ndarray, w: np.ndarray, stride, dilation, groups: int) -> 
     out = windows.shape[2 : 2 + nd]
     G, Dg = groups, D // groups
     P, K = int(np.prod(out)), int(np.prod(kernel))
-    # One contiguous copy laid out as (G, C/G * taps, N * positions): keeping the
-    # positions innermost makes the copy stream through memory, and the
-    # contraction is then a single (batched over groups) matrix product.
+    # One copy laid out as (N, G, C/G * taps, positions): positions innermost makes
+    # the copy stream through memory, and the contraction is then a single matrix
+    # product broadcast over the batch and the groups, which lands directly in
+    # the (N, D, positions) order of the output.
     windows = windows.reshape(N, G, Cg, *out, *kernel)
-    order = (1, 2, *range(3 + nd, 3 + 2 * nd), 0, *range(3, 3 + nd))
-    columns = np.ascontiguousarray(windows.transpose(order)).reshape(G, Cg * K, N * P)
-    y = w.reshape(G, Dg, Cg * K) @ columns  # (G, D/G, N * positions)
-    y = y.reshape(D, N, *out).swapaxes(0, 1)
-    return np.ascontiguousarray(y)
+    order = (0, 1, 2, *range(3 + nd, 3 + 2 * nd), *range(3, 3 + nd))
+    columns = np.ascontiguousarray(windows.transpose(order)).reshape(N, G, Cg * K, P)
+    y = w.reshape(G, Dg, Cg * K) @ columns  # (N, G, D/G, positions)
+    return y.reshape(N, D, *out)
 
 
 def _conv(nd: int, input, weight, bias, stride, padding, dilation, groups) -> np.ndarray:
