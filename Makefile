@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## create .venv and install convkit with every dependency (once)
 
 lab: install ## open the course in JupyterLab
-	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: install ## run every test: library, notebooks, grading
 	CONVKIT_OFFLINE=1 $(BIN)/python -m pytest
