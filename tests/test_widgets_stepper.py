@@ -263,3 +263,18 @@ def test_widget_figure_is_not_a_pyplot_figure():
     assert plt.get_fignums() == before
     assert isinstance(w.figure, Figure)
     assert new_figure(2, 2).canvas.get_width_height() == (144, 144)
+
+
+def test_step_buttons_move_one_position_and_stop_at_the_ends():
+    w = stepper()  # the lecture's (1, 2, 3, 4) ⊛ (3, 2): positions 0, 1, 2
+    before = w.image.value
+    w.controls["step"].click()
+    assert w.controls["position"].value == 1
+    assert w.state.value == 12  # 2*3 + 3*2, by hand
+    assert w.image.value != before
+    w.controls["step"].click()
+    w.controls["step"].click()
+    assert w.controls["position"].value == 2
+    for _ in range(3):
+        w.controls["back"].click()
+    assert w.controls["position"].value == 0

@@ -711,6 +711,8 @@ def stepper(
             controls[f"{name}_{axis}"] = widgets.IntSlider(
                 min=low, max=high, value=low, description=f"{name} ({label})", **slider
             )
+    controls["back"] = widgets.Button(description="◀ step", layout=widgets.Layout(width="80px"))
+    controls["step"] = widgets.Button(description="step ▶", layout=widgets.Layout(width="80px"))
     widgets.link((controls["play"], "value"), (controls["position"], "value"))
     image = image_widget()
     text = widgets.HTML()
@@ -785,6 +787,12 @@ def stepper(
             busy[0] = False
         reshape()
 
+    def move(offset: int) -> None:
+        position = controls["position"]
+        position.value = min(max(position.value + offset, position.min), position.max)
+
+    controls["back"].on_click(lambda _button: move(-1))
+    controls["step"].on_click(lambda _button: move(+1))
     controls["example"].observe(load_example, "value")
     controls["position"].observe(render, "value")
     for name in ("stride", "padding", "dilation"):
@@ -793,7 +801,7 @@ def stepper(
 
     box.children = [
         controls["example"],
-        widgets.HBox([controls["play"], controls["position"]]),
+        widgets.HBox([controls["play"], controls["back"], controls["step"], controls["position"]]),
         widgets.HBox([controls["stride_h"], controls["padding_h"], controls["dilation_h"]]),
         widgets.HBox([controls["stride_w"], controls["padding_w"], controls["dilation_w"]]),
         image,
