@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import sys
 from typing import Any
 
 import numpy as np
@@ -37,11 +38,35 @@ def _tensor_to_numpy(value: Any) -> np.ndarray | None:
     return None
 
 
+_CONV_FIELDS = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation",
+                "groups", "padding_mode", "weight", "bias")
+
+
+def _conv_module(value: Any) -> dict | None:
+    """A convolution layer (exactly ``nn.Conv1d/2d/3d`` or ``nn.ConvTranspose1d/2d/3d``) as a dict."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    kinds = {getattr(torch.nn, name, None): name for name in
+             ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d")}
+    name = kinds.get(type(value))
+    if name is None:
+        return None
+    fields = {"module": name}
+    fields.update((key, object.__getattribute__(value, "__dict__").get(key)
+                   if key not in ("weight", "bias") else value._parameters.get(key))
+                  for key in _CONV_FIELDS)
+    return fields
+
+
 def to_plain(value: Any, depth: int = 0) -> Any:
-    """Turn a student's result into plain data: numbers, str, None, lists, numeric arrays.
+    """Turn a student's result into plain data: numbers, str, None, lists, dicts, numeric arrays.
 
     Tensors become arrays, NumPy scalars Python numbers, tuples (and ``torch.Size``)
-    lists. Only the exact built-in types are accepted, never subclasses.
+    lists, dicts with string keys dicts. A convolution layer (exactly ``nn.Conv2d`` and
+    its 1d/3d/transposed siblings) becomes a dict of its settings, weight and bias
+    (``{"module": "Conv2d", "in_channels": 3, ..., "weight": array, "bias": array}``).
+    Only the exact built-in types are accepted, never subclasses.
 
     Raises
     ------
@@ -54,6 +79,8 @@ def to_plain(value: Any, depth: int = 0) -> Any:
     [1, 2.5, [True, None]]
     >>> to_plain(np.int64(3))
     3
+    >>> to_plain({"weight": (2, 3)})
+    {'weight': [2, 3]}
     """
     if depth > 20:
         raise TypeError("the result is nested more than 20 levels deep")
@@ -62,6 +89,13 @@ def to_plain(value: Any, depth: int = 0) -> Any:
         return value
     if kind in (list, tuple):
         return [to_plain(v, depth + 1) for v in value]
+    if kind is dict:
+        if not all(type(key) is str for key in value):
+            raise TypeError("a returned dict may only have string keys")
+        return {key: to_plain(v, depth + 1) for key, v in value.items()}
+    module = _conv_module(value)
+    if module is not None:
+        return to_plain(module, depth + 1)
     array = _tensor_to_numpy(value)
     if array is None and kind is np.ndarray:
         array = value
@@ -92,6 +126,10 @@ def encode(value: Any) -> Any:
         return [encode(v) for v in value]
     if kind is tuple:
         return {"__tuple__": [encode(v) for v in value]}
+    if kind is dict:
+        if not all(type(key) is str for key in value):
+            raise TypeError("cannot encode a dict whose keys are not all strings")
+        return {"__dict__": {key: encode(v) for key, v in value.items()}}
     if kind is np.ndarray:
         if value.dtype.kind not in _NUMERIC_KINDS:
             raise TypeError(f"cannot send an array of dtype {value.dtype}")
@@ -114,6 +152,8 @@ def decode(data: Any, depth: int = 0) -> Any:
         (key, inner), = data.items()
         if key == "__tuple__" and type(inner) is list:
             return tuple(decode(v, depth + 1) for v in inner)
+        if key == "__dict__" and type(inner) is dict:
+            return {str(k): decode(v, depth + 1) for k, v in inner.items()}
         if key == "__float__" and inner in ("nan", "inf", "-inf"):
             return float(inner)
         if key == "__ndarray__" and type(inner) is str:
