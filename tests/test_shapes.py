@@ -177,7 +177,7 @@ def test_memory_bytes_counts_itemsize_of_numpy_and_torch_dtypes(dtype, expected)
         (lambda: effective_kernel_size(3, dilation=0), ValueError, "dilation must be >= 1, got 0"),
         (lambda: footprint(-1, 3), ValueError, "output_index must be >= 0, got -1"),
         (lambda: unread_positions(2, 3), ValueError, "spans 3 cells but the padded input has only 2"),
-        (lambda: conv_output_shape((10, 3), (2, 3, 4)), ValueError, "kernel_size=(2, 3, 4) has 3 entries but input_shape (10, 3) has 2 spatial dims"),
+        (lambda: conv_output_shape((10, 3), (2, 3, 4)), ValueError, "kernel_size=(2, 3, 4) has 3 entries, but kernel_size must be an int or a tuple of 2 ints, one per spatial axis of input_shape (10, 3)"),
         (lambda: conv_output_shape((10, 3), 2, padding=(1,)), ValueError, "padding=(1,) has 1 entries"),
         (lambda: conv_output_shape((10, 3), 2, stride=(1, 0)), ValueError, "stride[1] must be >= 1, got 0"),
         (lambda: conv_output_shape((10, 3), 2, stride=(2, 1), padding="same"), ValueError, "padding='same' needs stride 1 on every axis, as in torch, got stride=(2, 1)"),

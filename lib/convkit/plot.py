@@ -29,6 +29,7 @@ from matplotlib.path import Path
 from matplotlib.ticker import MaxNLocator
 
 from convkit import shapes
+from convkit._args import as_array, per_axis
 
 __all__ = [
     "FootprintCell",
@@ -47,24 +48,6 @@ _UNSIGNED_CMAP = "gray"
 # Marks the images draw_map owns, so a second call on the same axes updates
 # that image instead of stacking a new one on top (widgets redraw a lot).
 _MAP_GID = "convkit.draw_map"
-
-
-def _to_numpy(values: Any, name: str) -> np.ndarray:
-    if hasattr(values, "detach"):  # a torch tensor, possibly on GPU or requiring grad
-        values = values.detach().cpu().numpy()
-    array = np.asarray(values)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
-    return array
-
-
-def _as_2d(values: Any, name: str) -> np.ndarray:
-    array = _to_numpy(values, name)
-    if array.ndim != 2:
-        raise ValueError(f"{name} must be a 2d array (H, W), got shape {array.shape}")
-    if array.size == 0:
-        raise ValueError(f"{name} must not be empty, got shape {array.shape}")
-    return array
 
 
 def _color_limits(values: np.ndarray, signed: bool, vmax: float | None) -> tuple[float, float]:
@@ -137,7 +120,7 @@ def draw_map(
     >>> image.get_clim(), image.get_cmap().name
     ((-2.0, 2.0), 'RdBu_r')
     """
-    values = _as_2d(values2d, "values2d")
+    values = as_array(values2d, "values2d", ndim=2, axes="(H, W)", nonempty=True)
     if signed and vmax is not None and not vmax > 0:
         raise ValueError(f"vmax must be > 0 for a signed map (limits ±vmax), got {vmax}")
     vmin, vmax_ = _color_limits(values.astype(float, copy=False), signed, vmax)
@@ -210,7 +193,7 @@ def show_map(
     (2, 'x - 2')
     >>> plt.close(fig)
     """
-    values = _as_2d(values2d, "values2d")
+    values = as_array(values2d, "values2d", ndim=2, axes="(H, W)", nonempty=True)
     fig, ax = plt.subplots(figsize=_map_figsize(*values.shape, colorbar), layout="constrained")
     image = draw_map(ax, values, signed=signed, title=title)
     if colorbar:
@@ -219,13 +202,6 @@ def show_map(
 
 
 # ----------------------------------------------------------------------- signals
-
-
-def _as_1d(values: Any, name: str) -> np.ndarray:
-    array = _to_numpy(values, name)
-    if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1d array (W,), got shape {array.shape}")
-    return array
 
 
 def _stem(ax: Axes, index: np.ndarray, values: np.ndarray, color: str) -> None:
@@ -293,8 +269,8 @@ def show_signal(
     ['input x', 'kernel u', 'output x ⊛ u']
     >>> plt.close(fig)
     """
-    signal = _as_1d(x, "x")
-    u = None if kernel is None else _as_1d(kernel, "kernel")
+    signal = as_array(x, "x", ndim=1, axes="(W,)", nonempty=True)
+    u = None if kernel is None else as_array(kernel, "kernel", ndim=1, axes="(w,)", nonempty=True)
     if u is not None and u.size > signal.size:
         raise ValueError(
             f"kernel has {u.size} taps but x has only {signal.size} samples (x shape "
@@ -303,7 +279,7 @@ def show_signal(
     if y is None and u is not None:
         # np.correlate does not flip its second argument: it is the lecture's ⊛.
         y = np.correlate(signal.astype(float), u.astype(float), mode="valid")
-    output = None if y is None else _as_1d(y, "y")
+    output = None if y is None else as_array(y, "y", ndim=1, axes="(W,)", nonempty=True)
 
     panels: list[tuple[str, str, np.ndarray, str]] = [("input x", "$x_i$", signal, "C0")]
     if u is not None:
@@ -378,7 +354,7 @@ def show_bank(
     (6, 'b')
     >>> plt.close(fig)
     """
-    bank = _to_numpy(maps, "maps")
+    bank = as_array(maps, "maps")
     if bank.ndim == 3:
         bank = bank[np.newaxis]
     if bank.ndim != 4 or bank.size == 0:
@@ -442,25 +418,9 @@ _CELL_NAMES = {
 _UNREAD_HATCH = "////"
 
 
-def _pair(name: str, value: Any, minimum: int) -> tuple[int, int]:
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
-    if isinstance(value, (int, np.integer)):
-        pair = (int(value), int(value))
-    elif isinstance(value, Sequence) and len(value) == 2 and all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value
-    ):
-        pair = (int(value[0]), int(value[1]))
-    else:
-        raise TypeError(f"{name} must be an int or a pair of ints (h, w), got {value!r}")
-    if min(pair) < minimum:
-        raise ValueError(f"{name} must be >= {minimum} on both axes, got {value!r}")
-    return pair
-
-
 def _input_hw(input_shape: Any) -> tuple[int, int]:
     if isinstance(input_shape, Sequence) and len(input_shape) in (2, 3):
-        return _pair("input_shape (H, W)", tuple(input_shape[-2:]), 1)
+        return per_axis(tuple(input_shape[-2:]), "input_shape (H, W)", 2, minimum=1)
     raise ValueError(
         f"input_shape must be (H, W) or (C, H, W), got {input_shape!r}"
     )
@@ -471,11 +431,11 @@ class _Footprint:
 
     def __init__(self, input_shape, kernel_size, stride, padding, dilation, output_index):
         self.size = _input_hw(input_shape)
-        self.kernel = _pair("kernel_size", kernel_size, 1)
-        self.stride = _pair("stride", stride, 1)
-        self.padding = _pair("padding", padding, 0)
-        self.dilation = _pair("dilation", dilation, 1)
-        self.output_index = _pair("output_index", output_index, 0)
+        self.kernel = per_axis(kernel_size, "kernel_size", 2, minimum=1)
+        self.stride = per_axis(stride, "stride", 2, minimum=1)
+        self.padding = per_axis(padding, "padding", 2, minimum=0)
+        self.dilation = per_axis(dilation, "dilation", 2, minimum=1)
+        self.output_index = per_axis(output_index, "output_index", 2, minimum=0)
         args = list(zip(self.size, self.kernel, self.stride, self.padding, self.dilation))
         self.output_shape = tuple(
             _output_size_or_raise(axis, *a) for axis, a in zip(("rows", "columns"), args)
@@ -732,7 +692,7 @@ def show_footprint(
     >>> plt.close(fig)
     """
     height, width = _input_hw(input_shape)
-    ph, pw = _pair("padding", padding, 0)
+    ph, pw = per_axis(padding, "padding", 2, minimum=0)
     rows, cols = height + 2 * ph, width + 2 * pw
     scale = 5.0 / max(rows, cols, 8)
     fig, ax = plt.subplots(

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch.nn as nn
 
 from convkit.grade.public import largest_side_truth
-from convkit.grade.questions import Check
+from convkit.grade.model import Check
 
 
 def _torch_params(c, d, h, w):

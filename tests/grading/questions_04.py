@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from convkit.grade.public import conv2d_truth
-from convkit.grade.questions import Check
+from convkit.grade.model import Check
 
 _rng = np.random.default_rng(404)
 _x = _rng.standard_normal((1, 2, 5, 5)).astype(np.float32)

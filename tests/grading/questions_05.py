@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from convkit.grade.public import _output_size, unread_truth
-from convkit.grade.questions import Check
+from convkit.grade.model import Check
 
 HIDDEN = {
     "05.q1": [Check((28, 5, 1, 4, 2), _output_size, "exact", note="dilation 2"),

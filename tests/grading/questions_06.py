@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from convkit.grade.public import _planted, conv2d_truth, edge_behaviour
-from convkit.grade.questions import Check
+from convkit.grade.model import Check
 
 
 def _mirror_negative(got, expected=None):

@@ -15,7 +15,8 @@ import sys
 from typing import Any
 
 from convkit.grade.public import BY_ID
-from convkit.grade.questions import compare, describe, to_plain
+from convkit.grade.codec import to_plain
+from convkit.grade.model import compare, describe
 
 __all__ = ["check"]
 

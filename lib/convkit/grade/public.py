@@ -14,20 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from convkit.grade.questions import Check, Question
+from convkit.grade.model import NOTEBOOKS, Check, Question
 
 __all__ = ["QUESTIONS", "BY_ID", "largest_side_truth", "edge_behaviour",
            "conv1d_truth", "conv2d_truth", "unread_truth", "grad_truth"]
 
-_NOTEBOOKS = {
-    "01": "01_why_convolutions.ipynb",
-    "02": "02_convolution_1d.ipynb",
-    "03": "03_multichannel_2d.ipynb",
-    "04": "04_conv2d_in_pytorch.ipynb",
-    "05": "05_padding_stride_dilation.ipynb",
-    "06": "06_filter_gallery.ipynb",
-    "07": "07_gradients_are_convolutions.ipynb",
-}
+_NOTEBOOKS = {name[:2]: name for name in NOTEBOOKS}
 
 
 def _q(qid: str, name: str, points: int, *checks: Check) -> Question:

@@ -1,36 +1,39 @@
-"""Questions, checks, and the plain data that travels between student code and the grader.
+"""The question data model: notebooks, questions, checks, outcomes, and how a result is judged.
 
 A :class:`Question` is something the student writes (a function, or a value bound to
-a name) with its points; a :class:`Check` is one probe of it: the arguments to call
-the student's function with (or ``None`` to read the value itself), the expected
-result, and how to compare.
+a name) with its points, its kind, the library calls it forbids while the answer
+runs, and its checks. A :class:`Check` is one probe of it: the arguments to call the
+student's function with (or ``None`` to read the value itself), the expected result,
+and how to compare.
 
 The expected result is computed in the process that *judges*, from an independent
 truth (``convkit.reference``, ``convkit.shapes``, torch, or a constant worked out by
-hand), and never from the student's code. Whatever the student returns is first
-turned into plain data (:func:`to_plain`: numbers, strings, nested lists, NumPy
-arrays of a numeric dtype), then checked for type again on the judging side
-(:func:`decode` refuses anything else), and only then compared. An object whose
-``__eq__`` always says yes therefore never reaches a comparison.
-
-On the wire, plain data is JSON; an array is an embedded ``.npy`` file (base64), loaded
-with ``allow_pickle=False``. Nothing is ever unpickled.
+hand), and never from the student's code. What travels from the student's code is
+plain data (:mod:`convkit.grade.codec`); :func:`verdict` turns one plain result into
+the message a student reads.
 """
 from __future__ import annotations
 
-import base64
-import io
-import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["Check", "Question", "Outcome", "to_plain", "encode", "decode", "compare", "describe"]
+__all__ = ["NOTEBOOKS", "KINDS", "Check", "Question", "Outcome", "compare", "describe", "verdict"]
 
-#: Largest array a student may return or a check may send (elements).
-MAX_ELEMENTS = 5_000_000
-_NUMERIC_KINDS = "biuf"
+#: The exercise notebooks, in course order (the same file names as the course notebooks).
+NOTEBOOKS = (
+    "01_why_convolutions.ipynb",
+    "02_convolution_1d.ipynb",
+    "03_multichannel_2d.ipynb",
+    "04_conv2d_in_pytorch.ipynb",
+    "05_padding_stride_dilation.ipynb",
+    "06_filter_gallery.ipynb",
+    "07_gradients_are_convolutions.ipynb",
+)
+
+#: The kinds of question: write it from scratch, work out a value, choose and justify, fix a bug.
+KINDS = ("implement", "predict", "explain", "debug")
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,16 @@ class Question:
     name: str
     points: int
     checks: tuple[Check, ...] = field(default_factory=tuple)
+    #: one of :data:`KINDS`
+    kind: str = "implement"
+    #: dotted names of functions, classes or whole modules that must not be called while
+    #: the answer runs (``"convkit.reference"``, ``"torch.nn.functional.conv2d"``, ...)
+    forbids: tuple[str, ...] = ()
+    #: why they are forbidden, said to the student who called one
+    why_forbidden: str = ""
+    #: the name of a string variable holding the student's free-text justification
+    #: (shown to the instructor in the feedback, not graded), or ``None``
+    justification: str | None = None
 
     def with_hidden(self, hidden: tuple[Check, ...] | list[Check]) -> "Question":
         """This question with ``hidden`` appended (each marked ``hidden=True``)."""
@@ -99,106 +112,6 @@ class Outcome:
     points: float
     max: int
     message: str = ""
-
-
-def _tensor_to_numpy(value: Any) -> np.ndarray | None:
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        return None
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
-    return None
-
-
-def to_plain(value: Any, depth: int = 0) -> Any:
-    """Turn a student's result into plain data: numbers, str, None, lists, numeric arrays.
-
-    Tensors become arrays, NumPy scalars Python numbers, tuples (and ``torch.Size``)
-    lists. Only the exact built-in types are accepted, never subclasses.
-
-    Raises
-    ------
-    TypeError
-        For any other type (the message names it), or nesting deeper than 20.
-
-    Examples
-    --------
-    >>> to_plain((1, 2.5, [True, None]))
-    [1, 2.5, [True, None]]
-    >>> to_plain(np.int64(3))
-    3
-    """
-    if depth > 20:
-        raise TypeError("the result is nested more than 20 levels deep")
-    kind = type(value)
-    if value is None or kind in (bool, int, float, str):
-        return value
-    if kind in (list, tuple):
-        return [to_plain(v, depth + 1) for v in value]
-    array = _tensor_to_numpy(value)
-    if array is None and kind is np.ndarray:
-        array = value
-    if array is not None:
-        if array.dtype.kind not in _NUMERIC_KINDS:
-            raise TypeError(f"an array of dtype {array.dtype} is not a numeric result")
-        return np.array(array)  # an owned, plain ndarray (not a subclass or view)
-    if isinstance(value, np.generic) and value.dtype.kind in _NUMERIC_KINDS:
-        return value.item()
-    if isinstance(value, tuple) and type(value).__name__ == "Size":  # torch.Size
-        return [int(v) for v in tuple.__iter__(value)]
-    raise TypeError(f"returned an object of type {kind.__name__}; expected a number, "
-                    "a tuple or list, or an array")
-
-
-def encode(value: Any) -> Any:
-    """Plain data (or check arguments) to JSON-ready data; arrays become embedded .npy.
-
-    Tuples are kept as tuples (``{"__tuple__": [...]}``) so that arguments arrive as
-    the question says; results are lists anyway after :func:`to_plain`.
-    """
-    kind = type(value)
-    if value is None or kind in (bool, int, str):
-        return value
-    if kind is float:
-        return value if math.isfinite(value) else {"__float__": repr(value)}
-    if kind is list:
-        return [encode(v) for v in value]
-    if kind is tuple:
-        return {"__tuple__": [encode(v) for v in value]}
-    if kind is np.ndarray:
-        if value.dtype.kind not in _NUMERIC_KINDS:
-            raise TypeError(f"cannot send an array of dtype {value.dtype}")
-        buffer = io.BytesIO()
-        np.save(buffer, value, allow_pickle=False)
-        return {"__ndarray__": base64.b64encode(buffer.getvalue()).decode("ascii")}
-    raise TypeError(f"cannot encode an object of type {kind.__name__}")
-
-
-def decode(data: Any, depth: int = 0) -> Any:
-    """The inverse of :func:`encode`, strict: anything not made by it raises ValueError."""
-    if depth > 22:
-        raise ValueError("the data is nested too deeply")
-    kind = type(data)
-    if data is None or kind in (bool, int, float, str):
-        return data
-    if kind is list:
-        return [decode(v, depth + 1) for v in data]
-    if kind is dict and len(data) == 1:
-        (key, inner), = data.items()
-        if key == "__tuple__" and type(inner) is list:
-            return tuple(decode(v, depth + 1) for v in inner)
-        if key == "__float__" and inner in ("nan", "inf", "-inf"):
-            return float(inner)
-        if key == "__ndarray__" and type(inner) is str:
-            raw = base64.b64decode(inner.encode("ascii"), validate=True)
-            array = np.load(io.BytesIO(raw), allow_pickle=False)
-            if type(array) is not np.ndarray or array.dtype.kind not in _NUMERIC_KINDS:
-                raise ValueError("an embedded array is not numeric")
-            if array.size > MAX_ELEMENTS:
-                raise ValueError(f"an array of {array.size} elements is too large")
-            return array
-    raise ValueError(f"unexpected data of type {kind.__name__}")
 
 
 def describe(value: Any, limit: int = 120) -> str:
@@ -278,3 +191,14 @@ def compare(got: Any, expected: Any, how: str | Callable = "close") -> str | Non
                        if want.ndim else ""))
         return None
     raise ValueError(f"unknown comparison {how!r}; use 'close', 'exact', 'shape' or a callable")
+
+
+def verdict(question: Question, check: Check, got: Any, expected: Any) -> str | None:
+    """The message for one plain result of one check, or ``None`` if it is right.
+
+    A hidden check never shows its expected value.
+    """
+    problem = compare(got, expected, check.compare)
+    if problem and check.hidden:
+        problem = f"wrong result, got {describe(got)}"
+    return problem
