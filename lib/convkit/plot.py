@@ -746,7 +746,7 @@ def mark_peak(ax: Axes, values2d: Any, *, label: str | None = "peak", color: str
     (2, 3)
     >>> plt.close(fig)
     """
-    values = _as_2d(values2d, "values2d")
+    values = as_array(values2d, "values2d", ndim=2, axes="(H, W)", nonempty=True)
     row, col = (int(i) for i in np.unravel_index(np.argmax(values), values.shape))
     ax.plot([col], [row], marker="o", markersize=12, markerfacecolor="none",
             markeredgecolor=color, markeredgewidth=2, linestyle="none", gid="convkit.peak")
@@ -803,9 +803,7 @@ def show_channel_sum(
     3.5
     >>> plt.close(fig)
     """
-    maps = _to_numpy(partials, "partials")
-    if maps.ndim != 3 or maps.size == 0:
-        raise ValueError(f"partials must be a non-empty array (C, H', W'), got shape {maps.shape}")
+    maps = as_array(partials, "partials", ndim=3, axes="(C, H', W')", nonempty=True)
     if isinstance(bias, (bool, np.bool_)) or not isinstance(bias, (int, float, np.number)):
         raise TypeError(f"bias must be a real number, got {bias!r}")
     channels = maps.shape[0]
