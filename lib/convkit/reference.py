@@ -26,11 +26,13 @@ padding ``p``, stride ``s`` and dilation ``d``::
 from __future__ import annotations
 
 import itertools
-import numbers
 from typing import NamedTuple, Sequence, Union
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from convkit import shapes
+from convkit._args import as_array, as_int, per_axis
 
 __all__ = [
     "vector_conv",
@@ -53,17 +55,6 @@ Padding = Union[int, Sequence[int], str]
 # ---------------------------------------------------------------------------
 # The lecture's definition on plain vectors
 # ---------------------------------------------------------------------------
-def _as_vector(value, name: str) -> np.ndarray:
-    array = np.asarray(value)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold numbers, got dtype {array.dtype}")
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be a 1-d vector, got shape {array.shape}")
-    if array.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    return array
-
-
 def vector_conv(x, u) -> np.ndarray:
     r"""The lecture's 1d convolution of a vector by a kernel, no flip.
 
@@ -95,8 +86,8 @@ def vector_conv(x, u) -> np.ndarray:
     >>> vector_conv([0, 0, 0, 0, 1, 2, 3, 4, 4, 4, 4], [-1, 1])
     array([0, 0, 0, 1, 1, 1, 1, 0, 0, 0])
     """
-    x = _as_vector(x, "x")
-    u = _as_vector(u, "u")
+    x = as_array(x, "x", ndim=1, axes="(W,)", nonempty=True)
+    u = as_array(u, "u", ndim=1, axes="(w,)", nonempty=True)
     W, w = len(x), len(u)
     if w > W:
         raise ValueError(f"kernel u (width {w}) is wider than signal x (length {W})")
@@ -125,7 +116,7 @@ def flipped_conv(x, u) -> np.ndarray:
     >>> np.convolve([1, 2, 3, 4], [3, 2], mode="valid")
     array([ 8, 13, 18])
     """
-    u = _as_vector(u, "u")
+    u = as_array(u, "u", ndim=1, axes="(w,)", nonempty=True)
     return vector_conv(x, u[::-1])
 
 
@@ -143,48 +134,15 @@ class _Call(NamedTuple):
     pad_after: tuple[int, ...]
     dilation: tuple[int, ...]
     groups: int
+    output_shape: tuple[int, ...]  # spatial
     batched: bool
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _tuple_arg(value, name: str, nd: int, minimum: int) -> tuple[int, ...]:
-    values = (value,) * nd if _is_int(value) else value
-    if not isinstance(values, (tuple, list)) or not all(_is_int(v) for v in values):
-        raise TypeError(f"{name} must be an int or a tuple of {nd} ints, got {value!r}")
-    if len(values) != nd:
-        raise ValueError(
-            f"{name} must be an int or a tuple of {nd} ints for a {nd}d convolution, "
-            f"got {value!r}"
-        )
-    if any(v < minimum for v in values):
-        rule = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(f"{name} must be {rule}, got {value!r}")
-    return tuple(int(v) for v in values)
-
-
-def _as_array(value, name: str) -> np.ndarray:
-    if not isinstance(value, np.ndarray):
-        if hasattr(value, "__array__") and not isinstance(value, (str, bytes)):
-            value = np.asarray(value)  # e.g. a CPU torch tensor
-        else:
-            raise TypeError(
-                f"{name} must be a NumPy array, got {type(value).__name__}"
-            )
-    if value.dtype.kind != "f":
-        raise TypeError(
-            f"{name} must be a floating-point array (float32 or float64), got dtype {value.dtype}"
-        )
-    return value
 
 
 def _validate(input, weight, bias, stride, padding, dilation, groups, nd: int) -> _Call:
     """Check a ``conv{nd}d`` call as torch does; return it in normal form."""
-    input = _as_array(input, "input")
-    weight = _as_array(weight, "weight")
-    shapes = f"(input shape {input.shape}, weight shape {weight.shape})"
+    input = as_array(input, "input", floating=True)
+    weight = as_array(weight, "weight", floating=True)
+    given = f"(input shape {input.shape}, weight shape {weight.shape})"
     if input.dtype != weight.dtype:
         raise TypeError(f"input dtype {input.dtype} and weight dtype {weight.dtype} differ")
     if weight.ndim != nd + 2:
@@ -200,23 +158,20 @@ def _validate(input, weight, bias, stride, padding, dilation, groups, nd: int) -
     batched = input.ndim == nd + 2
     if not batched:
         input = input[np.newaxis]
-    if not _is_int(groups):
-        raise TypeError(f"groups must be an int, got {groups!r}")
-    if groups < 1:
-        raise ValueError(f"groups must be positive, got {groups}")
+    groups = as_int(groups, "groups", minimum=1)
     D, Cg = weight.shape[:2]
     C = input.shape[1]
     if D % groups:
         raise ValueError(
-            f"groups={groups} must divide the {D} output channels of weight {shapes}"
+            f"groups={groups} must divide the {D} output channels of weight {given}"
         )
     if Cg * groups != C:
         raise ValueError(
             f"weight expects {Cg * groups} input channels ({Cg} per group x groups={groups}) "
-            f"but input has {C} {shapes}"
+            f"but input has {C} {given}"
         )
     if bias is not None:
-        bias = _as_array(bias, "bias")
+        bias = as_array(bias, "bias", floating=True)
         if bias.shape != (D,):
             raise ValueError(
                 f"bias must have shape ({D},), one value per output channel, "
@@ -224,34 +179,15 @@ def _validate(input, weight, bias, stride, padding, dilation, groups, nd: int) -
             )
         if bias.dtype != input.dtype:
             raise TypeError(f"bias dtype {bias.dtype} differs from input dtype {input.dtype}")
-    stride = _tuple_arg(stride, "stride", nd, minimum=1)
-    dilation = _tuple_arg(dilation, "dilation", nd, minimum=1)
+    stride = per_axis(stride, "stride", nd, minimum=1)
+    dilation = per_axis(dilation, "dilation", nd, minimum=1)
     kernel = weight.shape[2:]
-    if isinstance(padding, str):
-        if padding == "valid":
-            before = after = (0,) * nd
-        elif padding == "same":
-            if any(s != 1 for s in stride):
-                raise ValueError(
-                    f"padding='same' needs stride 1 on every axis, got stride={stride}"
-                )
-            # torch puts the odd extra zero at the end when d (k - 1) is odd
-            total = [d * (k - 1) for k, d in zip(kernel, dilation)]
-            before = tuple(t // 2 for t in total)
-            after = tuple(t - t // 2 for t in total)
-        else:
-            raise ValueError(f"padding must be 'valid', 'same', an int or a tuple, got {padding!r}")
-    else:
-        before = after = _tuple_arg(padding, "padding", nd, minimum=0)
-    spatial = input.shape[2:]
-    for axis, (H, h, d, b, a) in enumerate(zip(spatial, kernel, dilation, before, after)):
-        if d * (h - 1) + 1 > H + b + a:
-            raise ValueError(
-                f"kernel size {h} (dilation {d}, so it spans {d * (h - 1) + 1}) is larger "
-                f"than the padded input ({H} + {b + a} padding = {H + b + a}) along spatial "
-                f"axis {axis} {shapes}"
-            )
-    return _Call(input, weight, bias, stride, before, after, dilation, groups, batched)
+    before, after = shapes.padding_before_after(padding, kernel, stride, dilation)
+    try:
+        out = shapes.conv_output_shape(input.shape[2:], kernel, stride, padding, dilation)
+    except ValueError as error:
+        raise ValueError(f"{error} {given}") from None
+    return _Call(input, weight, bias, stride, before, after, dilation, groups, out, batched)
 
 
 # ---------------------------------------------------------------------------
@@ -420,9 +356,7 @@ def _conv_loops(nd: int, input, weight, bias, stride, padding, dilation, groups)
     x = _pad(call.input, call.pad_before, call.pad_after)
     w, s, dil = call.weight, call.stride, call.dilation
     N, D, Cg = x.shape[0], w.shape[0], w.shape[1]
-    kernel = w.shape[2:]
-    out = tuple((Hp - d * (k - 1) - 1) // st + 1
-                for Hp, k, d, st in zip(x.shape[2:], kernel, dil, s))
+    kernel, out = w.shape[2:], call.output_shape
     y = np.zeros((N, D, *out), dtype=x.dtype)
     for n in range(N):
         for d in range(D):
@@ -498,9 +432,8 @@ def _conv_backward(nd: int, grad_output, input, weight, stride, padding, dilatio
     call = _validate(input, weight, None, stride, padding, dilation, groups, nd)
     x, w, s, dil, G = call.input, call.weight, call.stride, call.dilation, call.groups
     xp = _pad(x, call.pad_before, call.pad_after)
-    out = tuple((Hp - d * (k - 1) - 1) // st + 1
-                for Hp, k, d, st in zip(xp.shape[2:], w.shape[2:], dil, s))
-    gy = _as_array(grad_output, "grad_output")
+    out = call.output_shape
+    gy = as_array(grad_output, "grad_output", floating=True)
     expected = (x.shape[0], w.shape[0], *out)
     if gy.shape != (expected if call.batched else expected[1:]):
         raise ValueError(
