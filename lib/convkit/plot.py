@@ -37,6 +37,8 @@ __all__ = [
     "show_map",
     "show_signal",
     "show_bank",
+    "mark_peak",
+    "show_channel_sum",
     "draw_footprint",
     "show_footprint",
 ]
@@ -700,4 +702,134 @@ def show_footprint(
         ax, input_shape, kernel_size, stride=stride, padding=padding,
         dilation=dilation, output_index=output_index, show_unread=show_unread,
     )
+    return fig
+
+
+# --------------------------------------------------------------------- additions
+
+
+def mark_peak(ax: Axes, values2d: Any, *, label: str | None = "peak", color: str = "black") -> tuple[int, int]:
+    """Mark the largest entry of a 2d map ``(H, W)`` drawn on ``ax`` with a ring; return ``(row, column)``.
+
+    Use it on an axes where :func:`draw_map` (or :func:`show_bank`) drew the same
+    map, row 0 at the top. Ties go to the first entry in row-major order, as
+    ``np.argmax`` does.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes holding the map.
+    values2d : array_like, shape (H, W)
+        The map whose maximum is marked.
+    label : str or None, default ``"peak"``
+        Text written next to the ring, followed by the position; ``None`` for none.
+    color : str, default ``"black"``
+        Colour of the ring and the text, written below and to the right of it.
+
+    Returns
+    -------
+    tuple of int
+        ``(row, column)`` of the peak.
+
+    Raises
+    ------
+    ValueError
+        If ``values2d`` is not a non-empty 2d array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fig, ax = plt.subplots()
+    >>> values = np.zeros((4, 5)); values[2, 3] = 1.0
+    >>> _ = draw_map(ax, values)
+    >>> mark_peak(ax, values)
+    (2, 3)
+    >>> plt.close(fig)
+    """
+    values = as_array(values2d, "values2d", ndim=2, axes="(H, W)", nonempty=True)
+    row, col = (int(i) for i in np.unravel_index(np.argmax(values), values.shape))
+    ax.plot([col], [row], marker="o", markersize=12, markerfacecolor="none",
+            markeredgecolor=color, markeredgewidth=2, linestyle="none", gid="convkit.peak")
+    if label is not None:
+        ax.annotate(f"{label} ({row}, {col})", (col, row), xytext=(4, -9), va="top",
+                    textcoords="offset points", color=color, fontsize=8, fontweight="bold",
+                    annotation_clip=False)
+    return row, col
+
+
+def show_channel_sum(
+    partials: Any,
+    bias: float = 0.0,
+    *,
+    channel_labels: Sequence[str] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Show how ``C`` per-channel maps ``(C, H', W')`` plus a bias add up to one activation map.
+
+    Panel ``c`` is the partial map ``x_c ⊛ u_c`` of input channel ``c`` with its
+    slice of the kernel; the last panel is ``sum_c x_c ⊛ u_c + b``, the output
+    channel of a multichannel convolution. All panels share one colour scale,
+    symmetric about zero, so their values can be compared and added by eye.
+
+    Parameters
+    ----------
+    partials : array_like, shape (C, H', W')
+        The per-channel maps (NumPy array or torch tensor).
+    bias : float, default 0.0
+        The bias ``b`` of this output channel.
+    channel_labels : sequence of str, optional
+        ``C`` names for the partial maps (e.g. ``["red", "green", "blue"]``).
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``C + 1`` image axes (partials, then the sum) and one shared colorbar.
+
+    Raises
+    ------
+    TypeError
+        If ``bias`` is not a real number.
+    ValueError
+        If ``partials`` is not a non-empty 3d array, or ``channel_labels`` does
+        not have ``C`` entries.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fig = show_channel_sum(np.ones((3, 4, 4)), bias=0.5)
+    >>> float(fig.axes[3].images[0].get_array().max())
+    3.5
+    >>> plt.close(fig)
+    """
+    maps = as_array(partials, "partials", ndim=3, axes="(C, H', W')", nonempty=True)
+    if isinstance(bias, (bool, np.bool_)) or not isinstance(bias, (int, float, np.number)):
+        raise TypeError(f"bias must be a real number, got {bias!r}")
+    channels = maps.shape[0]
+    if channel_labels is not None and len(channel_labels) != channels:
+        raise ValueError(
+            f"channel_labels has {len(channel_labels)} entries but partials {maps.shape} has C={channels}"
+        )
+    labels = list(channel_labels) if channel_labels is not None else [f"channel {c}" for c in range(channels)]
+    total = maps.sum(axis=0) + float(bias)
+    vmax = float(max(np.abs(maps).max(), np.abs(total).max())) or 1.0
+    height, width = maps.shape[1:]
+    panel = 1.9
+    fig, axes = plt.subplots(1, channels + 1, layout="constrained",
+                             figsize=(panel * (channels + 1) + 1.0, panel * height / width + 0.8))
+    for c, ax in enumerate(axes[:channels]):
+        draw_map(ax, maps[c], vmax=vmax, title=f"{labels[c]}: x{c} ⊛ u{c}")
+        sign = "+" if c < channels - 1 else f"+ b\n({float(bias):.3g})\n="
+        ax.annotate(sign, (1.08, 0.5), xycoords="axes fraction", ha="center", va="center",
+                    fontsize=12, fontweight="bold", annotation_clip=False)
+    image = draw_map(axes[-1], total, vmax=vmax, title="activation map")
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+    fig.colorbar(image, ax=list(axes), shrink=0.8)
+    if title is not None:
+        fig.suptitle(title)
     return fig

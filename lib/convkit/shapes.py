@@ -35,6 +35,7 @@ __all__ = [
     "receptive_field",
     "dense_parameter_count",
     "conv_parameter_count",
+    "conv_multiply_adds",
     "memory_bytes",
 ]
 
@@ -669,3 +670,69 @@ def memory_bytes(count: int, dtype: Any = "float32") -> int:
     """
     n = as_int(count, "count", 0)
     return n * _itemsize(dtype)
+
+
+def conv_multiply_adds(
+    input_shape: Sequence[int],
+    in_channels: int,
+    out_channels: int,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple = 1,
+    padding: IntOrTuple | str = 0,
+    dilation: IntOrTuple = 1,
+    groups: int = 1,
+) -> int:
+    """Multiply-adds of one convolution on one input: ``prod(output_shape) D (C / groups) prod(kernel)``.
+
+    Every weight of the ``(D, C / groups, *kernel_size)`` weight is used once at
+    every output position, so the cost is the weight count times the number of
+    output positions ``H' W'`` (from :func:`conv_output_shape`). Unlike the
+    parameter count it grows with the image. The bias additions are not counted,
+    and the taps that fall on padding zeros are counted, as in
+    ``torch.utils.flop_counter.FlopCounterMode``, which reports ``2 ×`` this
+    number as FLOPs (one multiplication and one addition each). For a batch of
+    ``N`` inputs, multiply by ``N``.
+
+    Parameters
+    ----------
+    input_shape : sequence of int
+        Spatial sizes of one input, ``(W,)``, ``(H, W)`` or ``(T, H, W)``.
+    in_channels, out_channels : int
+        ``C`` and ``D``, both divisible by ``groups``.
+    kernel_size, stride, padding, dilation
+        As in :func:`conv_output_shape` (``padding`` may be ``'same'``).
+    groups : int, default 1
+        Number of independent channel groups.
+
+    Returns
+    -------
+    int
+        Number of multiply-adds (MACs) for one input of shape ``(C, *input_shape)``.
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type.
+    ValueError
+        If a value is out of range, the channels are not divisible by
+        ``groups``, or the kernel does not fit in the padded input.
+
+    Examples
+    --------
+    A ``3×3`` convolution from 3 to 3 channels has 84 parameters, yet on a
+    ``256×256`` image (no padding, so the output is ``254×254``) it performs
+    about 5.2 million multiply-adds:
+
+    >>> conv_multiply_adds((256, 256), 3, 3, 3)
+    5225796
+
+    A ``3×3`` layer from 256 to 256 channels on ``56×56`` maps, padded to keep
+    the size: 590 thousand parameters, 1.85 billion multiply-adds:
+
+    >>> conv_multiply_adds((56, 56), 256, 256, 3, padding=1)
+    1849688064
+    """
+    output = conv_output_shape(input_shape, kernel_size, stride, padding, dilation)
+    taps = kernel_size if isinstance(kernel_size, Sequence) else [kernel_size] * len(output)
+    weights = conv_parameter_count(in_channels, out_channels, tuple(taps), groups=groups, bias=False)
+    return math.prod(output) * weights
