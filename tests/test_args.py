@@ -59,9 +59,12 @@ def test_per_axis_keeps_a_sequence_of_the_right_length():
 @pytest.mark.parametrize(
     "value, error, message",
     [
-        ((1, 2, 3), ValueError,
-         "stride=(1, 2, 3) has 3 entries, but stride must be an int or a tuple of 2 ints, "
-         "one per spatial axis"),
+        (
+            (1, 2, 3),
+            ValueError,
+            "stride=(1, 2, 3) has 3 entries, but stride must be an int or a tuple of 2 ints, "
+            "one per spatial axis",
+        ),
         ((1, 0), ValueError, "stride[1] must be >= 1, got 0"),
         ((1, 1.5), TypeError, "stride[1] must be an int, got 1.5 (float)"),
         (1.5, TypeError, "stride must be an int or a tuple of 2 ints, got 1.5 (float)"),
@@ -101,15 +104,26 @@ def test_as_array_converts_to_the_dtype_asked_for():
     [
         (["a", "b"], {}, TypeError, "x must hold real numbers, got dtype <U1"),
         ([[1, 2], [3]], {}, TypeError, "x must be an array of numbers, got list"),
-        (np.arange(3), dict(floating=True), TypeError,
-         "x must be a floating-point array (float32 or float64), got dtype int64"),
-        (np.ones(3), dict(ndim=2, axes="(H, W)"), ValueError,
-         "x must be a 2d array (H, W), got shape (3,)"),
-        (np.ones((2, 2, 2)), dict(ndim=(1, 2)), ValueError,
-         "x must be a 1d or 2d array, got shape (2, 2, 2)"),
+        (
+            np.arange(3),
+            dict(floating=True),
+            TypeError,
+            "x must be a floating-point array (float32 or float64), got dtype int64",
+        ),
+        (np.ones(3), dict(ndim=2, axes="(H, W)"), ValueError, "x must be a 2d array (H, W), got shape (3,)"),
+        (
+            np.ones((2, 2, 2)),
+            dict(ndim=(1, 2)),
+            ValueError,
+            "x must be a 1d or 2d array, got shape (2, 2, 2)",
+        ),
         (np.ones((0, 3)), dict(nonempty=True), ValueError, "x must not be empty, got shape (0, 3)"),
-        (np.array([1.0, np.nan]), dict(finite=True), ValueError,
-         "x contains non-finite values (nan or inf), shape (2,)"),
+        (
+            np.array([1.0, np.nan]),
+            dict(finite=True),
+            ValueError,
+            "x contains non-finite values (nan or inf), shape (2,)",
+        ),
     ],
 )
 def test_as_array_names_the_argument(value, kwargs, error, message):
@@ -139,7 +153,9 @@ def test_a_zero_stride_gets_the_same_message_from_shapes_reference_and_plot():
 def test_reference_takes_its_output_size_from_shapes():
     # an uneven 'same' padding (even kernel) and a stride that skips the last row
     x, w = np.ones((1, 7, 6)), np.ones((1, 1, 4, 3))
-    assert reference.conv2d(x, w, padding="same").shape[1:] == shapes.conv_output_shape(
-        (7, 6), (4, 3), padding="same"
-    ) == (7, 6)
+    assert (
+        reference.conv2d(x, w, padding="same").shape[1:]
+        == shapes.conv_output_shape((7, 6), (4, 3), padding="same")
+        == (7, 6)
+    )
     assert reference.conv2d(x, w, stride=2).shape[1:] == (2, 2)  # floor((7-4)/2)+1, floor((6-3)/2)+1

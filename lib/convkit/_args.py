@@ -61,10 +61,10 @@ def per_axis(
     (2, 2)
     >>> per_axis([1, 3], "dilation", 2, minimum=1)
     (1, 3)
-    >>> per_axis((1, 2, 3), "stride", 2)
+    >>> per_axis((1, 2, 3), "stride", 2)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...
-    ValueError: stride=(1, 2, 3) has 3 entries, but stride must be an int or a tuple of 2 ints, one per spatial axis
+    ValueError: stride=(1, 2, 3) has 3 entries, but stride must be an int or a tuple of 2 ints, ...
     """
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         if len(value) != ndim:
