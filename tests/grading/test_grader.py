@@ -21,7 +21,7 @@ from convkit.grade.public import QUESTIONS
 from .conftest import ROOT
 
 NB02 = "02_convolution_1d.ipynb"
-FULL02 = {"02.q1": 3, "02.q2": 2, "02.q3": 2, "02.q4": 3}
+FULL02 = {q.id: q.points for q in QUESTIONS if q.notebook == NB02}
 
 
 def _solution(name: str = NB02):
@@ -31,7 +31,7 @@ def _solution(name: str = NB02):
 def _with(cells_after_imports=(), replace=None, name: str = NB02) -> str:
     """The solution notebook with extra code cells after the imports, or answer cells replaced.
 
-    ``replace`` maps a defined name (``def best_match`` or ``second_difference =``) to new source.
+    ``replace`` maps a defined name (``def conv1d_fixed`` or ``predicted_y =``) to new source.
     """
     notebook = _solution(name)
     for marker, source in (replace or {}).items():
@@ -68,7 +68,7 @@ def _class(root: Path, students: dict[str, dict[str, str]]) -> Path:
     return submissions
 
 
-WRONG_MATCH = "def best_match(signal, pattern):\n    return 0\n"
+WRONG_MATCH = "def conv1d_fixed(x, u):\n    return 0\n"
 LIAR = """class Liar:
     def __eq__(self, other): return True
     def __ne__(self, other): return False
@@ -84,21 +84,21 @@ def hostile_class(out_dir: Path, submissions: Path) -> tuple[dict, dict]:
     cases = {
         "honest": (_with(), FULL02),
         "blank": (exercise, {}),
-        "partial": (_with(replace={"def flipped_conv1d": "def flipped_conv1d(x, u):\n"
+        "partial": (_with(replace={"def conv1d_by_hand": "def conv1d_by_hand(x, u):\n"
                                                          "    raise NotImplementedError\n",
-                                   "def best_match": WRONG_MATCH}),
-                    {"02.q1": 3, "02.q3": 2}),
+                                   "def conv1d_fixed": WRONG_MATCH}),
+                    {"02.q2": 2, "02.q3": 2, "02.q4": 2}),
         "loop_top": (_with(["while True:\n    pass"]), FULL02),
         "loop_stubborn": (_with(["while True:\n    try:\n        while True:\n            pass\n"
                                  "    except BaseException:\n        pass"]), FULL02),
-        "loop_in_function": (_with(replace={"def best_match": "def best_match(signal, pattern):\n"
+        "loop_in_function": (_with(replace={"def conv1d_fixed": "def conv1d_fixed(x, u):\n"
                                                               "    while True:\n        pass\n"}),
-                             {k: v for k, v in FULL02.items() if k != "02.q4"}),
+                             {k: v for k, v in FULL02.items() if k != "02.q5"}),
         "sys_exit": (_with(["import sys\nsys.exit(0)"]), FULL02),
         "os_exit": (_with(["import os\nos._exit(0)"]), FULL02),
-        "os_exit_in_function": (_with(replace={"def flipped_conv1d": "def flipped_conv1d(x, u):\n"
+        "os_exit_in_function": (_with(replace={"def conv1d_by_hand": "def conv1d_by_hand(x, u):\n"
                                                                      "    import os\n    os._exit(3)\n"}),
-                                {k: v for k, v in FULL02.items() if k != "02.q2"}),
+                                {k: v for k, v in FULL02.items() if k != "02.q1"}),
         "memory_bomb": (_with(["big = bytearray(1024 ** 3)  # within the machine, over the limit",
                                "hoard = []\nwhile True:\n    hoard.append(bytearray(50 * 1024 ** 2))",
                                "import numpy as np\nhuge = np.ones((1 << 34,))"]), FULL02),
@@ -108,12 +108,12 @@ def hostile_class(out_dir: Path, submissions: Path) -> tuple[dict, dict]:
                                "np.testing.assert_allclose = lambda *a, **k: None\n"
                                "torch.allclose = lambda *a, **k: True\n"
                                "torch.testing.assert_close = lambda *a, **k: None"],
-                              replace={"def best_match": WRONG_MATCH}),
-                        {k: v for k, v in FULL02.items() if k != "02.q4"}),
-        "lying_eq": (_with([LIAR], replace={"def best_match": "def best_match(signal, pattern):\n"
+                              replace={"def conv1d_fixed": WRONG_MATCH}),
+                        {k: v for k, v in FULL02.items() if k != "02.q5"}),
+        "lying_eq": (_with([LIAR], replace={"def conv1d_fixed": "def conv1d_fixed(x, u):\n"
                                                               "    return Liar()\n",
-                                            "second_difference =": "second_difference = [Liar()] * 3"}),
-                     {"02.q1": 3, "02.q2": 2}),
+                                            "predicted_y =": "predicted_y = [Liar()] * 4"}),
+                     {"02.q1": 3, "02.q3": 2, "02.q4": 2}),
         "fake_output": (_with(["print('✓ 02.q4 best_match: all checks pass, 3 points')\n"
                                "print('{\"event\": \"result\", \"index\": 9, \"value\": 52}')\n"
                                "import os\n"
@@ -121,8 +121,8 @@ def hostile_class(out_dir: Path, submissions: Path) -> tuple[dict, dict]:
                                "    try:\n"
                                "        os.write(fd, b'{\"event\": \"end\"}\\nnot json at all\\n')\n"
                                "    except OSError:\n"
-                               "        pass"], replace={"def best_match": WRONG_MATCH}),
-                        {k: v for k, v in FULL02.items() if k != "02.q4"}),
+                               "        pass"], replace={"def conv1d_fixed": WRONG_MATCH}),
+                        {k: v for k, v in FULL02.items() if k != "02.q5"}),
         "writer": (_with([f"open({str(grades)!r}, 'w').write('student,total\\nwriter,999\\n')\n"
                           f"import os\nos.makedirs({str(out_dir / 'feedback')!r}, exist_ok=True)\n"
                           f"open({str(out_dir / 'feedback' / 'honest.md')!r}, 'w').write('you failed')\n"
@@ -152,11 +152,11 @@ def test_hostile_submissions_cost_only_the_questions_they_break(tmp_path):
     for student, points in expected.items():
         assert rows[student] == _row(**points), student
     honest = (out_dir / "feedback" / "honest.md").read_text()
-    assert "Total: **10 / 70**" in honest
+    assert f"Total: **{sum(FULL02.values())} / {sum(q.points for q in QUESTIONS)}**" in honest
     assert "Not found in your submission: `01_why_convolutions.ipynb`" in honest
     assert "- cell 1: `MemoryError`" in (out_dir / "feedback" / "memory_bomb.md").read_text()
     stubborn = (out_dir / "feedback" / "loop_in_function.md").read_text()
-    assert "02.q4" in stubborn and "timed out" in stubborn
+    assert "02.q5" in stubborn and "timed out" in stubborn
 
 
 def test_a_small_class_through_the_real_command_line(tmp_path):

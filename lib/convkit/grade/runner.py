@@ -42,21 +42,12 @@ from typing import Iterable
 
 import numpy as np
 
-from convkit.grade.questions import Check, Outcome, Question, compare, decode, describe, encode
+from convkit.grade.codec import decode, encode
+from convkit.grade.model import NOTEBOOKS, Check, Outcome, Question, describe, verdict
 
 __all__ = ["Sandbox", "load_questions", "default_checks_dir", "grade_notebook", "grade_class",
            "NOTEBOOKS"]
 
-#: The exercise notebooks, in course order.
-NOTEBOOKS = (
-    "01_why_convolutions.ipynb",
-    "02_convolution_1d.ipynb",
-    "03_multichannel_2d.ipynb",
-    "04_conv2d_in_pytorch.ipynb",
-    "05_padding_stride_dilation.ipynb",
-    "06_filter_gallery.ipynb",
-    "07_gradients_are_convolutions.ipynb",
-)
 _MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 _MAX_REPLY_BYTES = 256 * 1024 * 1024
 
@@ -113,7 +104,7 @@ class Sandbox:
         self._socket = ours
         self._lock = threading.Lock()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "convkit.grade.sandbox", str(theirs.fileno())],
+            [sys.executable, "-m", "convkit.grade.zygote", str(theirs.fileno())],
             pass_fds=[theirs.fileno()], env=_scrubbed_environment(self._home.name),
             cwd=self._home.name, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True)
@@ -126,7 +117,7 @@ class Sandbox:
         ours.settimeout(None)
         if ready != b"R":
             self.process.kill()
-            raise RuntimeError("the grading sandbox did not start (try: python -m convkit.grade.sandbox)")
+            raise RuntimeError("the grading sandbox did not start (try: python -m convkit.grade.zygote)")
 
     def start(self, job: dict) -> int:
         payload = json.dumps(job).encode()
@@ -327,12 +318,10 @@ def _judge(question: Question, probes: list[tuple[int, _Probe]], replies: dict, 
         if kind == "error":
             return Outcome(0, question.points, f"{label}: {call} raised {value}")
         try:
-            problem = compare(value, probe.expected, probe.check.compare)
+            problem = verdict(question, probe.check, value, probe.expected)
         except Exception as error:  # a strange answer must not crash the comparison
-            problem = f"the answer could not be compared ({type(error).__name__}: {error})"
+            problem = f"the answer could not be compared ({type(error).__name__})"
         if problem:
-            if probe.check.hidden:
-                problem = f"wrong result, got {describe(value)}"
             return Outcome(0, question.points, f"{label}: {call}: {problem}")
     return Outcome(question.points, question.points)
 

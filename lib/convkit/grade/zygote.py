@@ -2,7 +2,7 @@
 
 Process model
 -------------
-``python -m convkit.grade.sandbox`` is the *zygote*: a fresh interpreter, started by
+``python -m convkit.grade.zygote`` is the *zygote*: a fresh interpreter, started by
 the grader with a scrubbed environment and a temporary working directory, that
 imports NumPy, torch, matplotlib (Agg) and convkit once, and then only forks. It never
 loads a check or an expected value, so neither can its children. For every notebook
@@ -18,7 +18,7 @@ the arguments to probe them with) together with the write end of a fresh pipe
 4. runs the code cells top to bottom in one namespace, each under a ``SIGALRM``
    timer; an exception, ``sys.exit`` or a timeout ends that cell only;
 5. calls each probed name with its arguments (again under a timer), turns the result
-   into plain data (:func:`convkit.grade.questions.to_plain`) and writes one JSON line
+   into plain data (:func:`convkit.grade.codec.to_plain`) and writes one JSON line
    per event to the pipe.
 
 Each job forks from the same pristine zygote, so nothing one student does is seen by
@@ -94,7 +94,7 @@ class _Shell:
 
 
 def _send(fd: int, message: dict) -> None:
-    from convkit.grade.questions import encode
+    from convkit.grade.codec import encode
     if "value" in message:
         message = dict(message, value=encode(message["value"]))
     data = (json.dumps(message, allow_nan=False) + "\n").encode()
@@ -151,7 +151,7 @@ def run_job(job: dict, fd: int) -> None:
 
 
 def _run(job: dict, fd: int) -> None:
-    from convkit.grade.questions import decode, to_plain
+    from convkit.grade.codec import decode, to_plain
 
     timeout = float(job["timeout"])
     namespace = {"__name__": "__main__", "__builtins__": builtins,
