@@ -45,7 +45,7 @@ exercises: install ## regenerate exercises/ from solutions/ (answers blanked, ou
 
 grade: install ## grade SUBMISSIONS=dir (one folder per student) into grades.csv and feedback/
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder-of-student-folders"; exit 2; }
-	$(BIN)/python -m convkit.grade "$(SUBMISSIONS)" --out grades.csv --jobs 2
+	$(BIN)/python -I -m convkit.grade "$(SUBMISSIONS)" --out grades.csv --jobs 2
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .hypothesis build lib/*.egg-info
