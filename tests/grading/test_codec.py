@@ -59,17 +59,12 @@ class _Float(float):
     pass
 
 
-@pytest.mark.parametrize("value", [_Liar(), _Float(1.0), np.array([object()]), np.zeros(2, complex),
+@pytest.mark.parametrize("value", [_Liar(), _Float(1.0), np.zeros(3).view(_Array), np.array([object()]), np.zeros(2, complex),
                                    np.zeros(2, "i4,f4"), {1: 2}, lambda: 0, torch.nn.Linear(2, 2),
                                    type("Conv2d", (torch.nn.Conv2d,), {})(1, 1, 1)])
 def test_anything_else_is_refused_with_its_type_named(value):
     with pytest.raises(TypeError):
         to_plain(value)
-
-
-def test_an_ndarray_subclass_arrives_as_a_plain_array():
-    got = to_plain(np.zeros(3).view(_Array))
-    assert type(got) is np.ndarray
 
 
 @pytest.mark.parametrize("data", [{"__pickle__": "x"}, {"__ndarray__": "!!!"}, {"a": 1, "b": 2},

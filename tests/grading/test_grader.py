@@ -67,7 +67,7 @@ def test_a_small_class_through_the_real_command_line(tmp_path):
         "dave": {second: "{ this is not a notebook"},
     })
     out = tmp_path / "grades.csv"
-    done = subprocess.run([sys.executable, "-I", "-m", "convkit.grade", str(submissions), "--out", str(out),
+    done = subprocess.run([sys.executable, "-m", "convkit.grade", str(submissions), "--out", str(out),
                            "--jobs", "2", "--timeout", "10"], capture_output=True, text=True, timeout=600,
                           env={**os.environ, "PYTHONPATH": str(ROOT / "lib")})
     assert done.returncode == 0, done.stderr
