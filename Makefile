@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
 .DEFAULT_GOAL := help
-.PHONY: help install lab test test-fast bench notebooks html clean exercises grade
+.PHONY: help install lab test test-fast lint bench notebooks html clean exercises grade
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,13 +23,17 @@ lab: install ## open the course in JupyterLab
 	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: install ## run every test: library, notebooks, grading
+test: install lint ## run every test: lint, library, notebooks, grading
 	CONVKIT_OFFLINE=1 $(BIN)/python -m pytest
 
 test-fast: install ## the library tests, fewer hypothesis examples, no browser
 	CONVKIT_OFFLINE=1 HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest tests -m "not browser"
 
-bench: install ## time convkit.reference against torch and the widgets' update speed
+lint: install ## ruff: lint every .py and notebook, and check the .py files are formatted
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install ## time conv2d against torch and its matrix-product floor, and the widgets' update speed
 	$(BIN)/python -m convkit.bench
 	$(BIN)/python benchmarks/bench_widgets.py
 
@@ -47,5 +51,5 @@ grade: install ## grade SUBMISSIONS=dir (one folder per student) into grades.csv
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder-of-student-folders"; exit 2; }
 	$(BIN)/python -I -m convkit.grade "$(SUBMISSIONS)" --out grades.csv --jobs 2
 
-clean: ## remove the virtual environment and caches
-	rm -rf $(VENV) .hypothesis build lib/*.egg-info
+clean: ## remove the virtual environment, caches, the built site and test artifacts
+	rm -rf $(VENV) .hypothesis build lib/*.egg-info site artifacts

@@ -15,6 +15,8 @@ from convkit.plot import (
     FootprintCell,
     draw_footprint,
     draw_map,
+    mark_peak,
+    show_channel_sum,
     show_bank,
     show_footprint,
     show_map,
@@ -174,7 +176,7 @@ def test_show_signal_refuses_a_kernel_longer_than_the_signal():
 
 def test_show_signal_refuses_a_2d_signal():
     with pytest.raises(ValueError,
-                       match=r"x must be a non-empty 1d array \(W,\), got shape \(2, 2\)"):
+                       match=r"x must be a 1d array \(W,\), got shape \(2, 2\)"):
         show_signal(np.ones((2, 2)))
 
 
@@ -346,7 +348,7 @@ def test_draw_footprint_creates_no_figure():
         (dict(output_index=(3, 0)),
          r"output_index=\(3, 0\) is outside the output of shape \(3, 3\)"),
         (dict(kernel_size=8), r"along the rows: kernel_size=8 .* spans 8 cells"),
-        (dict(stride=0), r"stride must be >= 1 on both axes, got 0"),
+        (dict(stride=0), r"stride must be >= 1, got 0"),
         (dict(input_shape=(5,)), r"input_shape must be \(H, W\) or \(C, H, W\), got \(5,\)"),
     ],
 )
@@ -357,7 +359,7 @@ def test_draw_footprint_names_the_bad_argument(kwargs, match):
 
 
 def test_draw_footprint_rejects_a_float_kernel():
-    with pytest.raises(TypeError, match=r"kernel_size must be an int or a pair of ints"):
+    with pytest.raises(TypeError, match=r"kernel_size must be an int or a tuple of 2 ints"):
         draw_footprint(_axes(), (5, 5), 2.5)
 
 
@@ -373,3 +375,60 @@ def test_png_bytes_renders_a_png():
     fig = show_map(np.eye(3))
     data = png_bytes(fig)
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ------------------------------------------------------------- peaks and channel sums
+
+
+def test_mark_peak_rings_the_argmax_of_a_hand_made_map():
+    values = np.zeros((5, 7))
+    values[3, 1] = 2.0
+    values[0, 6] = 1.5
+    ax = _axes()
+    draw_map(ax, values)
+    assert mark_peak(ax, values, label=None) == (3, 1)
+    rings = [line for line in ax.lines if line.get_gid() == "convkit.peak"]
+    assert len(rings) == 1
+    # x is the column, y the row, as on the image.
+    assert (rings[0].get_xdata()[0], rings[0].get_ydata()[0]) == (1, 3)
+    assert len(ax.texts) == 0
+    assert mark_peak(ax, values) == (3, 1)
+    assert ax.texts[0].get_text() == "peak (3, 1)"
+
+
+def test_mark_peak_rejects_a_map_that_is_not_2d():
+    with pytest.raises(ValueError, match="values2d"):
+        mark_peak(_axes(), np.zeros(4))
+
+
+def test_show_channel_sum_adds_the_partial_maps_and_the_bias_like_conv2d():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 6, 7))
+    u = rng.standard_normal((3, 3, 3))
+    bias = 0.25
+    partials = np.stack([F.conv2d(torch.tensor(x[c])[None, None], torch.tensor(u[c])[None, None])[0, 0].numpy()
+                         for c in range(3)])
+    fig = show_channel_sum(partials, bias, channel_labels=["r", "g", "b"], title="sum")
+    try:
+        images = [ax.images[0] for ax in fig.axes if ax.images]
+        assert len(images) == 4
+        expected = F.conv2d(torch.tensor(x)[None], torch.tensor(u)[None], torch.tensor([bias], dtype=torch.float64))[0, 0]
+        np.testing.assert_allclose(images[-1].get_array(), expected.numpy(), atol=1e-12)
+        for c in range(3):
+            np.testing.assert_array_equal(images[c].get_array(), partials[c])
+        # One colour scale for all panels, so the maps can be compared by eye.
+        assert len({image.get_clim() for image in images}) == 1
+        assert fig.axes[0].get_title().startswith("r") and fig.axes[3].get_title() == "activation map"
+        assert fig._suptitle.get_text() == "sum"
+    finally:
+        plt.close(fig)
+
+
+@pytest.mark.parametrize("partials, kwargs, error, match", [
+    (np.zeros((4, 4)), {}, ValueError, "partials"),
+    (np.zeros((2, 4, 4)), dict(channel_labels=["a"]), ValueError, "channel_labels"),
+    (np.zeros((2, 4, 4)), dict(bias="1"), TypeError, "bias"),
+])
+def test_show_channel_sum_names_the_bad_argument(partials, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        show_channel_sum(partials, **kwargs)

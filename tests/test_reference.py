@@ -1,5 +1,8 @@
 """convkit.reference against torch, the lecture's worked numbers and hand-computed cases."""
+
 from __future__ import annotations
+
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -49,8 +52,9 @@ def conv_calls(draw, nd: int, small: bool = False):
         else:
             padding, pad = "valid", (0,) * nd
     extra = 2 if (small or nd == 3) else 5
-    spatial = tuple(max(1, d * (k - 1) + 1 - p) + draw(st.integers(0, extra))
-                    for k, d, p in zip(kernel, dilation, pad))
+    spatial = tuple(
+        max(1, d * (k - 1) + 1 - p) + draw(st.integers(0, extra)) for k, d, p in zip(kernel, dilation, pad)
+    )
     batched = draw(st.booleans())
     N = draw(st.integers(1, 2)) if batched else None
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
@@ -72,8 +76,7 @@ def _torch_forward_backward(nd, x, w, b, kwargs, grad_output=None):
     if grad_output is None:
         return yt.detach().numpy()
     yt.backward(torch.tensor(grad_output))
-    return (yt.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(),
-            None if b is None else bt.grad.numpy())
+    return (yt.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(), None if b is None else bt.grad.numpy())
 
 
 # ---------------------------------------------------------------------------
@@ -90,6 +93,19 @@ def test_conv_matches_torch_for_random_strided_padded_dilated_grouped_calls(nd, 
     assert got.shape == expected.shape
     assert got.dtype == x.dtype
     np.testing.assert_allclose(got, expected, **TOLERANCE[x.dtype.type])
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@EXAMPLES
+@given(data=st.data())
+def test_conv_split_into_small_blocks_still_matches_torch(nd, data):
+    # the vectorised routine copies windows a block of images, or of rows, at a time;
+    # tiny blocks force several of each, including a short last one
+    x, w, b, kwargs = data.draw(conv_calls(nd))
+    block_bytes = data.draw(st.sampled_from([1, 200, 2_000, 20_000]))
+    with patch.object(R, "_BLOCK_BYTES", block_bytes):
+        got = CONV[nd](x, w, b, **kwargs)
+    np.testing.assert_allclose(got, _torch_forward_backward(nd, x, w, b, kwargs), **TOLERANCE[x.dtype.type])
 
 
 @pytest.mark.parametrize("nd", [1, 2, 3])
@@ -126,11 +142,25 @@ def test_loops_agree_with_torch_and_with_vectorised_version(nd, data):
 # ---------------------------------------------------------------------------
 def _break(draw, nd, x, w, b, kwargs):
     """Apply one of the mistakes students make to a valid call (or none)."""
-    mistake = draw(st.sampled_from([
-        "none", "input_dims", "weight_dims", "channels", "groups", "kernel_too_large",
-        "stride", "dilation", "negative_padding", "same_with_stride", "bias_length",
-        "padding_word", "tuple_length",
-    ]))
+    mistake = draw(
+        st.sampled_from(
+            [
+                "none",
+                "input_dims",
+                "weight_dims",
+                "channels",
+                "groups",
+                "kernel_too_large",
+                "stride",
+                "dilation",
+                "negative_padding",
+                "same_with_stride",
+                "bias_length",
+                "padding_word",
+                "tuple_length",
+            ]
+        )
+    )
     kwargs = dict(kwargs)
     if mistake == "input_dims":
         x = x[(0,) * draw(st.integers(1, x.ndim - 1))] if draw(st.booleans()) else x[None, None]
@@ -166,8 +196,9 @@ def test_library_refuses_exactly_the_calls_torch_refuses(nd, data):
     x, w, b, kwargs = _break(data.draw, nd, *data.draw(conv_calls(nd, small=True)))
     try:
         with np.errstate(all="ignore"):
-            expected = TORCH_CONV[nd](torch.tensor(x), torch.tensor(w),
-                                      None if b is None else torch.tensor(b), **kwargs)
+            expected = TORCH_CONV[nd](
+                torch.tensor(x), torch.tensor(w), None if b is None else torch.tensor(b), **kwargs
+            )
         torch_refuses = False
     except (RuntimeError, ValueError, TypeError, IndexError):
         torch_refuses = True
@@ -175,8 +206,7 @@ def test_library_refuses_exactly_the_calls_torch_refuses(nd, data):
         with pytest.raises((ValueError, TypeError)):
             CONV[nd](x, w, b, **kwargs)
     else:
-        np.testing.assert_allclose(CONV[nd](x, w, b, **kwargs), expected.numpy(),
-                                   **TOLERANCE[x.dtype.type])
+        np.testing.assert_allclose(CONV[nd](x, w, b, **kwargs), expected.numpy(), **TOLERANCE[x.dtype.type])
 
 
 # ---------------------------------------------------------------------------
@@ -285,35 +315,85 @@ W = np.ones((5, 4, 2, 3))
     [
         (lambda: R.conv2d(X[0, 0], W), ValueError, r"input must have 3 dims .* got shape \(10, 3\)"),
         (lambda: R.conv2d(X, W[0]), ValueError, r"weight must have 4 dims .* got shape \(4, 2, 3\)"),
-        (lambda: R.conv2d(X, np.ones((5, 3, 2, 3))), ValueError,
-         r"weight expects 3 input channels .* but input has 4 .*\(117, 4, 10, 3\).*\(5, 3, 2, 3\)"),
+        (
+            lambda: R.conv2d(X, np.ones((5, 3, 2, 3))),
+            ValueError,
+            r"weight expects 3 input channels .* but input has 4 .*\(117, 4, 10, 3\).*\(5, 3, 2, 3\)",
+        ),
         (lambda: R.conv2d(X, W, groups=2), ValueError, r"groups=2 must divide the 5 output channels"),
-        (lambda: R.conv2d(np.ones((1, 3, 5, 5)), np.ones((2, 1, 3, 3)), groups=2), ValueError,
-         r"weight expects 2 input channels \(1 per group x groups=2\) but input has 3"),
-        (lambda: R.conv2d(X, np.ones((5, 4, 11, 3))), ValueError,
-         r"kernel size 11 .* larger than the padded input \(10 \+ 0 padding = 10\) along spatial axis 0"),
-        (lambda: R.conv2d(X, W, dilation=(1, 2)), ValueError,
-         r"kernel size 3 \(dilation 2, so it spans 5\) is larger than the padded input \(3 \+ 0"),
-        (lambda: R.conv2d(X, W, stride=0), ValueError, r"stride must be positive, got 0"),
-        (lambda: R.conv2d(X, W, stride=(1, -1)), ValueError, r"stride must be positive, got \(1, -1\)"),
-        (lambda: R.conv2d(X, W, dilation=0), ValueError, r"dilation must be positive, got 0"),
-        (lambda: R.conv2d(X, W, padding=-1), ValueError, r"padding must be non-negative, got -1"),
-        (lambda: R.conv2d(X, W, padding="same", stride=2), ValueError,
-         r"padding='same' needs stride 1 on every axis, got stride=\(2, 2\)"),
-        (lambda: R.conv2d(X, W, padding="full"), ValueError, r"padding must be 'valid', 'same'.* got 'full'"),
-        (lambda: R.conv2d(X, W, np.ones(4)), ValueError,
-         r"bias must have shape \(5,\), one value per output channel, got shape \(4,\)"),
+        (
+            lambda: R.conv2d(np.ones((1, 3, 5, 5)), np.ones((2, 1, 3, 3)), groups=2),
+            ValueError,
+            r"weight expects 2 input channels \(1 per group x groups=2\) but input has 3",
+        ),
+        (
+            lambda: R.conv2d(X, np.ones((5, 4, 11, 3))),
+            ValueError,
+            r"kernel_size=11 .* spans 11 cells but the padded input has only 10 \(size=10, padding=0\) along axis 0"
+            r".*\(117, 4, 10, 3\).*\(5, 4, 11, 3\)",
+        ),
+        (
+            lambda: R.conv2d(X, W, dilation=(1, 2)),
+            ValueError,
+            r"kernel_size=3 with dilation=2 spans 5 cells but the padded input has only 3 \(size=3, padding=0\) along axis 1",
+        ),
+        (lambda: R.conv2d(X, W, stride=0), ValueError, r"stride must be >= 1, got 0"),
+        (lambda: R.conv2d(X, W, stride=(1, -1)), ValueError, r"stride\[1\] must be >= 1, got -1"),
+        (lambda: R.conv2d(X, W, dilation=0), ValueError, r"dilation must be >= 1, got 0"),
+        (lambda: R.conv2d(X, W, padding=-1), ValueError, r"padding must be >= 0, got -1"),
+        (
+            lambda: R.conv2d(X, W, padding="same", stride=2),
+            ValueError,
+            r"padding='same' needs stride 1 on every axis, as in torch, got stride=\(2, 2\)",
+        ),
+        (
+            lambda: R.conv2d(X, W, padding="full"),
+            ValueError,
+            r"padding must be an int, a tuple, 'valid' or 'same', got 'full'",
+        ),
+        (
+            lambda: R.conv2d(X, W, np.ones(4)),
+            ValueError,
+            r"bias must have shape \(5,\), one value per output channel, got shape \(4,\)",
+        ),
         (lambda: R.conv2d(X, W, stride=(1, 1, 1)), ValueError, r"stride must be an int or a tuple of 2 ints"),
-        (lambda: R.conv2d(X, W, stride=1.5), TypeError, r"stride must be an int or a tuple of 2 ints, got 1.5"),
-        (lambda: R.conv2d(X, W, groups=0), ValueError, r"groups must be positive, got 0"),
-        (lambda: R.conv2d(X.tolist(), W), TypeError, r"input must be a NumPy array, got list"),
-        (lambda: R.conv2d(X.astype(int), W), TypeError, r"input must be a floating-point array .* got dtype int64"),
-        (lambda: R.conv2d(X.astype(np.float32), W), TypeError, r"input dtype float32 and weight dtype float64 differ"),
-        (lambda: R.conv2d_backward(np.ones((117, 5, 9, 2)), X, W), ValueError,
-         r"grad_output must have the output's shape \(117, 5, 9, 1\), got \(117, 5, 9, 2\)"),
-        (lambda: R.vector_conv([1, 2], [1, 2, 3]), ValueError, r"kernel u \(width 3\) is wider than signal x \(length 2\)"),
-        (lambda: R.vector_conv([[1, 2]], [1]), ValueError, r"x must be a 1-d vector, got shape \(1, 2\)"),
-        (lambda: R.vector_conv(["a", "b"], [1]), TypeError, r"x must hold numbers"),
+        (
+            lambda: R.conv2d(X, W, stride=1.5),
+            TypeError,
+            r"stride must be an int or a tuple of 2 ints, got 1.5",
+        ),
+        (lambda: R.conv2d(X, W, groups=0), ValueError, r"groups must be >= 1, got 0"),
+        (
+            lambda: R.conv2d(np.full(X.shape, "a"), W),
+            TypeError,
+            r"input must hold real numbers, got dtype <U1",
+        ),
+        (
+            lambda: R.conv2d(X.astype(int), W),
+            TypeError,
+            r"input must be a floating-point array .* got dtype int64",
+        ),
+        (
+            lambda: R.conv2d(X.astype(np.float32), W),
+            TypeError,
+            r"input dtype float32 and weight dtype float64 differ",
+        ),
+        (
+            lambda: R.conv2d_backward(np.ones((117, 5, 9, 2)), X, W),
+            ValueError,
+            r"grad_output must have the output's shape \(117, 5, 9, 1\), got \(117, 5, 9, 2\)",
+        ),
+        (
+            lambda: R.vector_conv([1, 2], [1, 2, 3]),
+            ValueError,
+            r"kernel u \(width 3\) is wider than signal x \(length 2\)",
+        ),
+        (
+            lambda: R.vector_conv([[1, 2]], [1]),
+            ValueError,
+            r"x must be a 1d array \(W,\), got shape \(1, 2\)",
+        ),
+        (lambda: R.vector_conv(["a", "b"], [1]), TypeError, r"x must hold real numbers"),
     ],
 )
 def test_bad_calls_raise_errors_that_name_the_argument_and_shapes(call, error, pattern):

@@ -14,6 +14,7 @@ from torch import nn
 
 from convkit.shapes import (
     ReceptiveField,
+    conv_multiply_adds,
     conv_output_shape,
     conv_output_size,
     conv_parameter_count,
@@ -176,7 +177,7 @@ def test_memory_bytes_counts_itemsize_of_numpy_and_torch_dtypes(dtype, expected)
         (lambda: effective_kernel_size(3, dilation=0), ValueError, "dilation must be >= 1, got 0"),
         (lambda: footprint(-1, 3), ValueError, "output_index must be >= 0, got -1"),
         (lambda: unread_positions(2, 3), ValueError, "spans 3 cells but the padded input has only 2"),
-        (lambda: conv_output_shape((10, 3), (2, 3, 4)), ValueError, "kernel_size=(2, 3, 4) has 3 entries but input_shape (10, 3) has 2 spatial dims"),
+        (lambda: conv_output_shape((10, 3), (2, 3, 4)), ValueError, "kernel_size=(2, 3, 4) has 3 entries, but kernel_size must be an int or a tuple of 2 ints, one per spatial axis of input_shape (10, 3)"),
         (lambda: conv_output_shape((10, 3), 2, padding=(1,)), ValueError, "padding=(1,) has 1 entries"),
         (lambda: conv_output_shape((10, 3), 2, stride=(1, 0)), ValueError, "stride[1] must be >= 1, got 0"),
         (lambda: conv_output_shape((10, 3), 2, stride=(2, 1), padding="same"), ValueError, "padding='same' needs stride 1 on every axis, as in torch, got stride=(2, 1)"),
@@ -372,3 +373,58 @@ def test_receptive_field_is_the_gradient_span_of_one_output_of_a_torch_stack(lay
     second, _ = span(1)
     assert first == 0
     assert receptive_field(layers) == ReceptiveField(size=last - first + 1, stride=second - first)
+
+
+# ------------------------------------------------------------ multiply-adds (MACs)
+
+
+def _torch_macs(input_shape, in_channels, out_channels, kernel_size, **kwargs) -> int:
+    """Half the FLOPs torch's own counter reports for one F.conv1d/2d/3d call on one input."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[len(input_shape)]
+    taps = kernel_size if isinstance(kernel_size, tuple) else (kernel_size,) * len(input_shape)
+    groups = kwargs.get("groups", 1)
+    x = torch.zeros(1, in_channels, *input_shape)
+    w = torch.zeros(out_channels, in_channels // groups, *taps)
+    with FlopCounterMode(display=False) as counter:
+        conv(x, w, **kwargs)
+    flops = counter.get_total_flops()
+    assert flops % 2 == 0
+    return flops // 2
+
+
+def test_conv_multiply_adds_of_the_two_classic_layers():
+    # 3 -> 3 channels, 3x3, 256x256, no padding: 254 * 254 positions * 3 * 3 * 9 weights,
+    # and 256 -> 256, 3x3, 56x56, padding 1: 56 * 56 * 256 * 256 * 9 (both multiplied out by hand).
+    assert conv_multiply_adds((256, 256), 3, 3, 3) == 254 * 254 * 81 == 5_225_796
+    assert conv_multiply_adds((56, 56), 256, 256, 3, padding=1) == 1_849_688_064
+    assert conv_parameter_count(256, 256, (3, 3)) == 590_080
+    assert conv_multiply_adds((256, 256), 3, 3, 3) == _torch_macs((256, 256), 3, 3, 3)
+    assert conv_multiply_adds((56, 56), 256, 256, 3, padding=1) == _torch_macs(
+        (56, 56), 256, 256, 3, padding=1)
+
+
+@pytest.mark.parametrize("input_shape, c, d, kernel, kwargs", [
+    ((10,), 4, 6, 3, {}),
+    ((20,), 4, 6, 5, dict(stride=3, padding=2, dilation=2, groups=2)),
+    ((10, 3), 4, 5, (2, 3), {}),
+    ((28, 28), 8, 8, 3, dict(padding="same", groups=8)),
+    ((9, 11), 6, 4, (3, 2), dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2)),
+    ((4, 6, 5), 2, 3, (2, 3, 1), dict(stride=2)),
+])
+def test_conv_multiply_adds_is_half_of_torch_flop_counter(input_shape, c, d, kernel, kwargs):
+    assert conv_multiply_adds(input_shape, c, d, kernel, **kwargs) == _torch_macs(
+        input_shape, c, d, kernel, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(groups=4), ValueError, "divisible by groups"),
+    (dict(kernel_size=30), ValueError, "does not fit|kernel"),
+    (dict(kernel_size=2.0), TypeError, "kernel_size"),
+    (dict(in_channels=0), ValueError, "in_channels"),
+])
+def test_conv_multiply_adds_names_the_bad_argument(kwargs, error, match):
+    args = dict(input_shape=(10, 10), in_channels=6, out_channels=3, kernel_size=3) | kwargs
+    with pytest.raises(error, match=match):
+        conv_multiply_adds(**args)

@@ -29,6 +29,7 @@ from matplotlib.path import Path
 from matplotlib.ticker import MaxNLocator
 
 from convkit import shapes
+from convkit._args import as_array, per_axis
 
 __all__ = [
     "FootprintCell",
@@ -36,6 +37,8 @@ __all__ = [
     "show_map",
     "show_signal",
     "show_bank",
+    "mark_peak",
+    "show_channel_sum",
     "draw_footprint",
     "show_footprint",
 ]
@@ -45,24 +48,6 @@ _UNSIGNED_CMAP = "gray"
 # Marks the images draw_map owns, so a second call on the same axes updates
 # that image instead of stacking a new one on top (widgets redraw a lot).
 _MAP_GID = "convkit.draw_map"
-
-
-def _to_numpy(values: Any, name: str) -> np.ndarray:
-    if hasattr(values, "detach"):  # a torch tensor, possibly on GPU or requiring grad
-        values = values.detach().cpu().numpy()
-    array = np.asarray(values)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
-    return array
-
-
-def _as_2d(values: Any, name: str) -> np.ndarray:
-    array = _to_numpy(values, name)
-    if array.ndim != 2:
-        raise ValueError(f"{name} must be a 2d array (H, W), got shape {array.shape}")
-    if array.size == 0:
-        raise ValueError(f"{name} must not be empty, got shape {array.shape}")
-    return array
 
 
 def _color_limits(values: np.ndarray, signed: bool, vmax: float | None) -> tuple[float, float]:
@@ -135,7 +120,7 @@ def draw_map(
     >>> image.get_clim(), image.get_cmap().name
     ((-2.0, 2.0), 'RdBu_r')
     """
-    values = _as_2d(values2d, "values2d")
+    values = as_array(values2d, "values2d", ndim=2, axes="(H, W)", nonempty=True)
     if signed and vmax is not None and not vmax > 0:
         raise ValueError(f"vmax must be > 0 for a signed map (limits ±vmax), got {vmax}")
     vmin, vmax_ = _color_limits(values.astype(float, copy=False), signed, vmax)
@@ -208,7 +193,7 @@ def show_map(
     (2, 'x - 2')
     >>> plt.close(fig)
     """
-    values = _as_2d(values2d, "values2d")
+    values = as_array(values2d, "values2d", ndim=2, axes="(H, W)", nonempty=True)
     fig, ax = plt.subplots(figsize=_map_figsize(*values.shape, colorbar), layout="constrained")
     image = draw_map(ax, values, signed=signed, title=title)
     if colorbar:
@@ -217,13 +202,6 @@ def show_map(
 
 
 # ----------------------------------------------------------------------- signals
-
-
-def _as_1d(values: Any, name: str) -> np.ndarray:
-    array = _to_numpy(values, name)
-    if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1d array (W,), got shape {array.shape}")
-    return array
 
 
 def _stem(ax: Axes, index: np.ndarray, values: np.ndarray, color: str) -> None:
@@ -291,8 +269,8 @@ def show_signal(
     ['input x', 'kernel u', 'output x ⊛ u']
     >>> plt.close(fig)
     """
-    signal = _as_1d(x, "x")
-    u = None if kernel is None else _as_1d(kernel, "kernel")
+    signal = as_array(x, "x", ndim=1, axes="(W,)", nonempty=True)
+    u = None if kernel is None else as_array(kernel, "kernel", ndim=1, axes="(w,)", nonempty=True)
     if u is not None and u.size > signal.size:
         raise ValueError(
             f"kernel has {u.size} taps but x has only {signal.size} samples (x shape "
@@ -301,7 +279,7 @@ def show_signal(
     if y is None and u is not None:
         # np.correlate does not flip its second argument: it is the lecture's ⊛.
         y = np.correlate(signal.astype(float), u.astype(float), mode="valid")
-    output = None if y is None else _as_1d(y, "y")
+    output = None if y is None else as_array(y, "y", ndim=1, axes="(W,)", nonempty=True)
 
     panels: list[tuple[str, str, np.ndarray, str]] = [("input x", "$x_i$", signal, "C0")]
     if u is not None:
@@ -376,7 +354,7 @@ def show_bank(
     (6, 'b')
     >>> plt.close(fig)
     """
-    bank = _to_numpy(maps, "maps")
+    bank = as_array(maps, "maps")
     if bank.ndim == 3:
         bank = bank[np.newaxis]
     if bank.ndim != 4 or bank.size == 0:
@@ -440,25 +418,9 @@ _CELL_NAMES = {
 _UNREAD_HATCH = "////"
 
 
-def _pair(name: str, value: Any, minimum: int) -> tuple[int, int]:
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
-    if isinstance(value, (int, np.integer)):
-        pair = (int(value), int(value))
-    elif isinstance(value, Sequence) and len(value) == 2 and all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value
-    ):
-        pair = (int(value[0]), int(value[1]))
-    else:
-        raise TypeError(f"{name} must be an int or a pair of ints (h, w), got {value!r}")
-    if min(pair) < minimum:
-        raise ValueError(f"{name} must be >= {minimum} on both axes, got {value!r}")
-    return pair
-
-
 def _input_hw(input_shape: Any) -> tuple[int, int]:
     if isinstance(input_shape, Sequence) and len(input_shape) in (2, 3):
-        return _pair("input_shape (H, W)", tuple(input_shape[-2:]), 1)
+        return per_axis(tuple(input_shape[-2:]), "input_shape (H, W)", 2, minimum=1)
     raise ValueError(
         f"input_shape must be (H, W) or (C, H, W), got {input_shape!r}"
     )
@@ -469,11 +431,11 @@ class _Footprint:
 
     def __init__(self, input_shape, kernel_size, stride, padding, dilation, output_index):
         self.size = _input_hw(input_shape)
-        self.kernel = _pair("kernel_size", kernel_size, 1)
-        self.stride = _pair("stride", stride, 1)
-        self.padding = _pair("padding", padding, 0)
-        self.dilation = _pair("dilation", dilation, 1)
-        self.output_index = _pair("output_index", output_index, 0)
+        self.kernel = per_axis(kernel_size, "kernel_size", 2, minimum=1)
+        self.stride = per_axis(stride, "stride", 2, minimum=1)
+        self.padding = per_axis(padding, "padding", 2, minimum=0)
+        self.dilation = per_axis(dilation, "dilation", 2, minimum=1)
+        self.output_index = per_axis(output_index, "output_index", 2, minimum=0)
         args = list(zip(self.size, self.kernel, self.stride, self.padding, self.dilation))
         self.output_shape = tuple(
             _output_size_or_raise(axis, *a) for axis, a in zip(("rows", "columns"), args)
@@ -730,7 +692,7 @@ def show_footprint(
     >>> plt.close(fig)
     """
     height, width = _input_hw(input_shape)
-    ph, pw = _pair("padding", padding, 0)
+    ph, pw = per_axis(padding, "padding", 2, minimum=0)
     rows, cols = height + 2 * ph, width + 2 * pw
     scale = 5.0 / max(rows, cols, 8)
     fig, ax = plt.subplots(
@@ -740,4 +702,134 @@ def show_footprint(
         ax, input_shape, kernel_size, stride=stride, padding=padding,
         dilation=dilation, output_index=output_index, show_unread=show_unread,
     )
+    return fig
+
+
+# --------------------------------------------------------------------- additions
+
+
+def mark_peak(ax: Axes, values2d: Any, *, label: str | None = "peak", color: str = "black") -> tuple[int, int]:
+    """Mark the largest entry of a 2d map ``(H, W)`` drawn on ``ax`` with a ring; return ``(row, column)``.
+
+    Use it on an axes where :func:`draw_map` (or :func:`show_bank`) drew the same
+    map, row 0 at the top. Ties go to the first entry in row-major order, as
+    ``np.argmax`` does.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes holding the map.
+    values2d : array_like, shape (H, W)
+        The map whose maximum is marked.
+    label : str or None, default ``"peak"``
+        Text written next to the ring, followed by the position; ``None`` for none.
+    color : str, default ``"black"``
+        Colour of the ring and the text, written below and to the right of it.
+
+    Returns
+    -------
+    tuple of int
+        ``(row, column)`` of the peak.
+
+    Raises
+    ------
+    ValueError
+        If ``values2d`` is not a non-empty 2d array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fig, ax = plt.subplots()
+    >>> values = np.zeros((4, 5)); values[2, 3] = 1.0
+    >>> _ = draw_map(ax, values)
+    >>> mark_peak(ax, values)
+    (2, 3)
+    >>> plt.close(fig)
+    """
+    values = as_array(values2d, "values2d", ndim=2, axes="(H, W)", nonempty=True)
+    row, col = (int(i) for i in np.unravel_index(np.argmax(values), values.shape))
+    ax.plot([col], [row], marker="o", markersize=12, markerfacecolor="none",
+            markeredgecolor=color, markeredgewidth=2, linestyle="none", gid="convkit.peak")
+    if label is not None:
+        ax.annotate(f"{label} ({row}, {col})", (col, row), xytext=(4, -9), va="top",
+                    textcoords="offset points", color=color, fontsize=8, fontweight="bold",
+                    annotation_clip=False)
+    return row, col
+
+
+def show_channel_sum(
+    partials: Any,
+    bias: float = 0.0,
+    *,
+    channel_labels: Sequence[str] | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Show how ``C`` per-channel maps ``(C, H', W')`` plus a bias add up to one activation map.
+
+    Panel ``c`` is the partial map ``x_c ⊛ u_c`` of input channel ``c`` with its
+    slice of the kernel; the last panel is ``sum_c x_c ⊛ u_c + b``, the output
+    channel of a multichannel convolution. All panels share one colour scale,
+    symmetric about zero, so their values can be compared and added by eye.
+
+    Parameters
+    ----------
+    partials : array_like, shape (C, H', W')
+        The per-channel maps (NumPy array or torch tensor).
+    bias : float, default 0.0
+        The bias ``b`` of this output channel.
+    channel_labels : sequence of str, optional
+        ``C`` names for the partial maps (e.g. ``["red", "green", "blue"]``).
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``C + 1`` image axes (partials, then the sum) and one shared colorbar.
+
+    Raises
+    ------
+    TypeError
+        If ``bias`` is not a real number.
+    ValueError
+        If ``partials`` is not a non-empty 3d array, or ``channel_labels`` does
+        not have ``C`` entries.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fig = show_channel_sum(np.ones((3, 4, 4)), bias=0.5)
+    >>> float(fig.axes[3].images[0].get_array().max())
+    3.5
+    >>> plt.close(fig)
+    """
+    maps = as_array(partials, "partials", ndim=3, axes="(C, H', W')", nonempty=True)
+    if isinstance(bias, (bool, np.bool_)) or not isinstance(bias, (int, float, np.number)):
+        raise TypeError(f"bias must be a real number, got {bias!r}")
+    channels = maps.shape[0]
+    if channel_labels is not None and len(channel_labels) != channels:
+        raise ValueError(
+            f"channel_labels has {len(channel_labels)} entries but partials {maps.shape} has C={channels}"
+        )
+    labels = list(channel_labels) if channel_labels is not None else [f"channel {c}" for c in range(channels)]
+    total = maps.sum(axis=0) + float(bias)
+    vmax = float(max(np.abs(maps).max(), np.abs(total).max())) or 1.0
+    height, width = maps.shape[1:]
+    panel = 1.9
+    fig, axes = plt.subplots(1, channels + 1, layout="constrained",
+                             figsize=(panel * (channels + 1) + 1.0, panel * height / width + 0.8))
+    for c, ax in enumerate(axes[:channels]):
+        draw_map(ax, maps[c], vmax=vmax, title=f"{labels[c]}: x{c} ⊛ u{c}")
+        sign = "+" if c < channels - 1 else f"+ b\n({float(bias):.3g})\n="
+        ax.annotate(sign, (1.08, 0.5), xycoords="axes fraction", ha="center", va="center",
+                    fontsize=12, fontweight="bold", annotation_clip=False)
+    image = draw_map(axes[-1], total, vmax=vmax, title="activation map")
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+    fig.colorbar(image, ax=list(axes), shrink=0.8)
+    if title is not None:
+        fig.suptitle(title)
     return fig

@@ -23,14 +23,18 @@ padding ``p``, stride ``s`` and dilation ``d``::
 
     H_out = floor((H + 2p - d (h - 1) - 1) / s) + 1
 """
+
 from __future__ import annotations
 
-import itertools
-import numbers
-from typing import NamedTuple, Sequence, Union
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+
+from convkit import shapes
+from convkit._args import as_array, as_int, per_axis
 
 __all__ = [
     "vector_conv",
@@ -44,26 +48,15 @@ __all__ = [
     "conv1d_backward",
     "conv2d_backward",
     "conv3d_backward",
+    "pad",
+    "dilate",
+    "flip",
 ]
-
-IntOrTuple = Union[int, Sequence[int]]
-Padding = Union[int, Sequence[int], str]
 
 
 # ---------------------------------------------------------------------------
 # The lecture's definition on plain vectors
 # ---------------------------------------------------------------------------
-def _as_vector(value, name: str) -> np.ndarray:
-    array = np.asarray(value)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold numbers, got dtype {array.dtype}")
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be a 1-d vector, got shape {array.shape}")
-    if array.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    return array
-
-
 def vector_conv(x, u) -> np.ndarray:
     r"""The lecture's 1d convolution of a vector by a kernel, no flip.
 
@@ -95,8 +88,8 @@ def vector_conv(x, u) -> np.ndarray:
     >>> vector_conv([0, 0, 0, 0, 1, 2, 3, 4, 4, 4, 4], [-1, 1])
     array([0, 0, 0, 1, 1, 1, 1, 0, 0, 0])
     """
-    x = _as_vector(x, "x")
-    u = _as_vector(u, "u")
+    x = as_array(x, "x", ndim=1, axes="(W,)", nonempty=True)
+    u = as_array(u, "u", ndim=1, axes="(w,)", nonempty=True)
     W, w = len(x), len(u)
     if w > W:
         raise ValueError(f"kernel u (width {w}) is wider than signal x (length {W})")
@@ -125,7 +118,7 @@ def flipped_conv(x, u) -> np.ndarray:
     >>> np.convolve([1, 2, 3, 4], [3, 2], mode="valid")
     array([ 8, 13, 18])
     """
-    u = _as_vector(u, "u")
+    u = as_array(u, "u", ndim=1, axes="(w,)", nonempty=True)
     return vector_conv(x, u[::-1])
 
 
@@ -143,48 +136,15 @@ class _Call(NamedTuple):
     pad_after: tuple[int, ...]
     dilation: tuple[int, ...]
     groups: int
+    output_shape: tuple[int, ...]  # spatial
     batched: bool
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _tuple_arg(value, name: str, nd: int, minimum: int) -> tuple[int, ...]:
-    values = (value,) * nd if _is_int(value) else value
-    if not isinstance(values, (tuple, list)) or not all(_is_int(v) for v in values):
-        raise TypeError(f"{name} must be an int or a tuple of {nd} ints, got {value!r}")
-    if len(values) != nd:
-        raise ValueError(
-            f"{name} must be an int or a tuple of {nd} ints for a {nd}d convolution, "
-            f"got {value!r}"
-        )
-    if any(v < minimum for v in values):
-        rule = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(f"{name} must be {rule}, got {value!r}")
-    return tuple(int(v) for v in values)
-
-
-def _as_array(value, name: str) -> np.ndarray:
-    if not isinstance(value, np.ndarray):
-        if hasattr(value, "__array__") and not isinstance(value, (str, bytes)):
-            value = np.asarray(value)  # e.g. a CPU torch tensor
-        else:
-            raise TypeError(
-                f"{name} must be a NumPy array, got {type(value).__name__}"
-            )
-    if value.dtype.kind != "f":
-        raise TypeError(
-            f"{name} must be a floating-point array (float32 or float64), got dtype {value.dtype}"
-        )
-    return value
 
 
 def _validate(input, weight, bias, stride, padding, dilation, groups, nd: int) -> _Call:
     """Check a ``conv{nd}d`` call as torch does; return it in normal form."""
-    input = _as_array(input, "input")
-    weight = _as_array(weight, "weight")
-    shapes = f"(input shape {input.shape}, weight shape {weight.shape})"
+    input = as_array(input, "input", floating=True)
+    weight = as_array(weight, "weight", floating=True)
+    given = f"(input shape {input.shape}, weight shape {weight.shape})"
     if input.dtype != weight.dtype:
         raise TypeError(f"input dtype {input.dtype} and weight dtype {weight.dtype} differ")
     if weight.ndim != nd + 2:
@@ -200,23 +160,18 @@ def _validate(input, weight, bias, stride, padding, dilation, groups, nd: int) -
     batched = input.ndim == nd + 2
     if not batched:
         input = input[np.newaxis]
-    if not _is_int(groups):
-        raise TypeError(f"groups must be an int, got {groups!r}")
-    if groups < 1:
-        raise ValueError(f"groups must be positive, got {groups}")
+    groups = as_int(groups, "groups", minimum=1)
     D, Cg = weight.shape[:2]
     C = input.shape[1]
     if D % groups:
-        raise ValueError(
-            f"groups={groups} must divide the {D} output channels of weight {shapes}"
-        )
+        raise ValueError(f"groups={groups} must divide the {D} output channels of weight {given}")
     if Cg * groups != C:
         raise ValueError(
             f"weight expects {Cg * groups} input channels ({Cg} per group x groups={groups}) "
-            f"but input has {C} {shapes}"
+            f"but input has {C} {given}"
         )
     if bias is not None:
-        bias = _as_array(bias, "bias")
+        bias = as_array(bias, "bias", floating=True)
         if bias.shape != (D,):
             raise ValueError(
                 f"bias must have shape ({D},), one value per output channel, "
@@ -224,43 +179,72 @@ def _validate(input, weight, bias, stride, padding, dilation, groups, nd: int) -
             )
         if bias.dtype != input.dtype:
             raise TypeError(f"bias dtype {bias.dtype} differs from input dtype {input.dtype}")
-    stride = _tuple_arg(stride, "stride", nd, minimum=1)
-    dilation = _tuple_arg(dilation, "dilation", nd, minimum=1)
+    stride = per_axis(stride, "stride", nd, minimum=1)
+    dilation = per_axis(dilation, "dilation", nd, minimum=1)
     kernel = weight.shape[2:]
-    if isinstance(padding, str):
-        if padding == "valid":
-            before = after = (0,) * nd
-        elif padding == "same":
-            if any(s != 1 for s in stride):
-                raise ValueError(
-                    f"padding='same' needs stride 1 on every axis, got stride={stride}"
-                )
-            # torch puts the odd extra zero at the end when d (k - 1) is odd
-            total = [d * (k - 1) for k, d in zip(kernel, dilation)]
-            before = tuple(t // 2 for t in total)
-            after = tuple(t - t // 2 for t in total)
-        else:
-            raise ValueError(f"padding must be 'valid', 'same', an int or a tuple, got {padding!r}")
-    else:
-        before = after = _tuple_arg(padding, "padding", nd, minimum=0)
-    spatial = input.shape[2:]
-    for axis, (H, h, d, b, a) in enumerate(zip(spatial, kernel, dilation, before, after)):
-        if d * (h - 1) + 1 > H + b + a:
-            raise ValueError(
-                f"kernel size {h} (dilation {d}, so it spans {d * (h - 1) + 1}) is larger "
-                f"than the padded input ({H} + {b + a} padding = {H + b + a}) along spatial "
-                f"axis {axis} {shapes}"
-            )
-    return _Call(input, weight, bias, stride, before, after, dilation, groups, batched)
+    before, after = shapes.padding_before_after(padding, kernel, stride, dilation)
+    try:
+        out = shapes.conv_output_shape(input.shape[2:], kernel, stride, padding, dilation)
+    except ValueError as error:
+        raise ValueError(f"{error} {given}") from None
+    return _Call(input, weight, bias, stride, before, after, dilation, groups, out, batched)
 
 
 # ---------------------------------------------------------------------------
-# The vectorised core: windows, then one matrix product
+# Three small operations the gradients are made of
 # ---------------------------------------------------------------------------
-def _pad(x: np.ndarray, before: Sequence[int], after: Sequence[int]) -> np.ndarray:
+def pad(x: np.ndarray, before: Sequence[int], after: Sequence[int]) -> np.ndarray:
+    """Add ``before[k]`` zeros before and ``after[k]`` zeros after spatial axis ``k`` of ``(N, C, *spatial)``.
+
+    Examples
+    --------
+    >>> pad(np.array([[[1.0, 2.0]]]), before=(1,), after=(2,))
+    array([[[0., 1., 2., 0., 0.]]])
+    """
     if not any(before) and not any(after):
         return x
-    return np.pad(x, [(0, 0), (0, 0), *zip(before, after)])
+    padded = np.zeros(x.shape[:2] + tuple(b + n + a for b, n, a in zip(before, x.shape[2:], after)), x.dtype)
+    padded[(slice(None),) * 2 + tuple(slice(b, b + n) for b, n in zip(before, x.shape[2:]))] = x
+    return padded
+
+
+def dilate(y: np.ndarray, factor: Sequence[int]) -> np.ndarray:
+    """Insert ``factor[k] - 1`` zeros between neighbours along spatial axis ``k`` of ``(N, C, *spatial)``.
+
+    A spatial size ``n`` becomes ``(n - 1) factor + 1``.
+
+    Examples
+    --------
+    >>> dilate(np.array([[[1.0, 2.0, 3.0]]]), (2,))
+    array([[[1., 0., 2., 0., 3.]]])
+    """
+    if all(f == 1 for f in factor):
+        return y
+    spread = np.zeros(y.shape[:2] + tuple((n - 1) * f + 1 for n, f in zip(y.shape[2:], factor)), y.dtype)
+    spread[(slice(None),) * 2 + tuple(slice(None, None, f) for f in factor)] = y
+    return spread
+
+
+def flip(weight: np.ndarray) -> np.ndarray:
+    """Visit each kernel backwards along every spatial axis of ``(D, C, *kernel)``.
+
+    In 2d this is ``weight[:, :, ::-1, ::-1]``.
+
+    Examples
+    --------
+    >>> flip(np.array([[[1.0, 2.0, 3.0]]]))
+    array([[[3., 2., 1.]]])
+    """
+    return weight[(slice(None),) * 2 + (slice(None, None, -1),) * (weight.ndim - 2)]
+
+
+# ---------------------------------------------------------------------------
+# The vectorised core: windows, then a matrix product
+# ---------------------------------------------------------------------------
+# Windows are copied this many bytes at a time: a block small enough to stay in a
+# core's cache while the matrix product reads it back, so that copying the windows
+# costs one pass over the cache rather than a round trip through main memory.
+_BLOCK_BYTES = 1 << 20
 
 
 def _correlate(xp: np.ndarray, w: np.ndarray, stride, dilation, groups: int) -> np.ndarray:
@@ -271,104 +255,84 @@ def _correlate(xp: np.ndarray, w: np.ndarray, stride, dilation, groups: int) -> 
     returns ``(N, D, *out)``.  No argument checking: callers have done it.
     """
     nd = w.ndim - 2
-    N, C = xp.shape[:2]
-    D, Cg = w.shape[:2]
-    kernel = w.shape[2:]
+    N = xp.shape[0]
+    D, Cg, *kernel = w.shape
+    G = groups
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    axes = tuple(range(2, 2 + nd))
-    # (N, C, *positions, *span) -> keep every stride-th position and every dilation-th tap
-    windows = sliding_window_view(xp, span, axis=axes)
-    windows = windows[(slice(None),) * 2 + tuple(slice(None, None, s) for s in stride)
-                      + tuple(slice(None, None, d) for d in dilation)]
+    # windows[n, c, *i, *j] = xp[n, c, i * s + j * dil]: a view, nothing is copied yet
+    windows = sliding_window_view(xp, span, axis=tuple(range(2, 2 + nd)))
+    windows = windows[
+        (slice(None),) * 2
+        + tuple(slice(None, None, s) for s in stride)
+        + tuple(slice(None, None, d) for d in dilation)
+    ]
     out = windows.shape[2 : 2 + nd]
-    G, Dg = groups, D // groups
-    P, K = int(np.prod(out)), int(np.prod(kernel))
-    # One copy laid out as (N, G, C/G * taps, positions): positions innermost makes
-    # the copy stream through memory, and the contraction is then a single matrix
-    # product broadcast over the batch and the groups, which lands directly in
-    # the (N, D, positions) order of the output.
+    # Taps before positions, (N, G, C/G, *j, *i), so that kernels @ columns
+    # lands directly in the output's (N, D, positions) order.
     windows = windows.reshape(N, G, Cg, *out, *kernel)
-    order = (0, 1, 2, *range(3 + nd, 3 + 2 * nd), *range(3, 3 + nd))
-    columns = np.ascontiguousarray(windows.transpose(order)).reshape(N, G, Cg * K, P)
-    y = w.reshape(G, Dg, Cg * K) @ columns  # (N, G, D/G, positions)
+    windows = windows.transpose(0, 1, 2, *range(3 + nd, 3 + 2 * nd), *range(3, 3 + nd))
+    kernels = w.reshape(G, D // G, -1)
+    y = np.empty((N, G, D // G, math.prod(out)), dtype=xp.dtype)
+    # Copy the windows a block at a time -- a few images, or a few rows of one
+    # image -- into one reused buffer, and multiply each block into its slice of y.
+    row = math.prod(out[1:])  # output positions per step along the first spatial axis
+    row_bytes = kernels.shape[2] * G * row * xp.itemsize
+    rows = min(out[0], max(1, _BLOCK_BYTES // row_bytes))
+    images = max(1, _BLOCK_BYTES // (row_bytes * out[0])) if rows == out[0] else 1
+    buffer = np.empty(images * rows * row_bytes // xp.itemsize, dtype=xp.dtype)
+    for n in range(0, N, images):
+        for i in range(0, out[0], rows):
+            block = windows[(slice(n, n + images), Ellipsis, slice(i, i + rows)) + (slice(None),) * (nd - 1)]
+            columns = buffer[: block.size].reshape(block.shape)
+            np.copyto(columns, block)
+            np.matmul(
+                kernels,
+                columns.reshape(len(block), G, kernels.shape[2], -1),
+                out=y[n : n + images, :, :, i * row : (i + rows) * row],
+            )
     return y.reshape(N, D, *out)
 
 
 def _conv(nd: int, input, weight, bias, stride, padding, dilation, groups) -> np.ndarray:
     call = _validate(input, weight, bias, stride, padding, dilation, groups, nd)
-    xp = _pad(call.input, call.pad_before, call.pad_after)
-    y = _correlate(xp, call.weight, call.stride, call.dilation, call.groups)
+    x = pad(call.input, call.pad_before, call.pad_after)
+    y = _correlate(x, call.weight, call.stride, call.dilation, call.groups)
     if call.bias is not None:
         y += call.bias.reshape(-1, *(1,) * nd)
     return y if call.batched else y[0]
 
 
-_SHAPES = """
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
+    r"""2d convolution of a batch of multichannel images, as ``F.conv2d``.
+
+    .. math::
+
+        y_{n,d,i,j} = b_d + \sum_{c,a,b}
+            x_{n,\,c,\,i s_1 + a \delta_1 - p_1,\, j s_2 + b \delta_2 - p_2}\; w_{d,c,a,b}
+
     Parameters
     ----------
-    input : numpy.ndarray, shape (N, C, {sp}) or unbatched (C, {sp})
-        Floating point.
-    weight : numpy.ndarray, shape (D, C / groups, {kr})
+    input : numpy.ndarray, shape (N, C, H, W) or unbatched (C, H, W)
+        Floating point (a list or a CPU torch tensor is turned into an array).
+    weight : numpy.ndarray, shape (D, C / groups, h, w)
         One kernel per output channel, same dtype as ``input``.
     bias : numpy.ndarray, shape (D,), optional
-    stride : int or tuple of {nd} ints, default 1
-    padding : int, tuple of {nd} ints, 'valid' or 'same', default 0
+    stride : int or tuple of 2 ints, default 1
+    padding : int, tuple of 2 ints, 'valid' or 'same', default 0
         Zeros added on both sides of each spatial axis.  ``'same'`` keeps the
         size (stride 1 only) and puts the extra zero after when the dilated
         kernel span is even, as torch does.
-    dilation : int or tuple of {nd} ints, default 1
+    dilation : int or tuple of 2 ints, default 1
         Spacing between kernel taps.
     groups : int, default 1
         Channels split into ``groups`` independent convolutions; ``groups = C``
         with ``D = C`` is a depthwise convolution.
-"""
 
-
-def _document(nd: int, sp: str, kr: str):
-    def decorate(func):
-        func.__doc__ = func.__doc__.replace("{params}", _SHAPES.format(nd=nd, sp=sp, kr=kr))
-        return func
-
-    return decorate
-
-
-@_document(1, "W", "w")
-def conv1d(input, weight, bias=None, stride: IntOrTuple = 1, padding: Padding = 0,
-           dilation: IntOrTuple = 1, groups: int = 1) -> np.ndarray:
-    r"""1d convolution of a batch of multichannel signals, as ``F.conv1d``.
-
-    :math:`y_{n,d,i} = b_d + \sum_{c,j} x_{n,c,\,i s + j \delta - p}\; w_{d,c,j}`
-    {params}
-    Returns
-    -------
-    numpy.ndarray, shape (N, D, W_out) or (D, W_out)
-        ``W_out = floor((W + 2p - dilation (w - 1) - 1) / stride) + 1``.
-
-    Raises
-    ------
-    ValueError, TypeError
-        Wherever torch refuses the same call; the message names the argument.
-
-    Examples
-    --------
-    >>> x = np.array([[[1., 2., 3., 4.]]])          # N=1, C=1, W=4
-    >>> conv1d(x, np.array([[[3., 2.]]]))
-    array([[[ 7., 12., 17.]]])
-    """
-    return _conv(1, input, weight, bias, stride, padding, dilation, groups)
-
-
-@_document(2, "H, W", "h, w")
-def conv2d(input, weight, bias=None, stride: IntOrTuple = 1, padding: Padding = 0,
-           dilation: IntOrTuple = 1, groups: int = 1) -> np.ndarray:
-    r"""2d convolution of a batch of multichannel images, as ``F.conv2d``.
-
-    :math:`y_{n,d,i,k} = b_d + \sum_{c,j,l} x_{n,c,\,i s_1 + j \delta_1 - p_1,\, k s_2 + l \delta_2 - p_2}\; w_{d,c,j,l}`
-    {params}
     Returns
     -------
     numpy.ndarray, shape (N, D, H_out, W_out) or (D, H_out, W_out)
-        ``H_out = floor((H + 2p - dilation (h - 1) - 1) / stride) + 1``, same for W.
+        ``H_out = floor((H + 2p - dilation (h - 1) - 1) / stride) + 1``, same for W
+        (:func:`convkit.shapes.conv_output_shape`).
 
     Raises
     ------
@@ -388,21 +352,31 @@ def conv2d(input, weight, bias=None, stride: IntOrTuple = 1, padding: Padding = 
     return _conv(2, input, weight, bias, stride, padding, dilation, groups)
 
 
-@_document(3, "T, H, W", "t, h, w")
-def conv3d(input, weight, bias=None, stride: IntOrTuple = 1, padding: Padding = 0,
-           dilation: IntOrTuple = 1, groups: int = 1) -> np.ndarray:
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
+    r"""1d convolution of a batch of multichannel signals, as ``F.conv1d``.
+
+    :math:`y_{n,d,i} = b_d + \sum_{c,j} x_{n,\,c,\,i s + j \delta - p}\; w_{d,c,j}`
+
+    The arguments of :func:`conv2d` with one spatial axis: ``input`` ``(N, C, W)``
+    or ``(C, W)``, ``weight`` ``(D, C / groups, w)``; ``stride``, ``padding`` and
+    ``dilation`` an int or a 1-tuple.  Returns ``(N, D, W_out)`` or ``(D, W_out)``.
+
+    Examples
+    --------
+    >>> x = np.array([[[1., 2., 3., 4.]]])          # N=1, C=1, W=4
+    >>> conv1d(x, np.array([[[3., 2.]]]))
+    array([[[ 7., 12., 17.]]])
+    """
+    return _conv(1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
     r"""3d convolution (e.g. a video: time, rows, columns), as ``F.conv3d``.
 
-    Same formula as :func:`conv2d` with one more spatial index.
-    {params}
-    Returns
-    -------
-    numpy.ndarray, shape (N, D, T_out, H_out, W_out) or (D, T_out, H_out, W_out)
-
-    Raises
-    ------
-    ValueError, TypeError
-        Wherever torch refuses the same call; the message names the argument.
+    The formula of :func:`conv2d` with one more spatial index, and its arguments
+    with three spatial axes: ``input`` ``(N, C, T, H, W)`` or ``(C, T, H, W)``,
+    ``weight`` ``(D, C / groups, t, h, w)``.  Returns ``(N, D, T_out, H_out, W_out)``
+    or ``(D, T_out, H_out, W_out)``.
 
     Examples
     --------
@@ -415,47 +389,46 @@ def conv3d(input, weight, bias=None, stride: IntOrTuple = 1, padding: Padding = 
 # ---------------------------------------------------------------------------
 # The teaching versions: every index spelled out
 # ---------------------------------------------------------------------------
-def _conv_loops(nd: int, input, weight, bias, stride, padding, dilation, groups) -> np.ndarray:
-    call = _validate(input, weight, bias, stride, padding, dilation, groups, nd)
-    x = _pad(call.input, call.pad_before, call.pad_after)
-    w, s, dil = call.weight, call.stride, call.dilation
-    N, D, Cg = x.shape[0], w.shape[0], w.shape[1]
-    kernel = w.shape[2:]
-    out = tuple((Hp - d * (k - 1) - 1) // st + 1
-                for Hp, k, d, st in zip(x.shape[2:], kernel, dil, s))
-    y = np.zeros((N, D, *out), dtype=x.dtype)
-    for n in range(N):
-        for d in range(D):
-            g = d // (D // call.groups)  # the group, hence the input channels, of kernel d
-            for i in itertools.product(*map(range, out)):
-                total = 0.0 if call.bias is None else call.bias[d]
-                for c in range(Cg):
-                    for j in itertools.product(*map(range, kernel)):
-                        # the lecture's x_{i-1+j} u_j, 0-based, with stride and dilation
-                        position = tuple(ia * sa + ja * da for ia, ja, sa, da in zip(i, j, s, dil))
-                        total += x[(n, g * Cg + c, *position)] * w[(d, c, *j)]
-                y[(n, d, *i)] = total
-    return y if call.batched else y[0]
+def conv1d_loops(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
+    r""":func:`conv1d` computed by explicit loops over every index (slow, readable).
 
-
-def conv1d_loops(input, weight, bias=None, stride: IntOrTuple = 1, padding: Padding = 0,
-                 dilation: IntOrTuple = 1, groups: int = 1) -> np.ndarray:
-    """:func:`conv1d` computed by explicit loops over every index (slow, readable).
-
-    Same arguments, shapes and errors as :func:`conv1d`.
+    :math:`y_{n,d,i} = b_d + \sum_{c} \sum_{j} x_{n,\,c,\,i s + j \delta}\; w_{d,c,j}` on the
+    padded input: the lecture's :math:`\sum_j x_{i-1+j} u_j`, 0-based, for every
+    signal ``n``, kernel ``d`` and input channel ``c``.  Same arguments, shapes and
+    errors as :func:`conv1d`.
 
     Examples
     --------
     >>> conv1d_loops(np.array([[1., 2., 3., 4.]]), np.array([[[3., 2.]]]))
     array([[ 7., 12., 17.]])
     """
-    return _conv_loops(1, input, weight, bias, stride, padding, dilation, groups)
+    call = _validate(input, weight, bias, stride, padding, dilation, groups, nd=1)
+    x = pad(call.input, call.pad_before, call.pad_after)
+    w, (s,), (dil,), (W_out,) = call.weight, call.stride, call.dilation, call.output_shape
+    N, (D, Cg, k) = x.shape[0], w.shape
+    y = np.zeros((N, D, W_out), dtype=x.dtype)
+    for n in range(N):
+        for d in range(D):
+            first = d // (D // call.groups) * Cg  # kernel d sees its group's channels only
+            for i in range(W_out):
+                total = 0.0 if call.bias is None else call.bias[d]
+                for c in range(Cg):
+                    for j in range(k):
+                        total += x[n, first + c, i * s + j * dil] * w[d, c, j]
+                y[n, d, i] = total
+    return y if call.batched else y[0]
 
 
-def conv2d_loops(input, weight, bias=None, stride: IntOrTuple = 1, padding: Padding = 0,
-                 dilation: IntOrTuple = 1, groups: int = 1) -> np.ndarray:
-    """:func:`conv2d` computed by explicit loops over every index (slow, readable).
+def conv2d_loops(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
+    r""":func:`conv2d` computed by explicit loops over every index (slow, readable).
 
+    .. math::
+
+        y_{n,d,i,j} = b_d + \sum_{c} \sum_{a} \sum_{b}
+            x_{n,\,c,\,i s_1 + a \delta_1,\, j s_2 + b \delta_2}\; w_{d,c,a,b}
+
+    on the padded input: for every image ``n``, kernel ``d`` and output position
+    ``(i, j)``, the kernel's ``C x h x w`` numbers times the window they cover.
     Same arguments, shapes and errors as :func:`conv2d`.
 
     Examples
@@ -464,130 +437,152 @@ def conv2d_loops(input, weight, bias=None, stride: IntOrTuple = 1, padding: Padd
     array([[[ 8., 12.],
             [20., 24.]]])
     """
-    return _conv_loops(2, input, weight, bias, stride, padding, dilation, groups)
+    call = _validate(input, weight, bias, stride, padding, dilation, groups, nd=2)
+    x = pad(call.input, call.pad_before, call.pad_after)
+    w, (s1, s2), (d1, d2) = call.weight, call.stride, call.dilation
+    N, (D, Cg, h, w_), (H_out, W_out) = x.shape[0], w.shape, call.output_shape
+    y = np.zeros((N, D, H_out, W_out), dtype=x.dtype)
+    for n in range(N):
+        for d in range(D):
+            first = d // (D // call.groups) * Cg  # kernel d sees its group's channels only
+            for i in range(H_out):
+                for j in range(W_out):
+                    total = 0.0 if call.bias is None else call.bias[d]
+                    for c in range(Cg):
+                        for a in range(h):
+                            for b in range(w_):
+                                total += x[n, first + c, i * s1 + a * d1, j * s2 + b * d2] * w[d, c, a, b]
+                    y[n, d, i, j] = total
+    return y if call.batched else y[0]
 
 
-def conv3d_loops(input, weight, bias=None, stride: IntOrTuple = 1, padding: Padding = 0,
-                 dilation: IntOrTuple = 1, groups: int = 1) -> np.ndarray:
-    """:func:`conv3d` computed by explicit loops over every index (slow, readable).
+def conv3d_loops(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> np.ndarray:
+    r""":func:`conv3d` computed as a loop of 2d convolutions (slow, readable).
 
-    Same arguments, shapes and errors as :func:`conv3d`.
+    :math:`y_{n,d,t} = b_d + \sum_{e} \mathrm{conv2d}(x_{:,:,\,t s + e \delta},\, w_{:,:,e})_{n,d}`
+    on the padded input: output frame ``t`` adds up, over the kernel's time taps
+    ``e``, the 2d convolution (:func:`conv2d_loops`) of the frame that tap reads
+    with that slice of the kernel.  Same arguments, shapes and errors as :func:`conv3d`.
 
     Examples
     --------
     >>> conv3d_loops(np.ones((1, 2, 2, 2)), np.ones((1, 1, 2, 2, 2)))
     array([[[[8.]]]])
     """
-    return _conv_loops(3, input, weight, bias, stride, padding, dilation, groups)
+    call = _validate(input, weight, bias, stride, padding, dilation, groups, nd=3)
+    x = pad(call.input, call.pad_before, call.pad_after)
+    w, (s, *s_hw), (dil, *dil_hw) = call.weight, call.stride, call.dilation
+    y = np.zeros((x.shape[0], w.shape[0], *call.output_shape), dtype=x.dtype)
+    for t in range(call.output_shape[0]):
+        for e in range(w.shape[2]):
+            y[:, :, t] += conv2d_loops(
+                x[:, :, t * s + e * dil], w[:, :, e], stride=s_hw, dilation=dil_hw, groups=call.groups
+            )
+    if call.bias is not None:
+        y += call.bias.reshape(-1, 1, 1, 1)
+    return y if call.batched else y[0]
 
 
 # ---------------------------------------------------------------------------
 # Backward: each gradient is again a convolution
 # ---------------------------------------------------------------------------
-def _dilate(y: np.ndarray, factor: Sequence[int]) -> np.ndarray:
-    """Insert ``factor - 1`` zeros between neighbours along each spatial axis."""
-    if all(f == 1 for f in factor):
-        return y
-    out = tuple((n - 1) * f + 1 for n, f in zip(y.shape[2:], factor))
-    z = np.zeros(y.shape[:2] + out, dtype=y.dtype)
-    z[(slice(None),) * 2 + tuple(slice(None, None, f) for f in factor)] = y
-    return z
-
-
 def _conv_backward(nd: int, grad_output, input, weight, stride, padding, dilation, groups):
     call = _validate(input, weight, None, stride, padding, dilation, groups, nd)
+    conv = (conv1d, conv2d, conv3d)[nd - 1]
     x, w, s, dil, G = call.input, call.weight, call.stride, call.dilation, call.groups
-    xp = _pad(x, call.pad_before, call.pad_after)
-    out = tuple((Hp - d * (k - 1) - 1) // st + 1
-                for Hp, k, d, st in zip(xp.shape[2:], w.shape[2:], dil, s))
-    gy = _as_array(grad_output, "grad_output")
-    expected = (x.shape[0], w.shape[0], *out)
-    if gy.shape != (expected if call.batched else expected[1:]):
-        raise ValueError(
-            f"grad_output must have the output's shape "
-            f"{expected if call.batched else expected[1:]}, got {gy.shape}"
-        )
+    N, C, *size = x.shape
+    D, Cg, *kernel = w.shape
+    out = call.output_shape
+    gy = as_array(grad_output, "grad_output", floating=True)
+    expected = (N, D, *out) if call.batched else (D, *out)
+    if gy.shape != expected:
+        raise ValueError(f"grad_output must have the output's shape {expected}, got {gy.shape}")
     if gy.dtype != x.dtype:
         raise TypeError(f"grad_output dtype {gy.dtype} differs from input dtype {x.dtype}")
     if not call.batched:
         gy = gy[np.newaxis]
-    N, C = x.shape[:2]
-    D, Cg = w.shape[:2]
-    Dg = D // G
-    kernel = w.shape[2:]
 
     # dL/db_d: every output position of channel d adds b_d once.
     grad_bias = gy.sum(axis=(0, *range(2, 2 + nd)))
 
-    # dL/dx: a "full" convolution of the stride-dilated gradient with the flipped
-    # kernels, input and output channels swapped inside each group.
-    flipped = w[(slice(None),) * 2 + (slice(None, None, -1),) * nd]
-    flipped = flipped.reshape(G, Dg, Cg, *kernel).swapaxes(1, 2).reshape(C, Dg, *kernel)
+    # dL/dx: the stride-dilated gradient convolved, with "full" padding, by the
+    # flipped kernels, input and output channels swapped within each group.
+    swapped = flip(w).reshape(G, D // G, Cg, *kernel).swapaxes(1, 2).reshape(C, D // G, *kernel)
     full = tuple(d * (k - 1) for k, d in zip(kernel, dil))
-    gxp = _correlate(_pad(_dilate(gy, s), full, full), flipped, (1,) * nd, dil, G)
-    # rows the stride never reached get no gradient; then drop the padding
-    missing = [(0, Hp - g) for Hp, g in zip(xp.shape[2:], gxp.shape[2:])]
-    gxp = np.pad(gxp, [(0, 0), (0, 0), *missing])
-    grad_input = gxp[(slice(None),) * 2 + tuple(
-        slice(b, b + H) for b, H in zip(call.pad_before, x.shape[2:]))]
+    grad_padded = conv(dilate(gy, s), swapped, padding=full, dilation=dil, groups=G)
+    # the last rows that no window reached (stride) get no gradient; then drop the padding
+    padded = tuple(n + b + a for n, b, a in zip(size, call.pad_before, call.pad_after))
+    unreached = tuple(p - g for p, g in zip(padded, grad_padded.shape[2:]))
+    grad_padded = pad(grad_padded, (0,) * nd, unreached)
+    grad_input = grad_padded[
+        (slice(None),) * 2 + tuple(slice(b, b + n) for b, n in zip(call.pad_before, size))
+    ]
 
-    # dL/dw: correlate the padded input with the output gradient used as the kernel;
-    # stride and dilation swap roles, the batch becomes the summed channel axis.
-    xs = xp.reshape(N, G, Cg, *xp.shape[2:]).transpose(2, 1, 0, *range(3, 3 + nd))
-    xs = xs.reshape(Cg, G * N, *xp.shape[2:])
-    gk = gy.reshape(N, G, Dg, *out).transpose(1, 2, 0, *range(3, 3 + nd)).reshape(D, N, *out)
-    gw = _correlate(xs, gk, dil, s, G)  # (C/G, D, *>= kernel)
-    gw = gw[(slice(None),) * 2 + tuple(slice(0, k) for k in kernel)]
-    grad_weight = np.ascontiguousarray(gw.swapaxes(0, 1))
+    # dL/dw: the padded input correlated with grad_output used as the kernel;
+    # stride and dilation swap roles, and the batch becomes the summed channel axis.
+    xp = pad(x, call.pad_before, call.pad_after)
+    images = xp.reshape(N, G, Cg, *padded).transpose(2, 1, 0, *range(3, 3 + nd))
+    kernels = gy.reshape(N, G, D // G, *out).transpose(1, 2, 0, *range(3, 3 + nd))
+    grad_weight = conv(
+        images.reshape(Cg, G * N, *padded), kernels.reshape(D, N, *out), stride=dil, dilation=s, groups=G
+    )  # (C/G, D, at least the kernel)
+    grad_weight = grad_weight[(slice(None),) * 2 + tuple(slice(0, k) for k in kernel)].swapaxes(0, 1)
 
     if not call.batched:
         grad_input = grad_input[0]
-    return np.ascontiguousarray(grad_input), grad_weight, grad_bias
+    return np.ascontiguousarray(grad_input), np.ascontiguousarray(grad_weight), grad_bias
 
 
-_BACKWARD_DOC = """Gradients of :func:`conv{nd}d` with respect to input, weight and bias.
+def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1) -> tuple:
+    """Gradients of :func:`conv2d` with respect to input, weight and bias.
 
     For a loss ``L`` and ``grad_output = dL/dy`` where
-    ``y = conv{nd}d(input, weight, bias, stride, padding, dilation, groups)``:
+    ``y = conv2d(input, weight, bias, stride, padding, dilation, groups)``,
+    each gradient is a call to :func:`conv2d`:
 
-    * ``grad_input``: a transposed convolution, i.e. the stride-dilated
-      ``grad_output`` convolved ("full") with the flipped kernels;
-    * ``grad_weight``: the padded input correlated with ``grad_output`` used
-      as the kernel (stride and dilation swap roles);
+    * ``grad_input``: ``conv2d(dilate(grad_output, stride), flip(weight) with input and
+      output channels swapped, padding = dilation (kernel - 1), dilation)``, cropped to
+      the input (a transposed convolution);
+    * ``grad_weight``: the padded input correlated with ``grad_output`` used as the
+      kernel (``stride`` and ``dilation`` swap roles, the batch is summed over);
     * ``grad_bias``: ``grad_output`` summed over batch and positions.
 
     Parameters
     ----------
-    grad_output : numpy.ndarray, shape of the output, (N, D, *out) or (D, *out)
+    grad_output : numpy.ndarray, shape of the output, (N, D, H_out, W_out) or (D, H_out, W_out)
     input, weight, stride, padding, dilation, groups
-        As in :func:`conv{nd}d`.
+        As in :func:`conv2d`.
 
     Returns
     -------
     grad_input : numpy.ndarray, shape of ``input``
     grad_weight : numpy.ndarray, shape of ``weight``
     grad_bias : numpy.ndarray, shape (D,)
-"""
 
+    Examples
+    --------
+    A 2 x 2 kernel of ones on a 3 x 3 image: each input cell gets one unit of
+    gradient per window that covers it.
 
-def conv1d_backward(grad_output, input, weight, stride: IntOrTuple = 1, padding: Padding = 0,
-                    dilation: IntOrTuple = 1, groups: int = 1):
-    return _conv_backward(1, grad_output, input, weight, stride, padding, dilation, groups)
-
-
-def conv2d_backward(grad_output, input, weight, stride: IntOrTuple = 1, padding: Padding = 0,
-                    dilation: IntOrTuple = 1, groups: int = 1):
+    >>> gx, gw, gb = conv2d_backward(np.ones((1, 2, 2)), np.arange(9.).reshape(1, 3, 3),
+    ...                              np.ones((1, 1, 2, 2)))
+    >>> gx[0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
+    >>> gw[0, 0], gb
+    (array([[ 8., 12.],
+           [20., 24.]]), array([4.]))
+    """
     return _conv_backward(2, grad_output, input, weight, stride, padding, dilation, groups)
 
 
-def conv3d_backward(grad_output, input, weight, stride: IntOrTuple = 1, padding: Padding = 0,
-                    dilation: IntOrTuple = 1, groups: int = 1):
-    return _conv_backward(3, grad_output, input, weight, stride, padding, dilation, groups)
+def conv1d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1) -> tuple:
+    """Gradients of :func:`conv1d`: :func:`conv2d_backward` with one spatial axis.
 
+    Returns ``(grad_input, grad_weight, grad_bias)``, shaped like ``input``,
+    ``weight`` and ``(D,)``.
 
-for _nd, _f in enumerate((conv1d_backward, conv2d_backward, conv3d_backward), start=1):
-    _f.__doc__ = _BACKWARD_DOC.format(nd=_nd)
-conv1d_backward.__doc__ += """
     Examples
     --------
     The lecture's difference kernel (-1, 1): each input gets minus its right
@@ -599,4 +594,21 @@ conv1d_backward.__doc__ += """
     array([[[-1.,  0.,  0.,  1.]]])
     >>> gw, gb
     (array([[[3., 6.]]]), array([3.]))
-"""
+    """
+    return _conv_backward(1, grad_output, input, weight, stride, padding, dilation, groups)
+
+
+def conv3d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1) -> tuple:
+    """Gradients of :func:`conv3d`: :func:`conv2d_backward` with three spatial axes.
+
+    Returns ``(grad_input, grad_weight, grad_bias)``, shaped like ``input``,
+    ``weight`` and ``(D,)``.
+
+    Examples
+    --------
+    >>> gx, gw, gb = conv3d_backward(np.ones((1, 1, 1, 1)), np.ones((1, 2, 2, 2)),
+    ...                              np.ones((1, 1, 2, 2, 2)))
+    >>> gx.shape, gw.ravel(), gb
+    ((1, 2, 2, 2), array([1., 1., 1., 1., 1., 1., 1., 1.]), array([1.]))
+    """
+    return _conv_backward(3, grad_output, input, weight, stride, padding, dilation, groups)

@@ -17,26 +17,29 @@ The figures of the lecture (a dense layer on a 256×256 RGB image, the
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple
 
 import numpy as np
+
+from convkit._args import as_bool, as_int, per_axis
 
 __all__ = [
     "ReceptiveField",
     "effective_kernel_size",
     "conv_output_size",
     "conv_output_shape",
+    "padding_before_after",
     "footprint",
     "unread_positions",
     "receptive_field",
     "dense_parameter_count",
     "conv_parameter_count",
+    "conv_multiply_adds",
     "memory_bytes",
 ]
 
-IntOrTuple = Union[int, Sequence[int]]
+IntOrTuple = int | Sequence[int]
 
 
 class ReceptiveField(NamedTuple):
@@ -57,53 +60,18 @@ class ReceptiveField(NamedTuple):
     stride: int
 
 
-# --------------------------------------------------------------------------- checks
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    # bool is an int subclass, but `stride=True` is always a mistake.
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {value!r} ({type(value).__name__})")
-    return bool(value)
+# ----------------------------------------------------------------------- one axis
 
 
 def _check_layer_args(
     kernel_size: Any, stride: Any, padding: Any, dilation: Any
 ) -> tuple[int, int, int, int]:
     return (
-        _check_int("kernel_size", kernel_size, 1),
-        _check_int("stride", stride, 1),
-        _check_int("padding", padding, 0),
-        _check_int("dilation", dilation, 1),
+        as_int(kernel_size, "kernel_size", 1),
+        as_int(stride, "stride", 1),
+        as_int(padding, "padding", 0),
+        as_int(dilation, "dilation", 1),
     )
-
-
-def _per_axis(name: str, value: Any, ndim: int, minimum: int, shape_text: str) -> tuple[int, ...]:
-    """Expand an int to `ndim` copies, or check a sequence has one entry per spatial axis."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, (numbers.Integral, Sequence)):
-        raise TypeError(
-            f"{name} must be an int or a tuple of {ndim} ints, "
-            f"got {value!r} ({type(value).__name__})"
-        )
-    if isinstance(value, Sequence):
-        if len(value) != ndim:
-            raise ValueError(
-                f"{name}={tuple(value)!r} has {len(value)} entries but "
-                f"input_shape {shape_text} has {ndim} spatial dims"
-            )
-        return tuple(_check_int(f"{name}[{i}]", v, minimum) for i, v in enumerate(value))
-    return (_check_int(name, value, minimum),) * ndim
-
-
-# ----------------------------------------------------------------------- one axis
 
 
 def effective_kernel_size(kernel_size: int, dilation: int = 1) -> int:
@@ -141,18 +109,23 @@ def effective_kernel_size(kernel_size: int, dilation: int = 1) -> int:
     >>> effective_kernel_size(3)
     3
     """
-    k = _check_int("kernel_size", kernel_size, 1)
-    d = _check_int("dilation", dilation, 1)
+    k = as_int(kernel_size, "kernel_size", 1)
+    d = as_int(dilation, "dilation", 1)
     return 1 + (k - 1) * d
 
 
-def _output_size(size: int, k: int, s: int, p: int, d: int, where: str = "") -> int:
+def _output_size(
+    size: int, k: int, s: int, p: int, d: int, where: str = "", *, p_after: int | None = None
+) -> int:
+    # The one home of the formula; p_after differs from p only for an uneven padding='same'.
+    p_after = p if p_after is None else p_after
     span = 1 + (k - 1) * d
-    padded = size + 2 * p
+    padded = size + p + p_after
     if padded < span:
+        padding = p if p == p_after else (p, p_after)
         raise ValueError(
             f"kernel_size={k} with dilation={d} spans {span} cells but the padded input "
-            f"has only {padded} (size={size}, padding={p}){where}: no output position fits"
+            f"has only {padded} (size={size}, padding={padding}){where}: no output position fits"
         )
     return (padded - span) // s + 1
 
@@ -204,7 +177,7 @@ def conv_output_size(
     >>> conv_output_size(3, 3, stride=2, padding=2)
     3
     """
-    n = _check_int("size", size, 1)
+    n = as_int(size, "size", 1)
     k, s, p, d = _check_layer_args(kernel_size, stride, padding, dilation)
     return _output_size(n, k, s, p, d)
 
@@ -250,7 +223,7 @@ def footprint(
     >>> footprint(1, 3, dilation=4)
     [1, 5, 9]
     """
-    o = _check_int("output_index", output_index, 0)
+    o = as_int(output_index, "output_index", 0)
     k, s, p, d = _check_layer_args(kernel_size, stride, padding, dilation)
     return [o * s - p + j * d for j in range(k)]
 
@@ -293,7 +266,7 @@ def unread_positions(
     >>> unread_positions(9, 2, stride=3, dilation=3)
     [1, 2, 4, 5, 7, 8]
     """
-    n = _check_int("size", size, 1)
+    n = as_int(size, "size", 1)
     k, s, p, d = _check_layer_args(kernel_size, stride, padding, dilation)
     read = set()
     for o in range(_output_size(n, k, s, p, d)):
@@ -367,26 +340,75 @@ def conv_output_shape(
         )
     if len(input_shape) == 0:
         raise ValueError("input_shape must have at least one spatial dim, got ()")
-    sizes = tuple(_check_int(f"input_shape[{i}]", v, 1) for i, v in enumerate(input_shape))
-    ndim, shape_text = len(sizes), str(sizes)
-    ks = _per_axis("kernel_size", kernel_size, ndim, 1, shape_text)
-    ss = _per_axis("stride", stride, ndim, 1, shape_text)
-    ds = _per_axis("dilation", dilation, ndim, 1, shape_text)
-    if isinstance(padding, str):
-        if padding == "same":
-            if any(s != 1 for s in ss):
-                raise ValueError(
-                    f"padding='same' needs stride 1 on every axis, as in torch, got stride={ss}"
-                )
-            return sizes
-        if padding != "valid":
-            raise ValueError(f"padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
-        padding = 0
-    ps = _per_axis("padding", padding, ndim, 0, shape_text)
+    sizes = tuple(as_int(v, f"input_shape[{i}]", 1) for i, v in enumerate(input_shape))
+    ndim, where = len(sizes), f" of input_shape {sizes}"
+    ks = per_axis(kernel_size, "kernel_size", ndim, 1, where=where)
+    ss = per_axis(stride, "stride", ndim, 1, where=where)
+    ds = per_axis(dilation, "dilation", ndim, 1, where=where)
+    before, after = padding_before_after(padding, ks, ss, ds, where=where)
     return tuple(
-        _output_size(n, k, s, p, d, where=f" along axis {axis} of input_shape {shape_text}")
-        for axis, (n, k, s, p, d) in enumerate(zip(sizes, ks, ss, ps, ds))
+        _output_size(n, k, s, b, d, f" along axis {axis}{where}", p_after=a)
+        for axis, (n, k, s, b, a, d) in enumerate(zip(sizes, ks, ss, before, after, ds))
     )
+
+
+def padding_before_after(
+    padding: IntOrTuple | str,
+    kernel_size: Sequence[int],
+    stride: IntOrTuple = 1,
+    dilation: IntOrTuple = 1,
+    *,
+    where: str = "",
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Zeros added before and after the input along each spatial axis, as torch reads ``padding``.
+
+    An int or a tuple pads both ends alike; ``'valid'`` pads nothing; ``'same'``
+    pads ``d (k - 1)`` zeros in total so that the output keeps the input's size,
+    with the odd one after (as torch does), and needs stride 1.
+
+    Parameters
+    ----------
+    padding : int, sequence of int, ``'valid'`` or ``'same'``
+    kernel_size : sequence of int
+        One entry per spatial axis; its length gives the number of axes.
+    stride, dilation : int or sequence of int
+        As in :func:`conv_output_shape`.
+    where : str, optional
+        Ends the message of a tuple of the wrong length, e.g. ``" of input_shape (10, 3)"``.
+
+    Returns
+    -------
+    (before, after) : two tuples of int, one entry per axis
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument has the wrong type or range, or ``'same'`` comes with a stride above 1.
+
+    Examples
+    --------
+    >>> padding_before_after(1, (3, 3))
+    ((1, 1), (1, 1))
+    >>> padding_before_after("same", (4, 3), dilation=(1, 2))
+    ((1, 2), (2, 2))
+    """
+    if isinstance(kernel_size, (str, bytes)) or not isinstance(kernel_size, Sequence):
+        raise TypeError(f"kernel_size must be a sequence of ints, one per axis, got {kernel_size!r}")
+    ndim = len(kernel_size)
+    ks = per_axis(kernel_size, "kernel_size", ndim, 1, where=where)
+    ss = per_axis(stride, "stride", ndim, 1, where=where)
+    ds = per_axis(dilation, "dilation", ndim, 1, where=where)
+    if not isinstance(padding, str):
+        ps = per_axis(padding, "padding", ndim, 0, where=where)
+        return ps, ps
+    if padding == "valid":
+        return (0,) * ndim, (0,) * ndim
+    if padding != "same":
+        raise ValueError(f"padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
+    if any(s != 1 for s in ss):
+        raise ValueError(f"padding='same' needs stride 1 on every axis, as in torch, got stride={ss}")
+    totals = [d * (k - 1) for k, d in zip(ks, ds)]
+    return tuple(t // 2 for t in totals), tuple(t - t // 2 for t in totals)
 
 
 _LAYER_KEYS = ("kernel_size", "stride", "dilation")
@@ -417,7 +439,7 @@ def _layer_triple(position: int, layer: Any) -> tuple[int, int, int]:
             f"{name} must be a (kernel_size, stride, dilation) tuple or a dict, "
             f"got {layer!r} ({type(layer).__name__})"
         )
-    k, s, d = (_check_int(f"{name} {key}", v, 1) for key, v in zip(_LAYER_KEYS, values))
+    k, s, d = (as_int(v, f"{name} {key}", 1) for key, v in zip(_LAYER_KEYS, values))
     return k, s, d
 
 
@@ -517,9 +539,9 @@ def dense_parameter_count(in_features: int, out_features: int, bias: bool = True
     >>> f"{n:.2e}"
     '3.87e+10'
     """
-    n_in = _check_int("in_features", in_features, 1)
-    n_out = _check_int("out_features", out_features, 1)
-    return n_in * n_out + (n_out if _check_bool("bias", bias) else 0)
+    n_in = as_int(in_features, "in_features", 1)
+    n_out = as_int(out_features, "out_features", 1)
+    return n_in * n_out + (n_out if as_bool(bias, "bias") else 0)
 
 
 def conv_parameter_count(
@@ -571,21 +593,21 @@ def conv_parameter_count(
     >>> conv_parameter_count(3, 3, (3, 3), bias=False)
     81
     """
-    c_in = _check_int("in_channels", in_channels, 1)
-    c_out = _check_int("out_channels", out_channels, 1)
-    g = _check_int("groups", groups, 1)
+    c_in = as_int(in_channels, "in_channels", 1)
+    c_out = as_int(out_channels, "out_channels", 1)
+    g = as_int(groups, "groups", 1)
     if isinstance(kernel_size, Sequence) and not isinstance(kernel_size, (str, bytes)):
         if len(kernel_size) == 0:
             raise ValueError("kernel_size must have at least one entry, got ()")
-        taps = [_check_int(f"kernel_size[{i}]", v, 1) for i, v in enumerate(kernel_size)]
+        taps = [as_int(v, f"kernel_size[{i}]", 1) for i, v in enumerate(kernel_size)]
     else:
-        taps = [_check_int("kernel_size", kernel_size, 1)]
+        taps = [as_int(kernel_size, "kernel_size", 1)]
     if c_in % g or c_out % g:
         raise ValueError(
             f"in_channels={c_in} and out_channels={c_out} must both be divisible by groups={g}"
         )
     weights = c_out * (c_in // g) * math.prod(taps)
-    return weights + (c_out if _check_bool("bias", bias) else 0)
+    return weights + (c_out if as_bool(bias, "bias") else 0)
 
 
 def _itemsize(dtype: Any) -> int:
@@ -646,5 +668,71 @@ def memory_bytes(count: int, dtype: Any = "float32") -> int:
     >>> memory_bytes(1000, "float16")
     2000
     """
-    n = _check_int("count", count, 0)
+    n = as_int(count, "count", 0)
     return n * _itemsize(dtype)
+
+
+def conv_multiply_adds(
+    input_shape: Sequence[int],
+    in_channels: int,
+    out_channels: int,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple = 1,
+    padding: IntOrTuple | str = 0,
+    dilation: IntOrTuple = 1,
+    groups: int = 1,
+) -> int:
+    """Multiply-adds of one convolution on one input: ``prod(output_shape) D (C / groups) prod(kernel)``.
+
+    Every weight of the ``(D, C / groups, *kernel_size)`` weight is used once at
+    every output position, so the cost is the weight count times the number of
+    output positions ``H' W'`` (from :func:`conv_output_shape`). Unlike the
+    parameter count it grows with the image. The bias additions are not counted,
+    and the taps that fall on padding zeros are counted, as in
+    ``torch.utils.flop_counter.FlopCounterMode``, which reports ``2 ×`` this
+    number as FLOPs (one multiplication and one addition each). For a batch of
+    ``N`` inputs, multiply by ``N``.
+
+    Parameters
+    ----------
+    input_shape : sequence of int
+        Spatial sizes of one input, ``(W,)``, ``(H, W)`` or ``(T, H, W)``.
+    in_channels, out_channels : int
+        ``C`` and ``D``, both divisible by ``groups``.
+    kernel_size, stride, padding, dilation
+        As in :func:`conv_output_shape` (``padding`` may be ``'same'``).
+    groups : int, default 1
+        Number of independent channel groups.
+
+    Returns
+    -------
+    int
+        Number of multiply-adds (MACs) for one input of shape ``(C, *input_shape)``.
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type.
+    ValueError
+        If a value is out of range, the channels are not divisible by
+        ``groups``, or the kernel does not fit in the padded input.
+
+    Examples
+    --------
+    A ``3×3`` convolution from 3 to 3 channels has 84 parameters, yet on a
+    ``256×256`` image (no padding, so the output is ``254×254``) it performs
+    about 5.2 million multiply-adds:
+
+    >>> conv_multiply_adds((256, 256), 3, 3, 3)
+    5225796
+
+    A ``3×3`` layer from 256 to 256 channels on ``56×56`` maps, padded to keep
+    the size: 590 thousand parameters, 1.85 billion multiply-adds:
+
+    >>> conv_multiply_adds((56, 56), 256, 256, 3, padding=1)
+    1849688064
+    """
+    output = conv_output_shape(input_shape, kernel_size, stride, padding, dilation)
+    taps = kernel_size if isinstance(kernel_size, Sequence) else [kernel_size] * len(output)
+    weights = conv_parameter_count(in_channels, out_channels, tuple(taps), groups=groups, bias=False)
+    return math.prod(output) * weights

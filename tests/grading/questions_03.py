@@ -1,23 +1,29 @@
-"""Hidden checks of exercises 03 (multichannel 2d); truths from torch's F.conv2d and receptive fields by hand."""
+"""Hidden checks of exercises 03 (multichannel 2d, 3d); truths from torch and hand counts."""
 from __future__ import annotations
 
 import numpy as np
 
-from convkit.grade.public import _grey, conv2d_truth
 from convkit.grade.model import Check
+from convkit.grade.public import conv2d_truth, conv_truth
 
 _rng = np.random.default_rng(303)
 _x = _rng.standard_normal((4, 5, 7))
 
+
+def _channels(x, w):
+    return conv2d_truth(x[None], w)[0]
+
+
 HIDDEN = {
-    "03.q1": [Check((_x, _rng.standard_normal((3, 4, 2, 2))), lambda x, w: conv2d_truth(x[None], w)[0],
-                    note="C=4, D=3"),
-              Check((_x, _rng.standard_normal((1, 4, 5, 7))), lambda x, w: conv2d_truth(x[None], w)[0],
-                    note="kernel as large as the image")],
-    "03.q2": [Check((_x, _rng.standard_normal((4, 3, 3)), 0, 0),
-                    lambda x, u, i, j: float(conv2d_truth(x[None], u[None])[0, 0, i, j]), note="top-left corner"),
-              Check((_x, _rng.standard_normal((4, 2, 3)), 3, 4),
-                    lambda x, u, i, j: float(conv2d_truth(x[None], u[None])[0, 0, i, j]), note="bottom-right corner")],
-    "03.q3": [Check(None, None, _grey, note="applied to a random RGB image with F.conv2d")],
-    "03.q4": [Check((1, 5), 5, "exact"), Check((4, 3), 9, "exact"), Check((2, 7), 13, "exact")],
+    "03.q1": [Check((_x, _rng.standard_normal((3, 4, 2, 2))), _channels, note="C=4, D=3"),
+              Check((_x, _rng.standard_normal((1, 4, 5, 7))), _channels, note="kernel as large as the image"),
+              Check((_rng.standard_normal((1, 4, 4)), _rng.standard_normal((2, 1, 1, 1))), _channels,
+                    note="one channel, 1×1 kernels")],
+    "03.q2": [Check(None, [[4, 0], [4, 1], [5, 0], [5, 1]], "set", note="by hand: rows 4–5, columns 0–1")],
+    "03.q3": [Check(None, "B", "choice", note="your choice")],
+    "03.q4": [Check((_rng.standard_normal((4, 5, 3)), _rng.standard_normal((4, 1, 1))), conv_truth,
+                    note="a kernel as long as the video, 1×1 in space"),
+              Check((_rng.standard_normal((6, 4, 4)), _rng.standard_normal((3, 2, 2))), conv_truth,
+                    note="6 frames of 4×4, kernel 3×2×2")],
+    "03.q5": [Check(None, list(range(2, 9)), "set", note="by hand: rows 2 to 8")],
 }

@@ -1,34 +1,24 @@
-"""Hidden checks of exercises 06 (designing filters); judged by behaviour, or planted locations."""
+"""Hidden checks of exercises 06 (the filter gallery); truths from torch, NumPy's corrcoef and planted locations."""
 from __future__ import annotations
 
 import numpy as np
 
-from convkit.grade.public import _planted, conv2d_truth, edge_behaviour
 from convkit.grade.model import Check
+from convkit.grade.public import _noise_truth, distracted, ncc_truth, planted
 
-
-def _mirror_negative(got, expected=None):
-    problem = edge_behaviour(got)
-    if problem:
-        return problem
-    step = np.zeros((6, 6))
-    step[:, :3] = 1     # bright on the left, dark on the right
-    response = conv2d_truth(step[None, None], np.asarray(got, dtype=float)[None, None])[0, 0]
-    return None if response.min() < -1e-6 else "the mirrored edge (bright to dark) should respond negatively"
-
-
-def _bright_distractor():
-    image, template = _planted(61, shape=(18, 18), where=(10, 2), size=(3, 4))
-    image[1:5, 9:15] += 8 * np.abs(template).max()   # a loud patch that plain correlation prefers
-    image[1:5, 9:15] += np.random.default_rng(62).standard_normal((4, 6))
-    return image, template
-
+_rng = np.random.default_rng(606)
 
 HIDDEN = {
-    "06.q1": [Check(None, None, _mirror_negative, note="the opposite edge")],
-    "06.q2": [Check((1,), [[1.0]]), Check((5,), np.full((5, 5), 0.04))],
-    "06.q3": [Check(None, [[0, -1, 0], [-1, 5, -1], [0, -1, 0]], "close")],
-    "06.q4": [Check(_planted(60, shape=(15, 11), where=(0, 7), size=(5, 4)), [0, 7], "exact",
-                    note="template at the right border"),
-              Check(_bright_distractor(), [10, 2], "exact", note="a brighter but different patch elsewhere")],
+    "06.q1": [Check(None, [[12.0, 24.0, 36.0]] * 3, note="by hand: 3·((j + 2)² − j²)")],
+    "06.q2": [Check((np.ones((1, 1)), 3.0), 3.0, note="the identity keeps the noise, by hand"),
+              Check((np.ones((5, 5)) / 25, 1.0), 0.2, note="the 5×5 mean, by hand"),
+              Check((_rng.standard_normal((2, 3)), 0.5), _noise_truth, note="a random kernel")],
+    "06.q3": [Check(None, "A, B", "choice", note="your choice")],
+    "06.q4": [Check(planted(60, shape=(15, 11), where=(0, 7), size=(5, 4)), [0, 7], "exact",
+                    note="the template at the right border"),
+              Check(distracted(61, shape=(16, 16), where=(12, 0), size=(4, 3), loud=(2, 8)), [12, 0], "exact",
+                    note="the template in the bottom-left corner, a brighter patch elsewhere")],
+    "06.q5": [Check((_rng.random((4, 4)), _rng.random((4, 4))), ncc_truth, note="two random patches"),
+              Check((-2 * np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(2, 3)), -1.0,
+                    note="a negated, scaled copy: −1 by hand")],
 }

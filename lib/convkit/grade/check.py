@@ -1,7 +1,9 @@
 """Instant feedback in an exercise notebook: ``check("02.q1")`` after each question.
 
 It runs the question's *public* checks (:mod:`convkit.grade.public`) in the student's
-own kernel and prints one line per failure, with what was expected, or one ✓ line.
+own kernel and prints one ✓ line, or one ✗ line naming the misconception the result
+shows (or, failing that, what is wrong with it), never the expected value. While the
+answer runs, the calls the question forbids raise, exactly as when it is graded.
 The hidden checks are not in the installed package, so they can neither run nor be
 read here; a pass therefore says "public checks".
 
@@ -16,7 +18,8 @@ from typing import Any
 
 from convkit.grade.public import BY_ID
 from convkit.grade.codec import to_plain
-from convkit.grade.model import compare, describe
+from convkit.grade.forbid import ForbiddenCall, watching
+from convkit.grade.model import describe, verdict
 
 __all__ = ["check"]
 
@@ -62,7 +65,7 @@ def check(question_id: str, answer: Any = _MISSING) -> None:
     >>> check("01.q1", dense_weights)
     ✓ 01.q1 dense_weights: 2 public checks pass (2 points if the hidden checks pass too)
     >>> check("01.q1", lambda h, w, c: h * w * c)
-    ✗ 01.q1 dense_weights, check 1 (a 2×2 grey image: (2·2·1)² = 16): dense_weights(2, 2, 1): expected 16, got 4
+    ✗ 01.q1 dense_weights, check 1 (a 2×2 grey image): dense_weights(2, 2, 1): that is the number of inputs (or outputs); a dense layer has one weight for every input–output pair
     """
     if os.environ.get("CONVKIT_GRADING") == "1":
         return None
@@ -83,19 +86,33 @@ def check(question_id: str, answer: Any = _MISSING) -> None:
         try:
             # copies, so that an answer that writes into its inputs cannot spoil the next check
             args = None if item.args is None else tuple(_copy(a, item.torch) for a in item.args)
-            got = answer(*args) if args is not None else answer
+            if args is not None:
+                if not callable(answer):
+                    print(f"✗ {head}: `{question.name}` should be a function")
+                    return None
+                with watching(question.forbids):
+                    got = answer(*args)
+            else:
+                got = answer
             plain = to_plain(got)
+        except ForbiddenCall as error:
+            print(f"✗ {head}: `{error}` is not allowed in this question: {question.why_forbidden}")
+            return None
         except NotImplementedError:
             print(f"✗ {head}: not answered yet (the cell still raises NotImplementedError)")
             return None
         except Exception as error:  # the student's code failing is feedback, not a crash
             print(f"✗ {head}, {label}: {call} raised {type(error).__name__}: {error}")
             return None
-        problem = compare(plain, expected, item.compare)
+        problem = verdict(question, item, plain, expected)
         if problem:
             print(f"✗ {head}, {label}: {call}: {problem}")
             return None
     count = len(question.checks)
     print(f"✓ {head}: {count} public check{'s pass' if count > 1 else ' passes'} "
           f"({question.points} points if the hidden checks pass too)")
+    if question.justification:
+        reason = sys._getframe(1).f_globals.get(question.justification)
+        if type(reason) is not str or not reason.strip():
+            print(f"  Now write why in `{question.justification}` (a string): your instructor reads it.")
     return None

@@ -29,6 +29,7 @@ convkit.grade.forbid.ForbiddenCall: numpy.convolve
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import threading
 import types
@@ -95,6 +96,9 @@ class Forbidden:
         for prefix, ops in _ATEN.items():  # the same operation reached through torch.ops.aten
             if name == prefix or name.startswith(prefix):
                 self.ops.update((f"aten::{op}", name) for op in ops)
+        if _unimported_module(name):  # known by its name: importing it here would cost seconds
+            self.modules.append((name, name))
+            return
         target = resolve(name)
         if target is None:
             return
@@ -131,6 +135,16 @@ class Forbidden:
 
     def __bool__(self) -> bool:
         return bool(self.codes or self.builtins or self.modules)
+
+
+def _unimported_module(name: str) -> bool:
+    """Whether ``name`` is a module that exists but is not imported yet (``scipy.signal`` takes seconds)."""
+    if name in sys.modules:
+        return False
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError, AttributeError):
+        return False
 
 
 def resolve(name: str) -> object | None:

@@ -4,22 +4,28 @@ A :class:`Question` is something the student writes (a function, or a value boun
 a name) with its points, its kind, the library calls it forbids while the answer
 runs, and its checks. A :class:`Check` is one probe of it: the arguments to call the
 student's function with (or ``None`` to read the value itself), the expected result,
-and how to compare.
+and how to compare. A :class:`Misconception` is a classic wrong idea together with
+the result that idea produces, so that a wrong answer can be *named* ("the kernel was
+visited backwards") instead of being contradicted with the right one.
 
 The expected result is computed in the process that *judges*, from an independent
-truth (``convkit.reference``, ``convkit.shapes``, torch, or a constant worked out by
-hand), and never from the student's code. What travels from the student's code is
-plain data (:mod:`convkit.grade.codec`); :func:`verdict` turns one plain result into
-the message a student reads.
+truth (torch, or a constant worked out by hand), and never from the student's code.
+What travels from the student's code is plain data (:mod:`convkit.grade.codec`);
+:func:`verdict` turns one plain result into the message a student reads. No message
+ever contains an expected value: a wrong answer gets the name of its misconception,
+or else a neutral description of the first property that fails (type, shape, first
+wrong index, sign).
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["NOTEBOOKS", "KINDS", "Check", "Question", "Outcome", "compare", "describe", "verdict"]
+__all__ = ["NOTEBOOKS", "KINDS", "Misconception", "Check", "Question", "Outcome", "compare",
+           "describe", "verdict", "choice_digest"]
 
 #: The exercise notebooks, in course order (the same file names as the course notebooks).
 NOTEBOOKS = (
@@ -35,6 +41,48 @@ NOTEBOOKS = (
 #: The kinds of question: write it from scratch, work out a value, choose and justify, fix a bug.
 KINDS = ("implement", "predict", "explain", "debug")
 
+_COMPARISONS = ("close", "exact", "shape", "set", "choice")
+
+
+@dataclass(frozen=True)
+class Misconception:
+    """A classic wrong idea and the result it produces.
+
+    Parameters
+    ----------
+    message : str
+        What the student is told when their result is the one this idea produces. It
+        names the idea ("the kernel was visited backwards") and never the answer.
+    wrong : object or callable, optional
+        The result of the wrong idea: a value, or a function of the check's ``*args``
+        computing it (evaluated by the judging process only).
+    test : callable, optional
+        Instead of ``wrong``: ``test(got, expected, args) -> bool`` says whether ``got``
+        shows the idea (for ideas with a family of results, such as "a constant was
+        added everywhere").
+    compare : str, optional
+        How ``got`` is compared with ``wrong`` (default: as the check compares, or
+        ``"close"`` when the check's comparison is a function).
+    """
+
+    message: str
+    wrong: Any = None
+    test: Callable | None = None
+    compare: str | None = None
+
+    def shown_by(self, got: Any, expected: Any, args: tuple | None, how: str | Callable) -> bool:
+        """Whether the plain result ``got`` is what this idea gives (and the right answer is not)."""
+        try:
+            if self.test is not None:
+                return bool(self.test(got, expected, args))
+            wrong = self.wrong(*(args or ())) if callable(self.wrong) else self.wrong
+            mode = self.compare or (how if isinstance(how, str) else "close")
+            if compare(wrong, expected, mode) is None:  # on this input the idea gives the right answer
+                return False
+            return compare(got, wrong, mode) is None
+        except Exception:  # a wrong idea that cannot be evaluated on this input says nothing
+            return False
+
 
 @dataclass(frozen=True)
 class Check:
@@ -48,17 +96,22 @@ class Check:
     expected : object or callable
         The right result, or a function of ``*args`` computing it from an
         independent truth (evaluated by the judging process only).
-    compare : {"close", "exact", "shape"} or callable
+    compare : {"close", "exact", "shape", "set", "choice"} or callable
         ``"close"``: numeric arrays/numbers of the same shape, ``np.allclose``;
         ``"exact"``: equal plain data (ints, lists, tuples compared as lists);
         ``"shape"``: the result is an array whose shape is ``expected``;
+        ``"set"``: the same collection of items in any order (pairs as tuples);
+        ``"choice"``: the letters of a multiple-choice answer, in any order and case,
+        against ``expected`` given as :func:`choice_digest` of the right letters (or the letters);
         a callable ``(got, expected) -> str | None`` returns a message when wrong.
     torch : bool
         Pass array arguments as ``torch.Tensor`` (float32 stays float32).
     note : str
         What the check probes, shown when it fails.
     hidden : bool
-        Hidden checks run only when grading; their expected values are never shown.
+        Hidden checks run only when grading.
+    misconceptions : tuple of Misconception
+        Wrong ideas recognised on this check only (the question's own apply to every check).
     """
 
     args: tuple | None
@@ -67,6 +120,7 @@ class Check:
     torch: bool = False
     note: str = ""
     hidden: bool = False
+    misconceptions: tuple[Misconception, ...] = ()
 
     def expected_value(self) -> Any:
         """The expected result (calls ``expected`` on ``args`` if it is callable)."""
@@ -98,6 +152,12 @@ class Question:
     #: the name of a string variable holding the student's free-text justification
     #: (shown to the instructor in the feedback, not graded), or ``None``
     justification: str | None = None
+    #: wrong ideas recognised on every check of the question
+    misconceptions: tuple[Misconception, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r} (question {self.id})")
 
     def with_hidden(self, hidden: tuple[Check, ...] | list[Check]) -> "Question":
         """This question with ``hidden`` appended (each marked ``hidden=True``)."""
@@ -125,6 +185,10 @@ def describe(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def _number(value: float) -> str:
+    return f"{value:.6g}"
+
+
 def _as_float_array(value: Any) -> np.ndarray | None:
     """A numeric array from plain data, or None if it is not numeric (lists must be rectangular)."""
     if type(value) is np.ndarray:
@@ -146,31 +210,120 @@ def _lists(value: Any) -> Any:
         return value.tolist()
     if isinstance(value, np.generic):
         return value.item()
+    if type(value) is float and value.is_integer():
+        return int(value)
+    if type(value) is dict:
+        return {k: _lists(v) for k, v in value.items()}
     return value
+
+
+def _exact(have: Any, want: Any, where: str = "") -> str | None:
+    """The first difference between two plain values, described without showing ``want``."""
+    at = f" {where}" if where else ""
+    if type(want) is dict:
+        if type(have) is not dict:
+            return f"expected a dict{at}, got {describe(have)}"
+        if set(have) != set(want):
+            extra, missing = sorted(set(have) - set(want)), sorted(set(want) - set(have))
+            parts = ([f"{', '.join(map(repr, extra))} should not be there"] if extra else []) + \
+                    ([f"{len(missing)} name(s) are missing"] if missing else [])
+            return f"the names{at} are not right: " + "; ".join(parts)
+        for key in want:
+            problem = _exact(have[key], want[key], f"under {key!r}")
+            if problem:
+                return problem
+        return None
+    if type(want) is list:
+        if type(have) is not list:
+            return f"expected a list or tuple{at}, got {describe(have)}"
+        if len(have) != len(want):
+            return f"got {len(have)} items{at}, expected {len(want)}"
+        for position, (h, w) in enumerate(zip(have, want)):
+            if _exact(h, w) is not None:
+                return f"item {position}{at} is not right (got {describe(h, 40)})"
+        return None
+    if type(have) is bool and type(want) is not bool:
+        return f"expected a number{at}, got the boolean {have}"
+    if type(want) is bool and type(have) is not bool:
+        return f"expected True or False{at}, got {describe(have)}"
+    if have == want and type(have) is not list and type(have) is not dict:
+        return None
+    return f"{describe(have)}{at} is not the right value"
+
+
+def _items(value: Any) -> set | None:
+    if type(value) not in (list, tuple):
+        return None
+    try:
+        return {tuple(_lists(v)) if type(v) in (list, tuple) else _lists(v) for v in value}
+    except TypeError:
+        return None
+
+
+def _letters(value: Any) -> str | None:
+    """The canonical form of a multiple-choice answer: sorted upper-case letters joined by commas."""
+    if type(value) is str:
+        parts = [p for p in value.replace(",", " ").split()]
+        if len(parts) == 1 and len(parts[0]) > 1 and parts[0].isalpha():
+            parts = list(parts[0])
+    elif type(value) in (list, tuple) and all(type(v) is str for v in value):
+        parts = list(value)
+    else:
+        return None
+    letters = sorted({p.strip().upper() for p in parts if p.strip()})
+    if not letters or not all(len(letter) == 1 and letter.isalpha() for letter in letters):
+        return None
+    return ",".join(letters)
+
+
+def choice_digest(letters: str | list) -> str:
+    """A digest of the right letters of a multiple-choice question, so the package need not hold them.
+
+    >>> choice_digest("b, a") == choice_digest(["A", "B"])
+    True
+    """
+    canonical = _letters(letters)
+    if canonical is None:
+        raise ValueError(f"letters must be letters like 'B' or ['A', 'C'], got {letters!r}")
+    return "sha256:" + hashlib.sha256(f"convkit-choice:{canonical}".encode()).hexdigest()
 
 
 def compare(got: Any, expected: Any, how: str | Callable = "close") -> str | None:
     """Compare plain data ``got`` with ``expected``; return None if right, else a message.
 
     ``got`` must already be plain (from :func:`decode`); it is never trusted beyond that.
+    The message describes what is wrong with ``got`` and never shows ``expected``
+    (except the shape of an array, which the question's contract states anyway).
 
     Examples
     --------
     >>> compare([7.0, 12.0, 17.0], np.array([7, 12, 17])) is None
     True
     >>> compare(3, 4, "exact")
-    'expected 4, got 3'
+    '3 is not the right value'
+    >>> compare([1.0, 5.0, 3.0], [1.0, 2.0, 3.0])
+    'first wrong value at index (1,): got 5'
     """
     if callable(how):
         return how(got, expected)
     if how == "exact":
-        if type(got) is bool and type(expected) is not bool:
-            return f"expected {describe(expected)}, got the boolean {got}"
-        want = _lists(expected)
-        have = _lists(got)
-        if type(have) is float and type(want) is int and have.is_integer():
-            have = int(have)
-        return None if have == want else f"expected {describe(expected)}, got {describe(got)}"
+        return _exact(_lists(got), _lists(expected))
+    if how == "set":
+        have, want = _items(got), _items(expected)
+        if have is None:
+            return f"expected a list of items, got {describe(got)}"
+        if have == want:
+            return None
+        extra = sorted(have - want, key=repr)
+        if extra:
+            return f"{describe(extra[0], 40)} should not be in it"
+        return "some items are missing"
+    if how == "choice":
+        have = _letters(got)
+        if have is None:
+            return f"expected a letter such as 'B' (or a list of letters), got {describe(got, 40)}"
+        right = expected if str(expected).startswith("sha256:") else choice_digest(expected)
+        return None if choice_digest(have) == right else f"{have.replace(',', ', ')} is not the right choice"
     if how == "shape":
         if type(got) is not np.ndarray:
             return f"expected an array of shape {tuple(expected)}, got {describe(got)}"
@@ -181,24 +334,41 @@ def compare(got: Any, expected: Any, how: str | Callable = "close") -> str | Non
         have = _as_float_array(got)
         want = np.asarray(expected, dtype=np.float64)
         if have is None:
-            return f"expected numbers like {describe(expected)}, got {describe(got)}"
+            return f"expected numbers, got {describe(got)}"
         if have.shape != want.shape:
-            return f"expected shape {want.shape}, got shape {have.shape}"
-        if not np.allclose(have, want, rtol=1e-4, atol=1e-5):
-            worst = np.unravel_index(np.argmax(np.abs(have - want)), want.shape) if want.ndim else ()
-            return (f"expected {describe(expected)}, got {describe(got)}"
-                    + (f" (first large difference at index {tuple(int(i) for i in worst)})"
-                       if want.ndim else ""))
-        return None
-    raise ValueError(f"unknown comparison {how!r}; use 'close', 'exact', 'shape' or a callable")
+            return f"wrong shape: got {have.shape}, expected {want.shape}"
+        if not np.all(np.isfinite(have)):
+            return "the result contains nan or inf"
+        wrong = ~np.isclose(have, want, rtol=1e-4, atol=1e-5)
+        if not wrong.any():
+            return None
+        if want.ndim == 0:
+            text = f"{_number(float(have))} is not the right value"
+            index = ()
+        else:
+            index = tuple(int(i) for i in np.argwhere(wrong)[0])
+            text = f"first wrong value at index {index}: got {_number(float(have[index]))}"
+        if np.sign(have[index]) == -np.sign(want[index]) != 0 and np.isclose(abs(have[index]), abs(want[index]),
+                                                                              rtol=1e-4, atol=1e-5):
+            text += " (the sign is wrong)"
+        return text
+    raise ValueError(f"unknown comparison {how!r}; use one of {_COMPARISONS} or a callable")
 
 
 def verdict(question: Question, check: Check, got: Any, expected: Any) -> str | None:
     """The message for one plain result of one check, or ``None`` if it is right.
 
-    A hidden check never shows its expected value.
+    A result that a known misconception produces gets that misconception's message
+    (both, when two ideas give the same result on this input); any other wrong result a
+    neutral description of what fails. Neither shows the
+    expected value.
     """
     problem = compare(got, expected, check.compare)
-    if problem and check.hidden:
-        problem = f"wrong result, got {describe(got)}"
-    return problem
+    if problem is None:
+        return None
+    ideas = [idea.message for idea in check.misconceptions + question.misconceptions
+             if idea.shown_by(got, expected, check.args, check.compare)]
+    ideas = list(dict.fromkeys(ideas))
+    if len(ideas) > 1:  # on this input two wrong ideas give the same result: name both
+        return "either " + "; or ".join(ideas)
+    return ideas[0] if ideas else problem
