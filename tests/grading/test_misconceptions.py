@@ -201,3 +201,33 @@ def test_a_forbidden_call_scores_zero_through_the_sandbox(sandbox, graded_questi
     for qid in cheats:
         assert outcomes[qid].points == 0, qid
         assert "is not allowed in this question" in outcomes[qid].message, (qid, outcomes[qid].message)
+
+
+def _nudged(value):
+    """A wrong value near ``value`` that no misconception gives: the last number moved by 1, or an extra item."""
+    if isinstance(value, dict):
+        key = sorted(value)[-1]
+        return {**value, key: _nudged(value[key])}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        items = [list(v) if isinstance(v, (list, tuple, np.ndarray)) else v for v in value]
+        if items and isinstance(items[-1], list):
+            items[-1] = _nudged(items[-1])
+        else:
+            items[-1] = items[-1] + 1
+        return items
+    return value + 1
+
+
+FIXED = [(q.id, k) for q in QUESTIONS for k, c in enumerate(q.checks)
+         if c.args is None and c.compare in ("close", "exact", "set")]
+
+
+@pytest.mark.parametrize("qid,index", FIXED, ids=[f"{q}-{k}" for q, k in FIXED])
+def test_a_wrong_value_that_shows_no_misconception_is_described_without_the_answer(graded_questions, qid, index):
+    question = graded_questions[qid]
+    item = question.checks[index]
+    expected = item.expected_value()
+    message = verdict(question, item, to_plain(_nudged(expected)), expected)
+    assert message, "a nudged value passed"
+    for text in _answer_texts(question, expected):
+        assert text not in message, (text, message)
