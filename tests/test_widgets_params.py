@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from convkit.widgets.params import parameter_counter, parameter_state
 from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
-
-from convkit.widgets.params import parameter_counter, parameter_state
 
 
 def _torch_count(module: nn.Module) -> int:

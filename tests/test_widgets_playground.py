@@ -5,11 +5,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from convkit import data
 from convkit.widgets.playground import KERNEL_PRESETS, playground, playground_state
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def _torch_conv(image: np.ndarray, weight: np.ndarray, padding: str, groups: int) -> np.ndarray:

@@ -5,9 +5,8 @@ import re
 import tomllib
 from pathlib import Path
 
-import pytest
-
 import convkit.widgets
+import pytest
 from convkit.widgets import explorer, params, playground, stepper, template
 from convkit.widgets._base import STATIC
 

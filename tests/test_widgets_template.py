@@ -5,11 +5,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
-
 from convkit import data
 from convkit.widgets.template import normalized_cross_correlation, template_matcher, template_state
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 
 def _brute_force_ncc(image: np.ndarray, patch: np.ndarray) -> np.ndarray:

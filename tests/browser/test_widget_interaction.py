@@ -14,9 +14,8 @@ import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
-from lab_page import open_notebook, run_all
-
 from convkit import shapes
+from lab_page import open_notebook, run_all
 
 WIDGETS = {
     "explorer": "from convkit.widgets.explorer import explorer\nexplorer()",
@@ -47,12 +46,17 @@ def open_widget(lab, page, name: str):
 
 @pytest.fixture
 def widget(lab, page, request, screenshots):
+    """The widget named by the test's parameter; afterwards, no request may have left the machine."""
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
     try:
         view = open_widget(lab, page, request.param)
         yield view
         view.screenshot(path=str(screenshots / f"widget-{request.param}.png"))
     finally:
         lab.shutdown_kernels()
+    away = [u for u in requests if not u.startswith((lab.url, "data:", "blob:"))]
+    assert not away, f"requests to other hosts: {away[:5]}"
 
 
 def _drawn(view) -> int:
@@ -255,7 +259,7 @@ def test_parameter_counter_follows_its_sliders_by_keyboard(widget):
     slider.press("ArrowRight")  # k = 4
     _wait_redrawn(widget, before)
     count = sum(p.numel() for p in nn.Conv2d(3, 3, 4).parameters())
-    assert f"nn.Conv2d(3, 3, 4)" in widget.inner_text()
+    assert "nn.Conv2d(3, 3, 4)" in widget.inner_text()
     assert f"{count:,} parameters" in widget.inner_text()
     assert float(bar.get_attribute("width")) > width
 
