@@ -418,7 +418,7 @@ def test_show_channel_sum_adds_the_partial_maps_and_the_bias_like_conv2d():
             np.testing.assert_array_equal(images[c].get_array(), partials[c])
         # One colour scale for all panels, so the maps can be compared by eye.
         assert len({image.get_clim() for image in images}) == 1
-        assert fig.axes[0].get_title().startswith("r") and fig.axes[3].get_title() == "activation map"
+        assert fig.axes[0].get_title().startswith("r") and fig.axes[3].get_title() == "activation map (b = 0.25)"
         assert fig._suptitle.get_text() == "sum"
     finally:
         plt.close(fig)

@@ -1,4 +1,4 @@
-"""Tests of the convolution explorer: facts against torch and the lecture, drawing, wiring."""
+"""Tests of the convolution explorer: facts against torch and the lecture, the JSON drawn, wiring."""
 from __future__ import annotations
 
 import re
@@ -9,11 +9,10 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from matplotlib.figure import Figure
 from torch import nn
 
-from convkit.plot import FootprintCell
-from convkit.widgets.explorer import PRESETS, draw_explorer, explorer, explorer_state
+from convkit import shapes
+from convkit.widgets.explorer import PRESETS, explorer, explorer_data, explorer_state
 
 LECTURE = list(PRESETS)[0]
 DILATED = list(PRESETS)[1]
@@ -129,89 +128,179 @@ def test_impossible_settings_give_an_error_message_not_an_exception(args, kwargs
     assert re.search(match, state.error)
 
 
-# -------------------------------------------------------------------- draw_explorer
+# --------------------------------------------------------- what the browser lights up
 
 
-def test_draw_explorer_shows_the_footprint_and_the_selected_output_cell():
-    fig = Figure(figsize=(8.5, 4.2))
-    draw_explorer(explorer_state(3, 5, 3, 3, padding=(2, 1), stride=(2, 2),
-                                 output_index=(1, 2), out_channels=4), fig)
-    ax_in, ax_out = fig.axes
-    codes = ax_in.images[0].get_array()
-    taps = {tuple(t) for t in np.argwhere(np.isin(codes, [FootprintCell.TAP,
-                                                         FootprintCell.TAP_PADDING]))}
-    # rows 0..2 and columns 3..5 in unpadded coordinates, +2 and +1 once padded
-    assert taps == {(r, c) for r in range(2, 5) for c in range(4, 7)}
-    assert ax_in.get_title() == "output (1, 2) reads rows 0, 1, 2, columns 3, 4, 5"
-    assert ax_out.get_title() == "output 4 × 3 × 3"
-    assert (ax_out.get_xlabel(), ax_out.get_ylabel()) == ("output column", "output row")
-    out = ax_out.images[0].get_array()
-    assert out.shape == (3, 3) and np.argwhere(out == FootprintCell.TAP).tolist() == [[1, 2]]
+def _torch_reads(transposed, size, kernel, stride, padding, dilation, output_padding=0):
+    """Per output index, the input indices that reach it, found by torch's own gradients."""
+    x = torch.zeros(1, 1, size, requires_grad=True)
+    w = torch.ones(1, 1, kernel)
+    if transposed:
+        y = F.conv_transpose1d(x, w, stride=stride, padding=padding, dilation=dilation,
+                               output_padding=output_padding)
+    else:
+        y = F.conv1d(F.pad(x, (padding, padding)), w, stride=stride, dilation=dilation)
+    reads = []
+    for o in range(y.shape[-1]):
+        (grad,) = torch.autograd.grad(y[0, 0, o], x, retain_graph=True)
+        reads.append([int(i) for i in np.nonzero(grad[0, 0].numpy())[0]])
+    return reads
 
 
-def test_draw_explorer_replaces_the_figure_by_the_message_when_impossible():
-    fig = Figure()
-    draw_explorer(explorer_state(3, 5, 3, 3), fig)
-    axes = list(fig.axes)
-    draw_explorer(explorer_state(2, 2, 3, 3), fig)
-    assert not any(ax.get_visible() for ax in fig.axes)
-    assert fig.texts[0].get_text().startswith("No output: ")
-    draw_explorer(explorer_state(3, 5, 3, 3), fig)
-    assert fig.axes == axes and all(ax.get_visible() for ax in fig.axes)
-    assert fig.texts[0].get_text() == ""
+@settings(max_examples=40, deadline=None)
+@given(size=st.integers(1, 9), kernel=st.integers(1, 4), stride=st.integers(1, 3),
+       padding=st.integers(0, 2), dilation=st.integers(1, 3))
+def test_every_output_reads_the_cells_shapes_footprint_gives_and_torch_confirms(
+        size, kernel, stride, padding, dilation):
+    state = explorer_state(1, size, 1, kernel, padding=(0, padding), stride=(1, stride),
+                           dilation=(1, dilation))
+    if state.error is not None:
+        return
+    inside = _torch_reads(False, size, kernel, stride, padding, dilation)
+    for o, pairs in enumerate(state.reads_cols):
+        assert [i for i, _ in pairs] == shapes.footprint(o, kernel, stride, padding, dilation)
+        assert [j for _, j in pairs] == list(range(kernel))
+        assert [i for i, _ in pairs if 0 <= i < size] == inside[o]
+
+
+@settings(max_examples=40, deadline=None)
+@given(size=st.integers(1, 6), kernel=st.integers(1, 4), stride=st.integers(1, 3),
+       padding=st.integers(0, 2), dilation=st.integers(1, 3), output_padding=st.integers(0, 2))
+def test_transposed_mode_matches_conv_transpose_in_size_reads_and_values(
+        size, kernel, stride, padding, dilation, output_padding):
+    state = explorer_state(size, size + 1, kernel, kernel, padding=padding, stride=stride,
+                           dilation=dilation, output_padding=output_padding, transposed=True)
+    try:
+        y = F.conv_transpose2d(torch.tensor(state.x)[None, None], torch.tensor(state.weight)[None, None],
+                               stride=stride, padding=padding, dilation=dilation,
+                               output_padding=output_padding)
+    except RuntimeError:
+        assert state.error is not None
+        return
+    assert state.error is None, state.error
+    assert state.output_shape == tuple(y.shape[2:])
+    np.testing.assert_allclose(state.output, y[0, 0].numpy())
+    reads = _torch_reads(True, size, kernel, stride, padding, dilation, output_padding)
+    assert [sorted({i for i, _ in pairs}) for pairs in state.reads_rows] == reads
+    layer = eval(state.conv2d_call, {"nn": nn})
+    assert layer(torch.zeros(1, 1, size, size + 1)).shape[2:] == y.shape[2:]
+    assert state.parameter_count == sum(p.numel() for p in layer.parameters())
+    assert state.weight_shape == tuple(layer.weight.shape)
+
+
+def test_values_drawn_give_the_output_torch_computes_and_the_call_text_runs():
+    state = explorer_state(6, 7, 3, 2, padding=(1, 0), stride=(2, 1), dilation=(1, 2))
+    x, w = torch.tensor(state.x)[None, None], torch.tensor(state.weight)[None, None]
+    y = eval(state.functional_call, {"F": F, "x": x, "weight": w})
+    np.testing.assert_allclose(state.output, y[0, 0].numpy())
+
+
+@pytest.mark.parametrize("channels, groups", [((4, 6), 2), ((8, 8), 8), ((3, 6), 3), ((4, 4), 1)])
+def test_groups_link_each_output_channel_to_the_input_channels_torch_connects(channels, groups):
+    C, D = channels
+    state = explorer_state(5, 5, 3, 3, in_channels=C, out_channels=D, groups=groups)
+    layer = eval(state.conv2d_call, {"nn": nn})
+    assert state.weight_shape == tuple(layer.weight.shape)
+    assert state.parameter_count == sum(p.numel() for p in layer.parameters())
+    links = []
+    for d in range(D):
+        x = torch.zeros(1, C, 5, 5, requires_grad=True)
+        layer(x)[0, d].sum().backward()
+        links.append([c for c in range(C) if x.grad[0, c].abs().sum() > 0])
+    assert state.channel_links == links
+
+
+def test_channels_that_do_not_split_into_groups_are_an_error_naming_groups():
+    state = explorer_state(5, 5, 3, 3, in_channels=4, out_channels=6, groups=4)
+    assert state.error is not None and "groups" in state.error
+
+
+def test_1d_setting_gives_the_conv1d_call_and_output():
+    state = explorer_state(1, 4, 1, 2, ndim=1)
+    assert state.conv2d_call == ("nn.Conv1d(in_channels=1, out_channels=1, kernel_size=2, "
+                                 "stride=1, padding=0, dilation=1)")
+    y = F.conv1d(torch.tensor(state.x[0])[None, None], torch.tensor(state.weight[0])[None, None])
+    assert state.output_shape == (1, 3)
+    np.testing.assert_allclose(state.output[0], y[0, 0].numpy())
+
+
+def test_formulas_evaluate_the_output_size_with_the_settings_numbers():
+    state = explorer_state(3, 5, 3, 3, padding=(2, 1), stride=(2, 2))
+    assert state.formulas == (
+        "H' = ⌊(H + 2p − d·(k − 1) − 1) / s⌋ + 1 = ⌊(3 + 2·2 − 1·(3 − 1) − 1) / 2⌋ + 1 = 3",
+        "W' = ⌊(W + 2p − d·(k − 1) − 1) / s⌋ + 1 = ⌊(5 + 2·1 − 1·(3 − 1) − 1) / 2⌋ + 1 = 3",
+    )
+    moved = explorer_state(4, 4, 3, 3, padding=1, stride=2, output_padding=1, transposed=True)
+    assert moved.formulas[0].endswith("= (4 − 1)·2 − 2·1 + 1·(3 − 1) + 1 + 1 = 8")
+
+
+def test_output_padding_is_refused_when_not_below_stride_or_dilation():
+    state = explorer_state(4, 4, 3, 3, stride=2, output_padding=2, transposed=True)
+    assert "output_padding (rows) = 2 must be >= 0 and smaller than the stride (2)" in state.error
+    assert "output_padding exists only" in explorer_state(4, 4, 3, 3, output_padding=1).error
+
+
+def test_explorer_data_is_plain_json():
+    import json
+
+    data = explorer_data(explorer_state(3, 5, 3, 3, padding=(2, 1), stride=(2, 2)))
+    assert json.loads(json.dumps(data)) == data
+    assert data["reads"][0][0] == [[-2, 0], [-1, 1], [0, 2]]
 
 
 # --------------------------------------------------------------------------- widget
 
 
-def test_moving_a_slider_redraws_and_reports_the_new_output_shape():
+def test_moving_a_control_recomputes_the_state_and_the_data():
     w = explorer()
-    before = w.image.value
-    assert "<b>1 × 5 × 7</b>" in w.html.value  # 7×9 input, 3×3 kernel
+    assert w.state.output_shape == (5, 7) and w.data["summary"] == "Input 3 × 7 × 9 → output 1 × 5 × 7"
     w.controls["width"].value = 20
-    assert "<b>1 × 5 × 18</b>" in w.html.value
-    assert w.image.value != before
-    assert w.controls["col"].max == 17
+    assert w.state.output_shape == (5, 18) and w.data["output_shape"] == [5, 18]
+    assert w.error == ""
 
 
-def test_output_cell_sliders_follow_the_output_shape():
+def test_impossible_setting_is_a_message_the_last_picture_stays_and_the_widget_recovers():
     w = explorer()
-    w.controls["row"].value = 4
-    w.controls["stride_h"].value = 2  # 7 rows, kernel 3, stride 2: 3 output rows
-    assert w.controls["row"].max == 2 and w.controls["row"].value == 2
-    assert w.state.output_index == (2, 0) and w.state.error is None
-
-
-def test_impossible_setting_is_a_message_and_the_widget_recovers():
-    w = explorer()
+    good = w.data
     w.controls["kernel_h"].value = 9  # 9 > 7 rows
-    assert "No output" in w.html.value and w.state.error is not None
+    assert "spans 9 cells but the padded input has only 7" in w.error
+    assert w.data == good and w.state.output_shape == (5, 7)
     w.controls["padding_h"].value = 1
-    assert "No output" not in w.html.value
-    assert w.state.output_shape == (1, 7)
+    assert w.error == "" and w.state.output_shape == (1, 7)
 
 
 def test_lecture_preset_loads_the_lectures_numbers_in_one_click():
     w = explorer()
-    w.controls["row"].value = 3
     w.presets[LECTURE].click()
     c = {name: control.value for name, control in w.controls.items()}
     assert (c["height"], c["width"], c["kernel_h"], c["kernel_w"]) == (3, 5, 3, 3)
     assert (c["padding_h"], c["padding_w"], c["stride_h"], c["stride_w"]) == (2, 1, 2, 2)
-    assert (c["row"], c["col"]) == (0, 0)
     assert w.state.output_shape == (3, 3)
-    assert "<b>1 × 3 × 3</b>" in w.html.value
-    assert "padding=(2, 1)" in w.html.value and "stride=2" in w.html.value
+    assert w.data["summary"] == "Input 1 × 3 × 5 → output 1 × 3 × 3"
+    assert "padding=(2, 1)" in w.data["calls"][0] and "stride=2" in w.data["calls"][0]
 
 
 def test_presets_hold_explorer_state_arguments():
     assert explorer_state(**PRESETS[LECTURE]).output_shape == (3, 3)
     assert explorer_state(**PRESETS[DILATED]).output_shape == (12, 22)
+    for arguments in PRESETS.values():
+        assert explorer_state(**arguments).error is None
 
 
-def test_dilation_preset_gives_12x22():
-    w = explorer()
-    w.presets[DILATED].click()
+def test_dilation_preset_gives_12x22_and_a_9x9_receptive_field():
+    w = explorer(DILATED)
     assert w.state.output_shape == (12, 22)
-    assert "<b>1 × 12 × 22</b>" in w.html.value
-    assert "<b>9 × 9</b>" in w.html.value  # receptive field
+    assert w.data["effective_kernel"] == [9, 9]
+
+
+def test_groups_menu_offers_the_divisors_of_both_channel_counts():
+    w = explorer()
+    w.controls["in_channels"].value, w.controls["out_channels"].value = 4, 6
+    assert w.controls["groups"].options == [1, 2]
+
+
+def test_the_static_picture_lights_the_first_outputs_window():
+    w = explorer(LECTURE)
+    svg = w._repr_mimebundle_()[0]["image/svg+xml"]
+    assert svg.startswith("<svg") and svg.count("fill='#56B4E9'") == 9
+    assert "nn.Conv2d(in_channels=1" in svg

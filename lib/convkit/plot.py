@@ -820,10 +820,10 @@ def show_channel_sum(
                              figsize=(panel * (channels + 1) + 1.0, panel * height / width + 0.8))
     for c, ax in enumerate(axes[:channels]):
         draw_map(ax, maps[c], vmax=vmax, title=f"{labels[c]}: x{c} ⊛ u{c}")
-        sign = "+" if c < channels - 1 else f"+ b\n({float(bias):.3g})\n="
+        sign = "+" if c < channels - 1 else "+ b\n="
         ax.annotate(sign, (1.08, 0.5), xycoords="axes fraction", ha="center", va="center",
                     fontsize=12, fontweight="bold", annotation_clip=False)
-    image = draw_map(axes[-1], total, vmax=vmax, title="activation map")
+    image = draw_map(axes[-1], total, vmax=vmax, title=f"activation map (b = {float(bias):.3g})")
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])

@@ -90,7 +90,7 @@ def widget_report(page: Any, index: int) -> dict[str, Any]:
     ``views`` counts rendered ipywidgets views (``.jupyter-widgets`` roots in
     the output area), ``controls`` the interactive elements among them,
     ``images`` the ``<img>`` elements and how many have finished decoding a
-    picture, ``text`` the visible text (to find "Loading widget..." or "Error
+    picture, ``drawn`` the course widgets (``.ck-widget``) that have drawn their state, ``text`` the visible text (to find "Loading widget..." or "Error
     displaying widget"), and ``plain`` the outputs rendered as text/plain (a
     widget shown as its repr because no widget manager took it).
     """
@@ -99,16 +99,18 @@ def widget_report(page: Any, index: int) -> dict[str, Any]:
             const node = {_NOTEBOOK}.content.widgets[index].node;
             const area = node.querySelector('.jp-OutputArea');
             const views = area.querySelectorAll(
-                '.jp-OutputArea-output > .jupyter-widgets, .jp-OutputArea-output > .widget-container');
+                '.jp-OutputArea-output > .jupyter-widgets, .jp-OutputArea-output > .widget-container,'
+                + ' .jp-OutputArea-output .ck-widget');
             const controls = area.querySelectorAll(
                 '.jupyter-widgets [role=slider], .jupyter-widgets button, .jupyter-widgets select,'
-                + ' .jupyter-widgets input');
+                + ' .jupyter-widgets input, .ck-widget input, .ck-widget select, .ck-widget button');
             const images = Array.from(area.querySelectorAll('.jupyter-widgets img'));
             return {{
                 views: views.length,
                 controls: controls.length,
                 images: images.length,
                 decoded: images.filter(i => i.complete && i.naturalWidth > 0).length,
+                drawn: area.querySelectorAll('.ck-widget[data-drawn]').length,
                 text: area.innerText,
                 plain: area.querySelectorAll('.jp-OutputArea-output[data-mime-type="text/plain"]').length,
             }};

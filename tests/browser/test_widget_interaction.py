@@ -1,31 +1,37 @@
-"""The three course widgets answer a student's mouse and keyboard in JupyterLab.
+"""The course widgets in JupyterLab, driven with the mouse and the keyboard as a student would.
 
-Each test opens a one-cell notebook showing one widget, works a control the
-way a student would (keyboard on a slider handle, mouse drag, a dropdown
-choice) and checks that both the text and the picture the widget shows
-change. Expected shapes are worked out by hand from
-``floor((H + 2 p - d (k - 1) - 1) / s) + 1``.
+Each test opens a one-cell notebook showing one widget and works it in
+Chromium. What the page lights up or writes is compared with an independent
+truth: ``convkit.shapes.footprint`` for the cells an output reads, torch for
+the transposed output size and for the multichannel output value.
 """
 from __future__ import annotations
 
-import re
+import json
 from pathlib import Path
 
 import nbformat
 import pytest
-from lab_page import image_digest, open_notebook, run_all, wait_for_change
+import torch
+import torch.nn.functional as F
+from lab_page import open_notebook, run_all
+
+from convkit import shapes
 
 WIDGETS = {
     "explorer": "from convkit.widgets.explorer import explorer\nexplorer()",
-    "playground": "from convkit.widgets.playground import playground\nplayground()",
+    "explorer_lecture": ("from convkit.widgets.explorer import explorer\n"
+                         "explorer('lecture: 3×5, padding (2, 1), stride (2, 2)')"),
     "stepper": "from convkit.widgets.stepper import stepper\nstepper()",
+    "playground": "from convkit.widgets.playground import playground\nplayground()",
+    "template": "from convkit.widgets.template import template_matcher\ntemplate_matcher()",
+    "params": "from convkit.widgets.params import parameter_counter\nparameter_counter()",
 }
+DRAWN = ".ck-widget[data-drawn]"
 
 
-@pytest.fixture
-def widget(lab, page, request):
-    """Open a notebook holding only the widget named by the test's parameter; return its view."""
-    name = request.param
+def open_widget(lab, page, name: str):
+    """Open a notebook holding only widget ``name``, run it, return the widget's root locator."""
     path = Path(lab.root) / "widgets" / f"{name}.ipynb"
     path.parent.mkdir(exist_ok=True)
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(WIDGETS[name])])
@@ -33,101 +39,192 @@ def widget(lab, page, request):
                                        "language": "python"}
     nbformat.write(notebook, path)
     open_notebook(page, lab, f"widgets/{name}.ipynb")
+    run_all(page)
+    view = page.locator(DRAWN).first
+    view.wait_for(state="visible", timeout=60_000)
+    return view
+
+
+@pytest.fixture
+def widget(lab, page, request, screenshots):
     try:
-        run_all(page)
-        view = page.locator(".jp-OutputArea-output > .jupyter-widgets").first
-        view.locator("img").first.wait_for(state="visible", timeout=30_000)
-        page.wait_for_function(
-            "() => Array.from(document.querySelectorAll('.jupyter-widgets img'))"
-            ".every(i => i.complete && i.naturalWidth > 0)", timeout=30_000)
+        view = open_widget(lab, page, request.param)
         yield view
+        view.screenshot(path=str(screenshots / f"widget-{request.param}.png"))
     finally:
         lab.shutdown_kernels()
 
 
-def _slider(view, description: str):
-    """The handle of the slider whose label reads ``description``."""
-    box = view.locator(".widget-slider").filter(
-        has=view.page.locator("label.widget-label", has_text=re.compile(f"^{re.escape(description)}$"))
-    )
-    return box.locator(".noUi-handle")
+def _drawn(view) -> int:
+    return int(view.get_attribute("data-drawn"))
 
 
-def _shape(view) -> tuple[int, int, int]:
-    text = view.locator(".widget-html").first.inner_text()
-    found = re.search(r"output (\d+) × (\d+) × (\d+)", text)
-    assert found, f"no output shape in the explorer's text: {text[:200]!r}"
-    return tuple(int(n) for n in found.groups())
+def _wait_redrawn(view, before: int) -> None:
+    view.page.wait_for_function(
+        "([el, n]) => Number(el.dataset.drawn) > n", arg=[view.element_handle(), before],
+        timeout=30_000)
 
 
-def _step(view) -> tuple[int, int]:
-    text = view.locator(".widget-html").first.inner_text()
-    found = re.search(r"step (\d+) of (\d+)", text)
-    assert found, f"no step counter in the stepper's text: {text[:200]!r}"
-    return int(found[1]), int(found[2])
+def _set_range(view, label: str, value: int) -> None:
+    """Move the slider labelled ``label`` with the keyboard (Home, then ArrowRight)."""
+    slider = view.get_by_label(label, exact=True)
+    slider.focus()
+    slider.press("Home")
+    for _ in range(value - int(slider.get_attribute("min") or 0)):
+        slider.press("ArrowRight")
+
+
+def _lit(view, grid: str) -> set[tuple[int, int]]:
+    cells = view.locator(f"rect[data-g={grid}].lit").evaluate_all(
+        "rects => rects.map(r => [Number(r.dataset.r), Number(r.dataset.c)])")
+    return {tuple(c) for c in cells}
+
+
+def _out_shape(view) -> tuple[int, int]:
+    cells = view.locator("rect[data-g=out]").evaluate_all(
+        "rects => rects.map(r => [Number(r.dataset.r), Number(r.dataset.c)])")
+    return max(r for r, _ in cells) + 1, max(c for _, c in cells) + 1
+
+
+@pytest.mark.parametrize("widget", ["explorer_lecture"], indirect=True)
+def test_hovering_an_output_cell_lights_exactly_the_inputs_shapes_footprint_gives(widget):
+    # The lecture's 3×5 input, 3×3 kernel, padding (2, 1), stride (2, 2): output 3×3.
+    assert _out_shape(widget) == (3, 3)
+    for i, j in [(0, 0), (1, 2), (2, 1)]:
+        widget.locator(f"rect[data-g=out][data-r='{i}'][data-c='{j}']").hover()
+        rows = shapes.footprint(i, 3, stride=2, padding=2)
+        cols = shapes.footprint(j, 3, stride=2, padding=1)
+        assert _lit(widget, "in") == {(r, c) for r in rows for c in cols}, (i, j)
+        # the hovered output's dot product: the terms shown add up to the value shown
+        dot = widget.locator(".ck-dot")
+        terms = json.loads(dot.get_attribute("data-terms"))
+        assert len(terms) == 9
+        assert sum(x * w for x, w in terms) == pytest.approx(float(dot.get_attribute("data-value")))
+    # an input cell lights every output that reads it: row 0 is read by output rows 0 and 1
+    # (footprints [-2, -1, 0] and [0, 1, 2]), column 1 by output columns 0 and 1.
+    widget.locator("rect[data-g=in][data-r='0'][data-c='1']").hover()
+    assert _lit(widget, "out") == {(0, 0), (0, 1), (1, 0), (1, 1)}
 
 
 @pytest.mark.parametrize("widget", ["explorer"], indirect=True)
-def test_explorer_stride_by_keyboard_and_padding_by_mouse_update_shape_and_drawing(widget):
-    picture = widget.locator("img").first
-    # Defaults: 3 × 7 × 9 input, 3 × 3 kernel, no padding, stride 1.
-    assert _shape(widget) == (1, 5, 7)
-    before = image_digest(picture)
-
-    stride = _slider(widget, "stride (columns)")
-    stride.focus()
-    stride.press("ArrowRight")  # stride 1 → 2: floor((9 - 2 - 1) / 2) + 1 = 4 columns
-    assert wait_for_change(lambda: _shape(widget), (1, 5, 7)) == (1, 5, 4)
-    after_stride = wait_for_change(lambda: image_digest(picture), before)
-    assert after_stride != before, "the drawing did not change with the stride"
-
-    # Drag the rows' padding handle to the end of its track: padding 6,
-    # 7 + 12 - 2 - 1 + 1 = 17 rows.
-    padding = _slider(widget, "padding (rows)")
-    track = widget.locator(".widget-slider").filter(has_text="padding (rows)").locator(".noUi-base")
-    handle_box, track_box = padding.bounding_box(), track.bounding_box()
-    mouse = widget.page.mouse
-    mouse.move(handle_box["x"] + handle_box["width"] / 2, handle_box["y"] + handle_box["height"] / 2)
-    mouse.down()
-    mouse.move(track_box["x"] + track_box["width"] + 40, handle_box["y"] + handle_box["height"] / 2,
-               steps=8)
-    mouse.up()
-    assert wait_for_change(lambda: _shape(widget), (1, 5, 4)) == (1, 17, 4)
-    assert wait_for_change(lambda: image_digest(picture), after_stride) != after_stride, \
-        "the drawing did not change with the padding"
+def test_transposed_mode_output_size_equals_conv_transpose2d(widget):
+    before = _drawn(widget)
+    widget.get_by_label("layer", exact=True).select_option(label="transposed convolution")
+    _wait_redrawn(widget, before)
+    before = _drawn(widget)
+    _set_range(widget, "stride (rows)", 2)
+    _set_range(widget, "output padding (rows)", 1)
+    _set_range(widget, "padding (columns)", 1)
+    # 3×7×9 input (the default), 3×3 kernel, stride (2, 1), padding (0, 1), output_padding (1, 0)
+    y = F.conv_transpose2d(torch.zeros(1, 1, 7, 9), torch.zeros(1, 1, 3, 3), stride=(2, 1),
+                           padding=(0, 1), output_padding=(1, 0))
+    rows, cols = y.shape[2:]
+    widget.page.wait_for_function(
+        "([el, n]) => el.querySelectorAll('rect[data-g=out]').length === n",
+        arg=[widget.element_handle(), rows * cols], timeout=30_000)
+    assert _out_shape(widget) == (rows, cols)
+    assert f"output y = conv_transpose(x) ({rows} × {cols})" in widget.inner_text()
+    text = widget.locator(".ck-mono").all_inner_texts()
+    assert any(t.startswith("F.conv_transpose2d(x, weight, stride=(2, 1), padding=(0, 1), "
+                            "output_padding=(1, 0)") for t in text), text
+    assert _drawn(widget) > before
 
 
-@pytest.mark.parametrize("widget", ["playground"], indirect=True)
-def test_playground_preset_changes_the_output_image(widget):
-    picture = widget.locator("img").first
-    before = image_digest(picture)
-    preset = widget.locator(".widget-dropdown").filter(has_text="preset").locator("select")
-    assert preset.input_value() == "vertical edges"
-    preset.select_option(label="horizontal edges")
-    assert wait_for_change(lambda: image_digest(picture), before) != before, \
-        "the output image did not change with the preset"
-    # The kernel cells show the new preset: the top row of horizontal edges is -1.
-    cells = widget.locator(".widget-gridbox input")
-    assert [float(cells.nth(j).input_value()) for j in range(3)] == [-1.0, -1.0, -1.0]
+@pytest.mark.parametrize("widget", ["explorer"], indirect=True)
+def test_explorer_is_operated_by_keyboard_and_a_bad_setting_keeps_the_picture(widget):
+    page = widget.page
+    before = _drawn(widget)
+    # Tab from the first control reaches a slider; arrows move it and the output follows.
+    _set_range(widget, "stride (columns)", 2)  # floor((9 - 2 - 1) / 2) + 1 = 4 columns
+    _wait_redrawn(widget, before)
+    page.wait_for_function("el => el.querySelectorAll('rect[data-g=out]').length === 5 * 4",
+                           arg=widget.element_handle(), timeout=30_000)
+    # The output grid takes the focus and its arrow keys light the windows.
+    grid = widget.get_by_role("application")
+    grid.focus()
+    grid.press("ArrowRight")
+    grid.press("ArrowDown")
+    rows, cols = shapes.footprint(1, 3), shapes.footprint(1, 3, stride=2)
+    assert _lit(widget, "in") == {(r, c) for r in rows for c in cols}
+    # A kernel taller than the input (End: 9 rows of 7): a message, and the last picture stays.
+    widget.get_by_label("kernel height h", exact=True).press("End")
+    widget.locator(".ck-error").wait_for(state="visible", timeout=30_000)
+    assert "spans 9 cells" in widget.locator(".ck-error").inner_text()
+    assert widget.locator("rect[data-g=out]").count() == 5 * 4
+    _set_range(widget, "kernel height h", 3)
+    widget.locator(".ck-error").wait_for(state="hidden", timeout=30_000)
 
 
 @pytest.mark.parametrize("widget", ["stepper"], indirect=True)
-def test_stepper_step_and_play_move_the_highlighted_position(widget):
+def test_stepper_steps_plays_and_scrubs_by_keyboard(widget):
     from playwright.sync_api import expect  # here, so collection works without Playwright
 
-    picture = widget.locator("img").first
-    # The first example is the lecture's (1, 2, 3, 4) ⊛ (3, 2): three positions.
-    assert _step(widget) == (1, 3)
-    before = image_digest(picture)
+    counter = widget.locator(".ck-counter")
+    # The lecture's (1, 2, 3, 4) ⊛ (3, 2) = (7, 12, 17): three positions.
+    expect(counter).to_have_text("1 of 3")
+    step = widget.get_by_role("button", name="step forward")
+    step.focus()
+    step.press("Enter")
+    expect(counter).to_have_text("2 of 3")
+    assert widget.locator(".ck-sum").get_attribute("data-value") == "12"
+    scrub = widget.get_by_label("output position", exact=True)
+    scrub.focus()
+    scrub.press("Home")
+    expect(counter).to_have_text("1 of 3")
+    play = widget.get_by_role("button", name="▶ Play")
+    play.focus()
+    play.press("Space")
+    expect(counter).to_have_text("3 of 3", timeout=10_000)
+    expect(widget.locator("rect[data-g=out].src")).to_have_count(1)
 
-    position = _slider(widget, "position")
-    expect(position).to_have_attribute("aria-valuemax", "2.0")
-    widget.get_by_role("button", name="step ▶").click()  # one step
-    expect(position).to_have_attribute("aria-valuenow", "1.0")
-    assert wait_for_change(lambda: _step(widget), (1, 3)) == (2, 3)
-    stepped = wait_for_change(lambda: image_digest(picture), before)
-    assert stepped != before, "the drawing did not move with the step"
 
-    widget.locator(".widget-play button").first.click()  # play: on to the last position
-    assert wait_for_change(lambda: _step(widget), (2, 3), timeout=15) == (3, 3)
-    assert wait_for_change(lambda: image_digest(picture), stepped) != stepped
+@pytest.mark.parametrize("widget", ["stepper"], indirect=True)
+def test_multichannel_partial_sums_and_bias_add_up_to_the_output_value(widget):
+    from convkit.widgets.stepper import EXAMPLES
+
+    name = "2d, 3 channels: partial sums + bias"
+    before = _drawn(widget)
+    widget.get_by_label("example", exact=True).select_option(label=name)
+    _wait_redrawn(widget, before)
+    widget.page.wait_for_function("el => el.querySelectorAll('rect[data-g=k]').length === 12",
+                                  arg=widget.element_handle(), timeout=30_000)
+    example = EXAMPLES[name]
+    expected = F.conv2d(torch.tensor(example["x"])[None], torch.tensor(example["kernel"])[None],
+                        torch.tensor([example["bias"]], dtype=torch.float64))[0, 0]
+    step = widget.get_by_role("button", name="step forward")
+    total = widget.locator(".ck-sum")
+    for position in range(expected.numel()):
+        partials = json.loads(total.get_attribute("data-partials"))
+        i, j = json.loads(total.get_attribute("data-index"))
+        assert (i, j) == divmod(position, expected.shape[1])
+        assert len(partials) == 3
+        value = float(total.get_attribute("data-value"))
+        assert sum(partials) + float(total.get_attribute("data-bias")) == pytest.approx(value)
+        assert value == pytest.approx(float(expected[i, j]))
+        step.click()
+
+
+def _focus_ring_and_names(view) -> list[str]:
+    """Controls without an accessible name or without a visible focus style."""
+    return view.evaluate(
+        """root => Array.from(root.querySelectorAll('input, select, button, [tabindex]')).filter(e => {
+            if (e.closest('[hidden]') || e.disabled) return false;  // not offered in this mode
+            const named = e.labels?.length || e.getAttribute('aria-label') || e.textContent.trim();
+            e.focus();
+            const style = getComputedStyle(e);
+            const ring = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
+            return !(named && ring && document.activeElement === e);
+        }).map(e => e.outerHTML.slice(0, 80))"""
+    )
+
+
+@pytest.mark.parametrize("widget", ["explorer", "stepper"],
+                         indirect=True)
+def test_every_control_has_a_name_a_focus_ring_and_text_of_at_least_12px(widget):
+    assert _focus_ring_and_names(widget) == []
+    small = widget.evaluate(
+        """root => Array.from(root.querySelectorAll('*')).filter(e =>
+            Array.from(e.childNodes).some(n => n.nodeType === 3 && n.textContent.trim())
+            && parseFloat(getComputedStyle(e).fontSize) < 12).map(e => e.tagName + ':' + e.textContent.slice(0, 30))"""
+    )
+    assert small == []

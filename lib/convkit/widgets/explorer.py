@@ -1,55 +1,48 @@
-"""Convolution explorer: how padding, stride and dilation shape a ``Conv2d`` layer.
+"""Convolution explorer: how padding, stride, dilation and groups shape a convolution layer.
 
-Sliders set the input size, the kernel, the padding, stride and dilation of
-each axis, the channels, and one output cell. The widget shows the padded
-input with the cells that output reads, the output shape, the input rows and
-columns a strided convolution never reads, the receptive field of one output
-cell, the equivalent ``nn.Conv2d`` call and its number of parameters.
+Controls set the input size, the kernel, the padding, stride and dilation of
+each axis, the channels and groups, and whether the layer is an ordinary or
+a transposed convolution, in 1d or 2d. The widget draws the input, the kernel
+and the output as grids linked by hover: an output cell lights the input
+window it reads, an input cell every output that reads it, a weight every
+input it multiplies. The hovered output's dot product is written out, the
+output-size formula is evaluated for each axis, and the exact ``nn.Conv2d``
+and ``F.conv2d`` calls are shown.
 
-Three layers, as for every widget of the course:
+As for every widget of the course:
 
-* :func:`explorer_state` computes every fact shown (pure, tested), with an
-  ``error`` message instead of an exception for impossible settings;
-* :func:`draw_explorer` draws a state into a figure it reuses;
-* :func:`explorer` wires ipywidgets controls to the two.
+* :func:`explorer_state` computes every fact shown (pure, tested against
+  torch), with an ``error`` message instead of an exception for impossible
+  settings;
+* :class:`Explorer` turns the state into JSON (:func:`explorer_data`) for
+  ``static/explorer.js``, which draws it in the browser;
+* :func:`explorer` builds the widget the notebooks show.
 """
 from __future__ import annotations
 
-import html
-import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-import ipywidgets as widgets
 import numpy as np
-from matplotlib.colors import to_hex
-from matplotlib.figure import Figure
-from matplotlib.patches import PathPatch, Rectangle
-from matplotlib.path import Path
 
-from convkit import shapes
-from convkit.widgets._canvas import image_widget, new_figure, png_bytes
-from convkit.plot import (
-    _CELL_COLORS,
-    _CELL_NAMES,
-    FootprintCell,
-    _grid_path,
-    draw_footprint,
-)
+from convkit import reference, shapes
+from convkit.widgets._base import ConvWidget, _module, choice, preset, slider, svg_document, svg_text
 
-__all__ = ["ExplorerState", "PRESETS", "explorer_state", "draw_explorer", "explorer"]
+__all__ = ["ExplorerState", "PRESETS", "explorer_state", "explorer_data", "Explorer", "explorer"]
 
 Pair = tuple[int, int]
 
 
 @dataclass(frozen=True)
 class ExplorerState:
-    """The facts the explorer shows for one setting of its sliders.
+    """The facts the explorer shows for one setting of its controls.
 
-    Pairs are ``(rows, columns)``. When the setting is impossible (the kernel
-    does not fit in the padded input, a value is out of range, the selected
-    output cell does not exist), ``error`` holds a sentence saying why and the
-    derived fields are ``None`` or empty.
+    Pairs are ``(rows, columns)``; a 1d setting is the 2d one with a single
+    row (``H = h = 1``, no padding, stride or dilation along rows). When the
+    setting is impossible (the kernel does not fit in the padded input, a
+    value is out of range, the channels do not split into the groups, the
+    selected output cell does not exist), ``error`` holds a sentence saying
+    why and the derived fields are ``None`` or empty.
 
     Attributes
     ----------
@@ -57,28 +50,47 @@ class ExplorerState:
         Input size ``H × W``.
     kernel_size, padding, stride, dilation : (int, int)
         The layer's settings.
-    in_channels, out_channels : int
-        ``C`` and ``D``.
+    in_channels, out_channels, groups : int
+        ``C``, ``D`` and the number of channel groups.
     output_index : (int, int)
         The selected output cell.
+    ndim : int
+        1 (``Conv1d``) or 2 (``Conv2d``).
+    transposed : bool
+        Whether the layer is a transposed convolution (``ConvTranspose2d``).
+    output_padding : (int, int)
+        Extra output cells of a transposed convolution (at the end of each axis).
     output_shape : (int, int) or None
-        ``(H', W')`` with ``H' = floor((H + 2 p - d (h - 1) - 1) / s) + 1``.
+        ``(H', W')``: ``H' = floor((H + 2 p - d (h - 1) - 1) / s) + 1``, or for a
+        transposed convolution ``H' = (H - 1) s - 2 p + d (h - 1) + output_padding + 1``.
     effective_kernel : (int, int) or None
-        Span ``1 + (k - 1) d`` of the dilated kernel on each axis: the
-        receptive field of one output cell, in input cells.
+        Span ``1 + (k - 1) d`` of the dilated kernel on each axis.
     footprint_rows, footprint_cols : list of int
         Input rows and columns the selected cell reads (negative or ``>= H``:
-        padding).
+        padding). For a transposed convolution: the input rows and columns
+        whose contributions land on the selected cell.
+    reads_rows, reads_cols : list of list of (int, int)
+        For every output row (column) ``o``, the ``(input index, tap index)``
+        pairs it sums over: ``i = o s - p + j d``; for a transposed convolution
+        the pairs with ``i s - p + j d = o``. The browser lights cells from these.
     unread_rows, unread_cols : list of int
         Input rows and columns no output cell reads.
     unread_message : str
         The same in words, saying why.
     parameter_count : int or None
-        ``D C h w + D`` (weights and biases).
+        Weights and biases: ``D (C / g) h w + D``.
     weight_shape : (int, int, int, int) or None
-        ``(D, C, h, w)``.
-    conv2d_call : str
-        The equivalent ``nn.Conv2d(...)`` expression.
+        ``(D, C / g, h, w)``, or ``(C, D / g, h, w)`` when transposed.
+    channel_links : list of list of int
+        For each output channel, the input channels it reads (``C / g`` of them).
+    x, weight, output : numpy.ndarray or None
+        The example numbers drawn: one channel of input ``(H, W)``, kernel
+        ``(h, w)`` and the output ``(H', W')`` they give.
+    conv2d_call, functional_call : str
+        The equivalent ``nn.Conv2d(...)`` (``nn.Conv1d``, ``nn.ConvTranspose2d``, ...)
+        and ``F.conv2d(...)`` expressions.
+    formulas : (str, str)
+        The output-size formula with this setting's numbers, per axis.
     error : str or None
         Why the setting is impossible, or ``None``.
     """
@@ -92,22 +104,36 @@ class ExplorerState:
     in_channels: int
     out_channels: int
     output_index: Pair
+    ndim: int = 2
+    transposed: bool = False
+    output_padding: Pair = (0, 0)
+    groups: int = 1
     output_shape: Pair | None = None
     effective_kernel: Pair | None = None
     footprint_rows: list[int] | None = None
     footprint_cols: list[int] | None = None
+    reads_rows: list[list[tuple[int, int]]] | None = None
+    reads_cols: list[list[tuple[int, int]]] | None = None
     unread_rows: list[int] | None = None
     unread_cols: list[int] | None = None
     unread_message: str = ""
     parameter_count: int | None = None
     weight_shape: tuple[int, int, int, int] | None = None
+    channel_links: list[list[int]] = field(default_factory=list)
+    x: np.ndarray | None = field(default=None, repr=False, compare=False)
+    weight: np.ndarray | None = field(default=None, repr=False, compare=False)
+    output: np.ndarray | None = field(default=None, repr=False, compare=False)
     conv2d_call: str = ""
+    functional_call: str = ""
+    formulas: tuple[str, ...] = ()
     error: str | None = None
 
 
 #: One-click settings from the lecture: its padded and strided ``C×3×5``
-#: example (output ``3×3``) and its dilated ``20×30`` example (output
-#: ``12×22``). Each entry holds :func:`explorer_state`'s arguments.
+#: example (output ``3×3``), its dilated ``20×30`` example (output ``12×22``),
+#: its 1d example ``(1, 2, 3, 4) ⊛ (3, 2)``, and two layers it names: a
+#: transposed convolution that doubles the size and a depthwise convolution.
+#: Each entry holds :func:`explorer_state`'s arguments.
 PRESETS: dict[str, dict[str, Any]] = {
     "lecture: 3×5, padding (2, 1), stride (2, 2)": dict(
         height=3, width=5, kernel_h=3, kernel_w=3, padding=(2, 1), stride=(2, 2),
@@ -117,7 +143,25 @@ PRESETS: dict[str, dict[str, Any]] = {
         height=20, width=30, kernel_h=3, kernel_w=3, padding=(0, 0), stride=(1, 1),
         dilation=(4, 4), in_channels=1, out_channels=1, output_index=(0, 0),
     ),
+    "1d: 4 inputs, kernel 2": dict(
+        height=1, width=4, kernel_h=1, kernel_w=2, in_channels=1, out_channels=1, ndim=1,
+    ),
+    "transposed: 4×4 → 8×8": dict(
+        height=4, width=4, kernel_h=3, kernel_w=3, padding=(1, 1), stride=(2, 2),
+        output_padding=(1, 1), in_channels=1, out_channels=1, transposed=True,
+    ),
+    "depthwise: 8 channels, groups 8": dict(
+        height=7, width=9, kernel_h=3, kernel_w=3, padding=(1, 1), in_channels=8,
+        out_channels=8, groups=8,
+    ),
 }
+
+# The example numbers drawn in the cells: small integers, the same cell keeping
+# its value when the size changes, so that a dot product can be checked by eye.
+_MAX_SIDE = 64
+_X_TABLE = (np.arange(_MAX_SIDE)[:, None] * 3 + np.arange(_MAX_SIDE)[None, :] * 2) % 5 + 1
+_W_TABLE = (np.arange(_MAX_SIDE)[:, None] + np.arange(_MAX_SIDE)[None, :]) % 3 - 1
+_ARGUMENTS = ("kernel_size", "stride", "padding", "output_padding", "dilation")
 
 
 def _as_pair(value: Any) -> Any:
@@ -161,16 +205,75 @@ def _unread_sentence(axis: str, unread: list[int], last_read: int, kernel: int, 
     return " ".join(sentences)
 
 
-def _conv2d_call(facts: dict[str, Any]) -> str:
+def _call_texts(facts: dict[str, Any]) -> tuple[str, str]:
+    """The ``nn`` layer and the ``F`` call of a setting, as a student would type them."""
+    nd, transposed = facts["ndim"], facts["transposed"]
+
     def arg(value: Any) -> str:
+        if nd == 1:
+            return str(value[1])
         same = isinstance(value, tuple) and len(value) == 2 and value[0] == value[1]
         return str(value[0]) if same else str(value)
 
-    return (
-        f"nn.Conv2d(in_channels={facts['in_channels']}, out_channels={facts['out_channels']}, "
-        f"kernel_size={facts['kernel_size']}, stride={arg(facts['stride'])}, "
-        f"padding={arg(facts['padding'])}, dilation={arg(facts['dilation'])})"
-    )
+    names = ["kernel_size", "stride", "padding"]
+    if transposed:
+        names.append("output_padding")
+    names.append("dilation")
+    kernel = str(facts["kernel_size"][1]) if nd == 1 else str(facts["kernel_size"])
+    layer_args = [f"in_channels={facts['in_channels']}", f"out_channels={facts['out_channels']}",
+                  f"kernel_size={kernel}"]
+    layer_args += [f"{name}={arg(facts[name])}" for name in names[1:]]
+    if facts["groups"] != 1:
+        layer_args.append(f"groups={facts['groups']}")
+    kind = f"ConvTranspose{nd}d" if transposed else f"Conv{nd}d"
+    call_args = [f"{name}={arg(facts[name])}" for name in names[1:]]
+    if facts["groups"] != 1:
+        call_args.append(f"groups={facts['groups']}")
+    function = f"conv_transpose{nd}d" if transposed else f"conv{nd}d"
+    return f"nn.{kind}({', '.join(layer_args)})", f"F.{function}(x, weight, {', '.join(call_args)})"
+
+
+def _transposed_size(n: int, k: int, s: int, p: int, op: int, d: int, axis: str) -> int:
+    """``(n - 1) s - 2 p + d (k - 1) + output_padding + 1``, as ``F.conv_transpose2d`` computes."""
+    if isinstance(op, bool) or not isinstance(op, (int, np.integer)):
+        raise TypeError(f"output_padding ({axis}) must be an int, got {op!r}")
+    if not 0 <= op < max(s, d):
+        raise ValueError(
+            f"output_padding ({axis}) = {op} must be >= 0 and smaller than the stride ({s}) or the "
+            f"dilation ({d}), as for F.conv_transpose2d"
+        )
+    size = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+    if size < 1:
+        raise ValueError(
+            f"padding ({axis}) = {p} crops the whole output: (n − 1)·s − 2p + d·(k − 1) + "
+            f"output_padding + 1 = {size} (n={n}, k={k}, s={s}, d={d})"
+        )
+    return size
+
+
+def _reads(transposed: bool, n: int, out: int, k: int, s: int, p: int, d: int
+           ) -> list[list[tuple[int, int]]]:
+    """Per output index, the ``(input index, tap)`` pairs it sums over."""
+    if not transposed:
+        return [list(zip(shapes.footprint(o, k, s, p, d), range(k))) for o in range(out)]
+    reads: list[list[tuple[int, int]]] = [[] for _ in range(out)]
+    for i in range(n):
+        for j in range(k):
+            o = i * s - p + j * d
+            if 0 <= o < out:
+                reads[o].append((i, j))
+    return [sorted(r) for r in reads]
+
+
+def _formula(facts: dict[str, Any], axis: int, out: int) -> str:
+    name, n = (("H", facts["height"]), ("W", facts["width"]))[axis]
+    k, s, p, d, op = (facts[a][axis] for a in ("kernel_size", "stride", "padding", "dilation",
+                                                "output_padding"))
+    if facts["transposed"]:
+        return (f"{name}' = ({name} − 1)·s − 2p + d·(k − 1) + output_padding + 1 = "
+                f"({n} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {op} + 1 = {out}")
+    return (f"{name}' = ⌊({name} + 2p − d·(k − 1) − 1) / s⌋ + 1 = "
+            f"⌊({n} + 2·{p} − {d}·({k} − 1) − 1) / {s}⌋ + 1 = {out}")
 
 
 def explorer_state(
@@ -184,12 +287,19 @@ def explorer_state(
     in_channels: int = 1,
     out_channels: int = 1,
     output_index: Pair = (0, 0),
+    *,
+    ndim: int = 2,
+    transposed: bool = False,
+    output_padding: int | Pair = (0, 0),
+    groups: int = 1,
 ) -> ExplorerState:
     """Compute what the explorer shows for one setting; never raises on bad settings.
 
     Along each axis the output has ``floor((H + 2 p - d (h - 1) - 1) / s) + 1``
-    cells, output cell ``o`` reads the input at ``o s - p + j d``, and the layer
-    holds ``D C h w + D`` parameters (weight ``(D, C, h, w)``, bias ``(D,)``).
+    cells and output cell ``o`` reads the input at ``o s - p + j d``; a
+    transposed convolution instead adds input ``i`` times tap ``j`` into output
+    ``i s - p + j d``, giving ``(H - 1) s - 2 p + d (h - 1) + output_padding + 1``
+    cells. The layer holds ``D (C / g) h w + D`` parameters.
 
     Parameters
     ----------
@@ -202,14 +312,21 @@ def explorer_state(
     in_channels, out_channels : int
         ``C`` and ``D``.
     output_index : (int, int)
-        The output cell whose footprint is shown.
+        The output cell whose footprint is given in ``footprint_rows/cols``.
+    ndim : {1, 2}
+        1 for ``Conv1d``: only ``width``, ``kernel_w`` and the column entries count.
+    transposed : bool
+        ``ConvTranspose2d`` instead of ``Conv2d``.
+    output_padding : int or (int, int)
+        Only for a transposed convolution; smaller than the stride or the dilation.
+    groups : int
+        Channel groups; ``C`` and ``D`` must be multiples of it (``groups = C``: depthwise).
 
     Returns
     -------
     ExplorerState
         With ``error`` set (and the derived fields empty) if the setting is
-        impossible: kernel wider than the padded input, values out of range,
-        or ``output_index`` outside the output.
+        impossible.
 
     Examples
     --------
@@ -221,6 +338,11 @@ def explorer_state(
     >>> s.conv2d_call
     'nn.Conv2d(in_channels=1, out_channels=1, kernel_size=(3, 3), stride=2, padding=(2, 1), dilation=1)'
 
+    A transposed convolution with stride 2 doubles a ``4×4`` input:
+
+    >>> explorer_state(4, 4, 3, 3, padding=1, stride=2, output_padding=1, transposed=True).output_shape
+    (8, 8)
+
     A kernel larger than the padded input gives a message, not an exception:
 
     >>> s = explorer_state(2, 2, 3, 3)
@@ -231,219 +353,280 @@ def explorer_state(
         height=height, width=width, kernel_size=(kernel_h, kernel_w),
         padding=_as_pair(padding), stride=_as_pair(stride), dilation=_as_pair(dilation),
         in_channels=in_channels, out_channels=out_channels, output_index=_as_pair(output_index),
+        ndim=ndim, transposed=transposed, output_padding=_as_pair(output_padding), groups=groups,
     )
     try:
-        if isinstance(facts["padding"], str):
-            raise TypeError(
-                f"padding must be an int or a pair (rows, columns) of zeros to add, "
-                f"got {padding!r}"
-            )
-        output_shape = shapes.conv_output_shape(
-            (height, width), facts["kernel_size"], facts["stride"], facts["padding"],
-            facts["dilation"],
-        )
-        if not (isinstance(facts["output_index"], tuple) and len(facts["output_index"]) == 2):
-            raise TypeError(f"output_index must be a pair (row, column), got {output_index!r}")
+        if ndim not in (1, 2):
+            raise ValueError(f"ndim must be 1 or 2, got {ndim!r}")
+        if not isinstance(transposed, (bool, np.bool_)):
+            raise TypeError(f"transposed must be True or False, got {transposed!r}")
+        for name in ("padding", "stride", "dilation", "output_padding", "output_index"):
+            value = facts[name]
+            if not (isinstance(value, tuple) and len(value) == 2):
+                raise TypeError(f"{name} must be an int or a pair (rows, columns), got {value!r}")
+        if ndim == 1:
+            # One row: the rows axis is a kernel of one tap that reads row 0.
+            facts.update(height=1, kernel_size=(1, kernel_w))
+            for name, neutral in (("padding", 0), ("stride", 1), ("dilation", 1),
+                                  ("output_padding", 0), ("output_index", 0)):
+                facts[name] = (neutral, facts[name][1])
+        size = (facts["height"], facts["width"])
+        if transposed:
+            for a in range(2):
+                shapes.conv_output_size(  # validates stride, padding and dilation, by name
+                    1, 1, facts["stride"][a], facts["padding"][a], facts["dilation"][a])
+            output_shape = tuple(
+                _transposed_size(size[a], facts["kernel_size"][a], facts["stride"][a],
+                                 facts["padding"][a], facts["output_padding"][a],
+                                 facts["dilation"][a], ("rows", "columns")[a])
+                for a in range(2))
+        else:
+            if any(facts["output_padding"]):
+                raise ValueError("output_padding exists only for a transposed convolution "
+                                 f"(got output_padding={facts['output_padding']})")
+            output_shape = shapes.conv_output_shape(
+                size, facts["kernel_size"], facts["stride"], facts["padding"], facts["dilation"])
         if any(not 0 <= o < n for o, n in zip(facts["output_index"], output_shape)):
             raise ValueError(
                 f"output cell {facts['output_index']} does not exist: the output is "
                 f"{output_shape[0]} × {output_shape[1]}"
             )
-        count = shapes.conv_parameter_count(in_channels, out_channels, facts["kernel_size"])
-        axes = list(zip((height, width), facts["kernel_size"], facts["stride"],
-                        facts["padding"], facts["dilation"]))
-        taps = [shapes.footprint(o, k, s, p, d)
-                for o, (_, k, s, p, d) in zip(facts["output_index"], axes)]
-        unread = [shapes.unread_positions(*a) for a in axes]
+        C, D = in_channels, out_channels
+        kernel = facts["kernel_size"] if ndim == 2 else facts["kernel_size"][1]
+        # The same count either way: D (C / g) h w weights for a convolution, C (D / g) h w
+        # for a transposed one, and D biases.
+        count = shapes.conv_parameter_count(C, D, kernel, groups=groups)
+        if transposed:
+            weight_shape = (C, D // groups, *facts["kernel_size"])
+        else:
+            weight_shape = (D, C // groups, *facts["kernel_size"])
+        axes = [(size[a], facts["kernel_size"][a], facts["stride"][a], facts["padding"][a],
+                 facts["dilation"][a]) for a in range(2)]
+        reads = [_reads(transposed, n, out, k, s, p, d)
+                 for (n, k, s, p, d), out in zip(axes, output_shape)]
         span = [shapes.effective_kernel_size(k, d) for (_, k, _, _, d) in axes]
     except (ValueError, TypeError) as error:
-        return ExplorerState(**facts, conv2d_call=_conv2d_call(facts), error=str(error))
+        try:
+            calls = _call_texts(facts)
+        except (TypeError, ValueError, IndexError, KeyError):
+            calls = ("", "")
+        return ExplorerState(**facts, conv2d_call=calls[0], functional_call=calls[1],
+                             error=str(error))
 
-    # The last cell the last output reads, per axis: unread cells past it are
-    # stepped over by the stride, those before it fall between dilated taps.
-    last_read = [(n - 1) * s - p + (k - 1) * d
-                 for n, (_, k, s, p, d) in zip(output_shape, axes)]
-    sentences = [
-        _unread_sentence(axis, cells, last, k, s, d)
-        for axis, cells, last, (_, k, s, _, d) in zip(("row", "column"), unread, last_read, axes)
-        if cells
-    ]
+    if transposed:
+        unread = [sorted(set(range(n)) - {i for r in reads[a] for i, _ in r})
+                  for a, (n, *_) in enumerate(axes)]
+        sentences = [f"Input {axis}s {', '.join(map(str, cells))} reach only output cells that "
+                     f"the padding crops away." for axis, cells in zip(("row", "column"), unread)
+                     if cells]
+    else:
+        unread = [shapes.unread_positions(*a) for a in axes]
+        # The last cell the last output reads, per axis: unread cells past it are
+        # stepped over by the stride, those before it fall between dilated taps.
+        last_read = [(n - 1) * s - p + (k - 1) * d
+                     for n, (_, k, s, p, d) in zip(output_shape, axes)]
+        sentences = [
+            _unread_sentence(axis, cells, last, k, s, d)
+            for axis, cells, last, (_, k, s, _, d) in zip(("row", "column"), unread, last_read,
+                                                           axes)
+            if cells
+        ]
+    x = _X_TABLE[: size[0], : size[1]].astype(np.float64)
+    w = _W_TABLE[: facts["kernel_size"][0], : facts["kernel_size"][1]].astype(np.float64)
+    if transposed:
+        y = np.zeros(output_shape)
+        for a, row in enumerate(reads[0]):
+            for b, col in enumerate(reads[1]):
+                y[a, b] = sum(x[i, k] * w[j, l] for i, j in row for k, l in col)
+    else:
+        y = reference.conv2d(x[None, None], w[None, None], stride=facts["stride"],
+                             padding=facts["padding"], dilation=facts["dilation"])[0, 0]
+    per_group_in, per_group_out = C // groups, D // groups
+    links = [list(range((d // per_group_out) * per_group_in, (d // per_group_out + 1) * per_group_in))
+             for d in range(D)]
+    calls = _call_texts(facts)
+    o = facts["output_index"]
     return ExplorerState(
         **facts,
         output_shape=tuple(output_shape),
         effective_kernel=tuple(span),
-        footprint_rows=taps[0],
-        footprint_cols=taps[1],
+        footprint_rows=sorted({i for i, _ in reads[0][o[0]]}),
+        footprint_cols=sorted({i for i, _ in reads[1][o[1]]}),
+        reads_rows=reads[0],
+        reads_cols=reads[1],
         unread_rows=unread[0],
         unread_cols=unread[1],
         unread_message=" ".join(sentences) or "Every input row and column is read.",
         parameter_count=count,
-        weight_shape=(out_channels, in_channels, kernel_h, kernel_w),
-        conv2d_call=_conv2d_call(facts),
+        weight_shape=weight_shape,
+        channel_links=links,
+        x=x, weight=w, output=np.asarray(y, dtype=np.float64),
+        conv2d_call=calls[0],
+        functional_call=calls[1],
+        formulas=tuple(_formula(facts, a, output_shape[a]) for a in range(2)),
     )
 
 
-# ------------------------------------------------------------------------ drawing
+def explorer_data(state: ExplorerState) -> dict[str, Any]:
+    """The JSON the browser draws for a valid :class:`ExplorerState`.
+
+    Grids are nested lists (rows first); ``reads`` holds ``reads_rows`` and
+    ``reads_cols``, from which the browser lights the cells of any hovered
+    output, input or weight without asking the kernel.
+    """
+    rows, cols = state.output_shape
+    D, C = state.out_channels, state.in_channels
+    if state.ndim == 1:
+        shape_in, shape_out = f"{C} × {state.width}", f"{D} × {cols}"
+    else:
+        shape_in, shape_out = f"{C} × {state.height} × {state.width}", f"{D} × {rows} × {cols}"
+    return dict(
+        ndim=state.ndim, transposed=bool(state.transposed),
+        input_shape=[state.height, state.width], output_shape=[rows, cols],
+        kernel_size=list(state.kernel_size), padding=list(state.padding),
+        stride=list(state.stride), dilation=list(state.dilation),
+        output_padding=list(state.output_padding),
+        in_channels=C, out_channels=D, groups=state.groups,
+        channel_links=state.channel_links, weight_shape=list(state.weight_shape),
+        reads=[[[list(p) for p in r] for r in state.reads_rows],
+               [[list(p) for p in r] for r in state.reads_cols]],
+        x=state.x.tolist(), weight=state.weight.tolist(), output=state.output.tolist(),
+        formulas=list(state.formulas if state.ndim == 2 else state.formulas[1:]),
+        calls=[state.conv2d_call, state.functional_call],
+        unread=[state.unread_rows, state.unread_cols], unread_message=state.unread_message,
+        effective_kernel=list(state.effective_kernel), parameter_count=state.parameter_count,
+        summary=f"Input {shape_in} → output {shape_out}",
+    )
 
 
-class _Panels:
-    """The axes and artists of one explorer figure, made once and then updated."""
+def _settings_of(arguments: dict[str, Any]) -> dict[str, Any]:
+    """Control values for :func:`explorer_state` arguments (a preset)."""
+    settings = dict(
+        ndim=arguments.get("ndim", 2),
+        mode="transposed" if arguments.get("transposed") else "conv",
+        height=arguments["height"], width=arguments["width"],
+        kernel_h=arguments["kernel_h"], kernel_w=arguments["kernel_w"],
+        in_channels=arguments.get("in_channels", 1), out_channels=arguments.get("out_channels", 1),
+        groups=arguments.get("groups", 1),
+    )
+    for name, default in (("padding", 0), ("stride", 1), ("dilation", 1), ("output_padding", 0)):
+        settings[f"{name}_h"], settings[f"{name}_w"] = _as_pair(arguments.get(name, default))
+    return settings
 
-    def __init__(self, fig: Figure):
-        fig.clear()
-        self.fig = fig
-        self.input = fig.add_axes((0.07, 0.11, 0.6, 0.8))
-        self.output = fig.add_axes((0.74, 0.11, 0.24, 0.5))
-        self.cells = self.output.imshow(
-            np.zeros((1, 1), dtype=np.int8), cmap=_CELL_COLORS, vmin=-0.5,
-            vmax=len(FootprintCell) - 0.5, interpolation="nearest",
+
+_DEFAULTS = _settings_of(dict(height=7, width=9, kernel_h=3, kernel_w=3, in_channels=3,
+                              out_channels=1))
+
+
+class Explorer(ConvWidget):
+    """The convolution explorer (see the module's docstring); build it with :func:`explorer`."""
+
+    _esm = _module("explorer.js")
+
+    def controls_spec(self, settings: dict[str, Any]) -> list[dict[str, Any]]:
+        one = settings["ndim"] == 1
+        plain = settings["mode"] != "transposed"
+        common = np.gcd(settings["in_channels"], settings["out_channels"])
+        divisors = sorted({g for g in range(1, common + 1) if common % g == 0}
+                          | {settings["groups"]})
+        spec = [
+            choice("ndim", "dimensions", [("2d", 2), ("1d", 1)], settings["ndim"]),
+            choice("mode", "layer", [("convolution", "conv"), ("transposed convolution",
+                                                                "transposed")], settings["mode"]),
+            slider("height", "input height H", 1, 32, settings["height"], hidden=one),
+            slider("width", "input width W", 1, 32, settings["width"]),
+            slider("kernel_h", "kernel height h", 1, 9, settings["kernel_h"], hidden=one),
+            slider("kernel_w", "kernel width w", 1, 9, settings["kernel_w"]),
+        ]
+        for name, low, high in (("padding", 0, 6), ("stride", 1, 6), ("dilation", 1, 6),
+                                ("output_padding", 0, 5)):
+            label = name.replace("_", " ")
+            spec.append(slider(f"{name}_h", f"{label} (rows)", low, high, settings[f"{name}_h"],
+                               hidden=one or (name == "output_padding" and plain)))
+            spec.append(slider(f"{name}_w", f"{label} ({'columns' if not one else 'length'})",
+                               low, high, settings[f"{name}_w"],
+                               hidden=name == "output_padding" and plain))
+        spec += [
+            slider("in_channels", "in channels C", 1, 16, settings["in_channels"]),
+            slider("out_channels", "out channels D", 1, 16, settings["out_channels"]),
+            choice("groups", "groups g", [(str(g), g) for g in divisors], settings["groups"]),
+        ]
+        spec += [preset(name, _settings_of(values)) for name, values in PRESETS.items()]
+        return spec
+
+    def compute(self, settings: dict[str, Any]) -> tuple[ExplorerState, dict[str, Any]]:
+        s = settings
+        state = explorer_state(
+            s["height"], s["width"], s["kernel_h"], s["kernel_w"],
+            padding=(s["padding_h"], s["padding_w"]), stride=(s["stride_h"], s["stride_w"]),
+            dilation=(s["dilation_h"], s["dilation_w"]), in_channels=s["in_channels"],
+            out_channels=s["out_channels"], ndim=s["ndim"], transposed=s["mode"] == "transposed",
+            output_padding=(s["output_padding_h"], s["output_padding_w"]) if s["mode"] ==
+            "transposed" else (0, 0), groups=s["groups"],
         )
-        self.grid = self.output.add_patch(
-            PathPatch(Path(np.zeros((1, 2))), fill=False, edgecolor="0.55", linewidth=0.6)
-        )
-        self.selected = self.output.add_patch(Rectangle(
-            (0, 0), 1, 1, fill=False, edgecolor="#d1495b", linewidth=2.0, gid="selected",
-        ))
-        self.output.set_xlabel("output column", fontsize=9)
-        self.output.set_ylabel("output row", fontsize=9)
-        self.output.tick_params(length=2, labelsize=8)
-        self.message = fig.text(0.5, 0.5, "", ha="center", va="center", wrap=True,
-                                fontsize=11, color="#9b1c1c")
+        if state.error is not None:
+            raise ValueError(state.error)
+        return state, explorer_data(state)
+
+    def static_svg(self) -> str | None:
+        """The input with the first output's window, the output, the formulas and the call."""
+        if not self.data:
+            return None
+        d = self.data
+        (H, W), (Ho, Wo) = d["input_shape"], d["output_shape"]
+        pad = [0, 0] if d["transposed"] else d["padding"]
+        cell = max(8, min(22, 300 // max(W + 2 * pad[1], Wo, 1)))
+        lit = {(i, k) for i, _ in d["reads"][0][0] for k, _ in d["reads"][1][0]}
+        body = [svg_text(10, 18, d["summary"], 14, weight="bold")]
+        top = 40
+        for r in range(-pad[0], H + pad[0]):
+            for c in range(-pad[1], W + pad[1]):
+                inside = 0 <= r < H and 0 <= c < W
+                fill = "#56B4E9" if (r, c) in lit else ("#ffffff" if inside else "#eeeeee")
+                x, y = 10 + (c + pad[1]) * cell, top + (r + pad[0]) * cell
+                body.append(f"<rect x='{x}' y='{y}' width='{cell}' height='{cell}' fill='{fill}' "
+                            f"stroke='#8a8a8a'/>")
+        left = 30 + (W + 2 * pad[1]) * cell
+        for r in range(Ho):
+            for c in range(Wo):
+                fill = "#E69F00" if (r, c) == (0, 0) else "#ffffff"
+                body.append(f"<rect x='{left + c * cell}' y='{top + r * cell}' width='{cell}' "
+                            f"height='{cell}' fill='{fill}' stroke='#8a8a8a'/>")
+        bottom = top + max(H + 2 * pad[0], Ho) * cell + 22
+        lines = [*d["formulas"], *d["calls"]]
+        for k, line in enumerate(lines):
+            body.append(svg_text(10, bottom + 18 * k, line, 13))
+        width = max(left + Wo * cell + 10, 10 + 7.5 * max(len(t) for t in lines))
+        return svg_document(width, bottom + 18 * len(lines), body,
+                            f"convolution explorer: {d['summary']}")
 
 
-_PANELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+def explorer(preset: str | None = None) -> Explorer:
+    """The convolution explorer widget.
 
-
-def draw_explorer(state: ExplorerState, fig: Figure) -> None:
-    """Draw an :class:`ExplorerState` into ``fig``, reusing its axes between calls.
-
-    Left, the padded input with the footprint of the selected output cell and
-    the cells no output reads (:func:`convkit.plot.draw_footprint`); right,
-    the output grid ``H' × W'`` with the selected cell framed. An impossible
-    state hides both and shows its error message instead.
+    Controls for 1d or 2d, convolution or transposed convolution, the input
+    size, kernel, padding, stride, dilation (and output padding) per axis, the
+    channels and groups, and one button per entry of :data:`PRESETS`. Hovering
+    (or moving with the arrow keys over) the output lights the input window
+    each cell reads and writes its dot product out; hovering the input or the
+    kernel lights the outputs and inputs they meet. Impossible settings show a
+    message and keep the last picture.
 
     Parameters
     ----------
-    state : ExplorerState
-        From :func:`explorer_state`.
-    fig : matplotlib.figure.Figure
-        The figure to draw into (about 8.5 × 4.2 inches suits it).
+    preset : str, optional
+        A key of :data:`PRESETS` to start from.
 
     Returns
     -------
-    None
-
-    Examples
-    --------
-    >>> from matplotlib.figure import Figure
-    >>> fig = Figure(figsize=(8.5, 4.2))
-    >>> draw_explorer(explorer_state(3, 5, 3, 3, padding=(2, 1), stride=(2, 2)), fig)
-    >>> fig.axes[1].get_title()
-    'output 1 × 3 × 3'
-    """
-    panels = _PANELS.get(fig)
-    if panels is None or panels.input not in fig.axes:
-        panels = _Panels(fig)
-        _PANELS[fig] = panels
-    valid = state.error is None
-    panels.input.set_visible(valid)
-    panels.output.set_visible(valid)
-    panels.message.set_text("" if valid else f"No output: {state.error}")
-    if not valid:
-        return
-    draw_footprint(
-        panels.input, (state.height, state.width), state.kernel_size, stride=state.stride,
-        padding=state.padding, dilation=state.dilation, output_index=state.output_index,
-    )
-    # The colour key is in the widget's text, next to the facts it explains:
-    # drawing the legend would cost more than the rest of the panel.
-    panels.input.get_legend().set_visible(False)
-
-    rows, cols = state.output_shape
-    codes = np.full((rows, cols), FootprintCell.INPUT, dtype=np.int8)
-    codes[state.output_index] = FootprintCell.TAP
-    panels.cells.set_data(codes)
-    panels.cells.set_extent((-0.5, cols - 0.5, rows - 0.5, -0.5))
-    panels.grid.set_path(_grid_path(np.arange(cols + 1) - 0.5, np.arange(rows + 1) - 0.5))
-    i, j = state.output_index
-    panels.selected.set_bounds(j - 0.5, i - 0.5, 1, 1)
-    panels.output.set_xlim(-0.5, cols - 0.5)
-    panels.output.set_ylim(rows - 0.5, -0.5)
-    panels.output.set_aspect("equal")
-    # First and last index only: enough to read the size, cheap to draw.
-    panels.output.set_xticks(sorted({0, cols - 1}))
-    panels.output.set_yticks(sorted({0, rows - 1}))
-    panels.output.set_title(f"output {state.out_channels} × {rows} × {cols}", fontsize=10,
-                            y=1.0)
-
-
-# ------------------------------------------------------------------------ wiring
-
-
-def _key() -> str:
-    """The figure's colour key as HTML swatches (the figure itself has no legend)."""
-    items = []
-    for cell in FootprintCell:
-        hatch = ("background-image: repeating-linear-gradient(45deg, #c0392b 0 1px, "
-                 "transparent 1px 4px);" if cell == FootprintCell.UNREAD else "")
-        items.append(
-            f"<span style='display:inline-block; width:12px; height:12px; "
-            f"background-color:{to_hex(_CELL_COLORS(int(cell)))}; {hatch} "
-            f"border:1px solid #888; vertical-align:middle'></span> {_CELL_NAMES[cell]}"
-        )
-    return "<p style='font-size:small'>" + " &nbsp; ".join(items) + "</p>"
-
-
-_KEY = _key()
-
-
-def _describe(state: ExplorerState) -> str:
-    """The facts of a state as HTML, for the widget's text panel."""
-    if state.error is not None:
-        return f"<p style='color:#9b1c1c'><b>No output:</b> {html.escape(state.error)}</p>"
-    (h, w), (ph, pw), (sh, sw), (dh, dw) = (
-        state.kernel_size, state.padding, state.stride, state.dilation
-    )
-    rows, cols = state.output_shape
-    eh, ew = state.effective_kernel
-    D, C = state.out_channels, state.in_channels
-    weights = D * C * h * w
-    formula = (
-        f"H' = ⌊({state.height} + 2·{ph} − {dh}·({h} − 1) − 1) / {sh}⌋ + 1 = {rows}, "
-        f"W' = ⌊({state.width} + 2·{pw} − {dw}·({w} − 1) − 1) / {sw}⌋ + 1 = {cols}"
-    )
-    return (
-        f"{_KEY}"
-        f"<p>Input <b>{C} × {state.height} × {state.width}</b> → output "
-        f"<b>{D} × {rows} × {cols}</b><br><span style='font-family:monospace'>{formula}</span></p>"
-        f"<p>Receptive field of one output cell: <b>{eh} × {ew}</b> input cells "
-        f"(1 + (k − 1)·d on each axis), of which {h * w} are read.</p>"
-        f"<p>{html.escape(state.unread_message)}</p>"
-        f"<pre>{html.escape(state.conv2d_call)}</pre>"
-        f"<p>Parameters: weight {D}×{C}×{h}×{w} = {weights:,} plus {D} bias"
-        f"{'es' if D > 1 else ''} = <b>{state.parameter_count:,}</b>, "
-        f"whatever the input size.</p>"
-    )
-
-
-def explorer() -> widgets.VBox:
-    """The convolution explorer widget.
-
-    Sliders for the input size, kernel, padding, stride and dilation (rows
-    and columns), channels, and the selected output cell (whose ranges follow
-    the output shape); one button per entry of :data:`PRESETS`. Impossible
-    settings show a message instead of a figure.
-
-    Returns
-    -------
-    ipywidgets.VBox
-        The widget. Its sliders are in ``.controls`` (keys ``height``,
+    Explorer
+        The widget. ``.controls`` holds its controls by name (``height``,
         ``width``, ``kernel_h``, ``kernel_w``, ``padding_h``, ``padding_w``,
         ``stride_h``, ``stride_w``, ``dilation_h``, ``dilation_w``,
-        ``in_channels``, ``out_channels``, ``row``, ``col``), the preset
-        buttons in ``.presets``, the picture in ``.image`` (PNG bytes), the
-        text in ``.html``, the figure in ``.figure`` and the last state in
-        ``.state``.
+        ``output_padding_h``, ``output_padding_w``, ``in_channels``,
+        ``out_channels``, ``groups``, ``ndim``, ``mode``), ``.presets`` the
+        preset buttons, ``.state`` the last :class:`ExplorerState` and
+        ``.error`` the message for a refused setting.
 
     Examples
     --------
@@ -451,107 +634,13 @@ def explorer() -> widgets.VBox:
     >>> w.presets["lecture: 20×30, kernel 3, dilation 4"].click()
     >>> w.state.output_shape
     (12, 22)
+    >>> w.controls["kernel_w"].value = 9   # spans 33 columns of 30: refused, picture kept
+    >>> w.error.startswith("kernel_size=9 with dilation=4 spans 33 cells"), w.state.output_shape
+    (True, (12, 22))
     """
-    def slider(description: str, low: int, high: int, value: int) -> widgets.IntSlider:
-        return widgets.IntSlider(
-            min=low, max=high, value=value, description=description, continuous_update=False,
-            style={"description_width": "125px"}, layout=widgets.Layout(width="265px"),
-        )
-
-    controls = {
-        "height": slider("input height H", 1, 32, 7),
-        "width": slider("input width W", 1, 32, 9),
-        "kernel_h": slider("kernel height h", 1, 9, 3),
-        "kernel_w": slider("kernel width w", 1, 9, 3),
-        "padding_h": slider("padding (rows)", 0, 6, 0),
-        "padding_w": slider("padding (columns)", 0, 6, 0),
-        "stride_h": slider("stride (rows)", 1, 6, 1),
-        "stride_w": slider("stride (columns)", 1, 6, 1),
-        "dilation_h": slider("dilation (rows)", 1, 6, 1),
-        "dilation_w": slider("dilation (columns)", 1, 6, 1),
-        "in_channels": slider("in channels C", 1, 64, 3),
-        "out_channels": slider("out channels D", 1, 64, 1),
-        "row": slider("output row", 0, 0, 0),
-        "col": slider("output column", 0, 0, 0),
-    }
-    for name in ("row", "col"):
-        controls[name].continuous_update = True
-    presets = {name: widgets.Button(description=name, layout=widgets.Layout(width="auto"))
-               for name in PRESETS}
-    image = image_widget()
-    text = widgets.HTML()
-    fig = new_figure(8.5, 4.2)
-    box = widgets.VBox()
-    busy = [False]
-
-    def current(cell: Pair | None = None) -> ExplorerState:
-        c = {name: control.value for name, control in controls.items()}
-        return explorer_state(
-            c["height"], c["width"], c["kernel_h"], c["kernel_w"],
-            padding=(c["padding_h"], c["padding_w"]), stride=(c["stride_h"], c["stride_w"]),
-            dilation=(c["dilation_h"], c["dilation_w"]), in_channels=c["in_channels"],
-            out_channels=c["out_channels"],
-            output_index=(c["row"], c["col"]) if cell is None else cell,
-        )
-
-    def update(*_) -> None:
-        if busy[0]:
-            return
-        busy[0] = True
-        try:
-            # Fit the output-cell sliders to the output first (their values
-            # follow); cell (0, 0) exists whenever the output is not empty.
-            shape = current().output_shape or current(cell=(0, 0)).output_shape
-            if shape is not None:
-                controls["row"].max, controls["col"].max = shape[0] - 1, shape[1] - 1
-            state = current()
-        finally:
-            busy[0] = False
-        draw_explorer(state, fig)
-        image.value = png_bytes(fig)
-        text.value = _describe(state)
-        box.state = state
-
-    def load(name: str) -> None:
-        preset = PRESETS[name]
-        busy[0] = True
-        try:
-            values = dict(
-                height=preset["height"], width=preset["width"], kernel_h=preset["kernel_h"],
-                kernel_w=preset["kernel_w"], in_channels=preset["in_channels"],
-                out_channels=preset["out_channels"],
-            )
-            for key in ("padding", "stride", "dilation"):
-                values[f"{key}_h"], values[f"{key}_w"] = preset[key]
-            values["row"], values["col"] = preset["output_index"]
-            # Widen the cell sliders first so the preset's cell is not clamped.
-            controls["row"].max = max(controls["row"].max, values["row"])
-            controls["col"].max = max(controls["col"].max, values["col"])
-            for key, value in values.items():
-                controls[key].value = value
-        finally:
-            busy[0] = False
-        update()
-
-    for control in controls.values():
-        control.observe(update, "value")
-    for name, button in presets.items():
-        button.on_click(lambda _button, name=name: load(name))
-
-    def row(*names: str) -> widgets.HBox:
-        return widgets.HBox([controls[name] for name in names])
-
-    box.children = [
-        widgets.HBox(list(presets.values())),
-        row("height", "width", "in_channels", "out_channels"),
-        row("kernel_h", "padding_h", "stride_h", "dilation_h"),
-        row("kernel_w", "padding_w", "stride_w", "dilation_w"),
-        row("row", "col"),
-        image,
-        text,
-    ]
-    box.controls, box.presets, box.image, box.html, box.figure, box.state = (
-        controls, presets, image, text, fig, None
-    )
-    update()
-    return box
+    settings = dict(_DEFAULTS)
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ValueError(f"preset must be one of {list(PRESETS)}, got {preset!r}")
+        settings = _settings_of(PRESETS[preset])
+    return Explorer(settings, title="Convolution explorer")

@@ -1,0 +1,214 @@
+"""The scaffold every course widget shares: Python state in, a drawing in the browser out.
+
+A widget of the course is three things:
+
+* a pure ``*_state(...)`` function (numbers in, facts out), tested against torch;
+* one ES module in ``static/`` that draws those facts (SVG, or a canvas for
+  images), with hover, animation and highlighting done in the browser;
+* a short subclass of :class:`ConvWidget` that turns its controls' values
+  (``settings``) into the state and the state into JSON (``data``).
+
+The browser sends only control changes (``settings``) to the kernel; Python
+answers with ``data``. One error policy for all: a setting the state function
+refuses (``ValueError``/``TypeError``) leaves ``data`` -- and so the picture --
+as it was and puts the message in ``error``, which the widget shows above it.
+"""
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+__all__ = ["ConvWidget", "Control", "Preset", "STATIC", "slider", "choice", "preset"]
+
+#: Folder of the ES modules and the style sheet, shipped inside the package.
+STATIC = Path(__file__).with_name("static")
+
+
+def _module(name: str) -> str:
+    """``static/_common.js`` followed by ``static/<name>``: one plain ES module, no build step.
+
+    anywidget loads a single module per widget; the shared helpers (controls,
+    error banner, palette, canvas) are prepended so that each widget file can
+    use them as if imported.
+    """
+    return (STATIC / "_common.js").read_text(encoding="utf-8") + "\n" + (
+        STATIC / name).read_text(encoding="utf-8")
+
+
+def slider(name: str, label: str, low: int, high: int, value: int, step: int = 1,
+           **extra: Any) -> dict[str, Any]:
+    """Spec of an integer slider (an ``<input type=range>`` with a visible label)."""
+    return dict(kind="range", name=name, label=label, min=low, max=high, step=step, value=value,
+                **extra)
+
+
+def choice(name: str, label: str, options: list[tuple[str, Any]], value: Any,
+           **extra: Any) -> dict[str, Any]:
+    """Spec of a menu: ``options`` are ``(label, value)`` pairs."""
+    return dict(kind="select", name=name, label=label,
+                options=[[str(text), v] for text, v in options], value=value, **extra)
+
+
+def preset(name: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Spec of a button that sets several controls at once."""
+    return dict(kind="button", name=name, label=name, values=values)
+
+
+class Control:
+    """One control of a widget, seen from Python: ``.value`` reads and sets its setting.
+
+    Setting ``.value`` recomputes the widget's state at once, as moving the
+    control in the browser does.
+    """
+
+    def __init__(self, widget: ConvWidget, name: str):
+        self._widget, self.name = widget, name
+
+    def _spec(self) -> dict[str, Any]:
+        return next(s for s in self._widget.spec if s.get("name") == self.name)
+
+    @property
+    def value(self) -> Any:
+        return self._widget.settings[self.name]
+
+    @value.setter
+    def value(self, value: Any) -> None:
+        self._widget.settings = {**self._widget.settings, self.name: value}
+
+    @property
+    def min(self) -> Any:
+        return self._spec().get("min")
+
+    @property
+    def max(self) -> Any:
+        return self._spec().get("max")
+
+    @property
+    def options(self) -> list[Any]:
+        return [v for _, v in self._spec().get("options", [])]
+
+    @property
+    def description(self) -> str:
+        return self._spec()["label"]
+
+    def __repr__(self) -> str:
+        return f"Control({self.name!r}, value={self.value!r})"
+
+
+class Preset:
+    """A preset button, seen from Python: ``.click()`` loads its settings."""
+
+    def __init__(self, widget: ConvWidget, name: str, values: dict[str, Any]):
+        self._widget, self.name, self.values = widget, name, values
+
+    def click(self) -> None:
+        self._widget.settings = {**self._widget.settings, **self.values}
+
+
+class ConvWidget(anywidget.AnyWidget):
+    """Base of the course widgets: ``settings`` -> ``state`` (Python) -> ``data`` (JSON) -> drawing.
+
+    Subclasses set ``_esm`` (with :func:`_module`), list their controls in
+    :meth:`controls_spec` and compute in :meth:`compute`.
+
+    Attributes
+    ----------
+    state
+        The last state the state function returned (``None`` before the first).
+    controls : dict of str to Control
+        The controls by name; ``w.controls["stride_h"].value = 2`` acts like
+        moving that slider.
+    presets : dict of str to Preset
+        Preset buttons by name; ``.click()`` loads one.
+    error : str
+        Why the current settings give no picture ("" when they do).
+    """
+
+    _css = (STATIC / "widgets.css").read_text(encoding="utf-8")
+    #: Control specs (list of dicts made by slider/choice/preset), kept in step by Python.
+    spec = traitlets.List().tag(sync=True)
+    #: The values of the controls, by name. The browser writes it; Python answers with data.
+    settings = traitlets.Dict().tag(sync=True)
+    #: The last good state as JSON: what the browser draws.
+    data = traitlets.Dict().tag(sync=True)
+    #: The message shown when the settings are refused ("" when they are fine).
+    error = traitlets.Unicode("").tag(sync=True)
+    #: A short title shown at the top of the widget (also its accessible name).
+    title = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, settings: dict[str, Any], **kwargs: Any):
+        super().__init__(**kwargs)
+        self.state: Any = None
+        self.spec = self.controls_spec(settings)
+        self.controls = {s["name"]: Control(self, s["name"]) for s in self.spec
+                         if s["kind"] != "button"}
+        self.presets = {s["name"]: Preset(self, s["name"], s["values"]) for s in self.spec
+                        if s["kind"] == "button"}
+        self.observe(self._on_settings, "settings")
+        self.settings = dict(settings)
+
+    # -- to be written by each widget -------------------------------------------------------
+    def controls_spec(self, settings: dict[str, Any]) -> list[dict[str, Any]]:
+        """The controls for ``settings`` (ranges and options may depend on them)."""
+        raise NotImplementedError
+
+    def compute(self, settings: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """``(state, data)`` for ``settings``; raise ValueError/TypeError to refuse them."""
+        raise NotImplementedError
+
+    def static_svg(self) -> str | None:
+        """An SVG picture of the current state, for pages shown without a kernel."""
+        return None
+
+    # -- the one update path ----------------------------------------------------------------
+    def _on_settings(self, change: dict[str, Any]) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute from ``settings``; on a refused setting keep the last picture and say why."""
+        settings = dict(self.settings)
+        try:
+            state, data = self.compute(settings)
+        except (ValueError, TypeError) as error:
+            self.error = str(error)
+            return
+        spec = self.controls_spec(settings)
+        if spec != self.spec:
+            self.spec = spec
+        self.state = state
+        # Error first: the browser redraws on data and then finds no stale message.
+        self.error = ""
+        self.data = data
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | dict:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        svg = self.static_svg()
+        if svg is not None and data is not None:
+            # Front ends without a widget manager (a static page, a viewer) show this picture
+            # of the committed state; JupyterLab prefers the live view.
+            data = {**data, "image/svg+xml": svg}
+        return data, metadata
+
+
+def svg_text(x: float, y: float, text: str, size: int = 13, anchor: str = "start",
+             weight: str = "normal", fill: str = "#222") -> str:
+    """One SVG ``<text>`` element (escaped), for the static pictures."""
+    return (f"<text x='{x:.1f}' y='{y:.1f}' font-size='{size}' text-anchor='{anchor}' "
+            f"font-weight='{weight}' fill='{fill}' font-family='sans-serif'>"
+            f"{html.escape(str(text))}</text>")
+
+
+def svg_document(width: float, height: float, body: list[str], label: str) -> str:
+    """Wrap SVG elements into a standalone picture of ``width x height`` CSS pixels."""
+    return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width:.0f}' height='{height:.0f}' "
+            f"viewBox='0 0 {width:.0f} {height:.0f}' role='img' aria-label='{html.escape(label)}'>"
+            f"<rect width='100%' height='100%' fill='white'/>{''.join(body)}</svg>")
+
+
+Compute = Callable[[dict[str, Any]], tuple[Any, dict[str, Any]]]

@@ -1,0 +1,260 @@
+// convkit widgets: helpers shared by every widget, prepended to each widget's module.
+// Plain ES module code, no imports: nothing is loaded from anywhere.
+// Python computes every number (model "data"); this code only draws and highlights it.
+
+// The SVG namespace, read from the parser so that no address is written in this file.
+const CK_SVG_NS = (() => {
+  const holder = document.createElement("div");
+  holder.innerHTML = "<svg></svg>";
+  return holder.firstChild.namespaceURI;
+})();
+
+// Okabe-Ito colours: distinguishable with every common colour-vision deficiency.
+const CK = {
+  orange: "#E69F00", sky: "#56B4E9", green: "#009E73", yellow: "#F0E442",
+  blue: "#0072B2", vermillion: "#D55E00", purple: "#CC79A7", grey: "#999999", ink: "#1a1a1a",
+};
+
+// 17 stops of matplotlib's viridis (sequential) and PuOr_r (diverging, around 0).
+const CK_MAPS = {
+  viridis: ["#440154", "#48186a", "#472d7b", "#424086", "#3b528b", "#33638d", "#2c728e", "#26828e",
+    "#21918c", "#1fa088", "#28ae80", "#3fbc73", "#5ec962", "#84d44b", "#addc30", "#d8e219", "#fde725"],
+  diverging: ["#2d004b", "#451871", "#5f3a91", "#7b6aa8", "#9990bf", "#b7b1d5", "#cfcfe5", "#e4e5f0",
+    "#f7f7f6", "#fce8cd", "#fed59f", "#fdbc6b", "#ee9b39", "#d97b12", "#bd6109", "#9e4c07", "#7f3b08"],
+  gray: ["#000000", "#ffffff"],
+};
+
+const ckRgbCache = {};
+function ckRgbTable(name) {
+  // 256 interpolated [r, g, b] entries of a colour map.
+  if (ckRgbCache[name]) return ckRgbCache[name];
+  const stops = CK_MAPS[name].map((hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)));
+  const table = new Uint8ClampedArray(256 * 3);
+  for (let i = 0; i < 256; i++) {
+    const t = (i / 255) * (stops.length - 1);
+    const k = Math.min(Math.floor(t), stops.length - 2);
+    const f = t - k;
+    for (let c = 0; c < 3; c++) table[i * 3 + c] = stops[k][c] * (1 - f) + stops[k + 1][c] * f;
+  }
+  ckRgbCache[name] = table;
+  return table;
+}
+
+function ckColor(name, t) {
+  const table = ckRgbTable(name);
+  const i = Math.max(0, Math.min(255, Math.round(t * 255))) * 3;
+  return `rgb(${table[i]},${table[i + 1]},${table[i + 2]})`;
+}
+
+function ckEsc(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+}
+
+// Numbers as a person writes them: integers plainly, others with 3 significant digits.
+function ckFmt(value) {
+  if (value === null || value === undefined || Number.isNaN(value)) return "";
+  if (Number.isInteger(value)) return String(value);
+  const text = Math.abs(value) >= 1e4 || Math.abs(value) < 1e-3 ? value.toExponential(2) : value.toPrecision(3);
+  return text.includes("e") ? text : text.replace(/\.?0+$/, "");
+}
+
+function ckNode(tag, attrs = {}, text) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value === true ? "" : value);
+  }
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function ckSvgNode(tag, attrs = {}) {
+  const node = document.createElementNS(CK_SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  return node;
+}
+
+// A float32 array sent by Python as bytes (a DataView in the browser), or a plain list.
+function ckFloats(value) {
+  if (value instanceof DataView) return new Float32Array(value.buffer, value.byteOffset, value.byteLength / 4);
+  if (ArrayBuffer.isView(value)) return new Float32Array(value.buffer, value.byteOffset, value.byteLength / 4);
+  return Float32Array.from(value.flat(Infinity));
+}
+
+let ckIds = 0;
+function ckId(prefix) {
+  ckIds += 1;
+  return `ck-${prefix}-${ckIds}`;
+}
+
+// Send one or more control values to Python (the only messages a widget sends).
+function ckSend(model, values) {
+  model.set("settings", { ...model.get("settings"), ...values });
+  model.save_changes();
+}
+
+// The frame every widget has: title, controls built from the spec, error banner, body.
+// Returns {root, body, banner, redrawn()}; redrawn() marks a new drawing for tests and benchmarks.
+function ckFrame(model, el, extraClass) {
+  // JupyterLab would take arrow keys and Home/End as notebook shortcuts: keep them for the controls.
+  const root = ckNode("div", { class: `ck-widget ${extraClass || ""}`, role: "group", "data-lm-suppress-shortcuts": "true" });
+  // JupyterLab's document-level shortcuts would cancel the arrow keys, Home and End of a
+  // focused slider (moving between cells instead): keys pressed inside the widget stay here.
+  root.addEventListener("keydown", (event) => event.stopPropagation());
+  const title = ckNode("div", { class: "ck-title", id: ckId("title") }, model.get("title"));
+  root.setAttribute("aria-labelledby", title.id);
+  const controls = ckNode("div", { class: "ck-controls" });
+  const banner = ckNode("div", { class: "ck-error", role: "alert", hidden: true });
+  const body = ckNode("div", { class: "ck-body" });
+  root.append(title, controls, banner, body);
+  el.replaceChildren(root);
+
+  const inputs = {};
+  const build = () => {
+    controls.replaceChildren();
+    for (const key of Object.keys(inputs)) delete inputs[key];
+    const settings = model.get("settings");
+    let buttons = null;
+    for (const spec of model.get("spec")) {
+      if (spec.kind === "button") {
+        if (!buttons) {
+          buttons = ckNode("div", { class: "ck-presets", role: "group", "aria-label": "presets" });
+          controls.append(buttons);
+        }
+        const button = ckNode("button", { type: "button", class: "ck-button", "data-name": spec.name }, spec.label);
+        button.addEventListener("click", () => ckSend(model, spec.values));
+        buttons.append(button);
+        continue;
+      }
+      const id = ckId(spec.name);
+      const box = ckNode("div", { class: "ck-control", "data-name": spec.name });
+      const label = ckNode("label", { for: id }, spec.label);
+      box.append(label);
+      let input;
+      if (spec.kind === "range") {
+        input = ckNode("input", { type: "range", id, min: spec.min, max: spec.max, step: spec.step });
+        const shown = ckNode("output", { for: id, class: "ck-value" });
+        input.addEventListener("input", () => {
+          shown.textContent = input.value;
+          ckSend(model, { [spec.name]: Number(input.value) });
+        });
+        box.append(input, shown);
+        input.ckShown = shown;
+      } else if (spec.kind === "select") {
+        input = ckNode("select", { id });
+        spec.options.forEach(([text], i) => input.append(ckNode("option", { value: i }, text)));
+        input.addEventListener("change", () => ckSend(model, { [spec.name]: spec.options[Number(input.value)][1] }));
+        box.append(input);
+      }
+      input.ckSpec = spec;
+      inputs[spec.name] = input;
+      controls.append(box);
+    }
+    sync(settings);
+  };
+  const sync = (settings) => {
+    for (const spec of model.get("spec")) {
+      const input = inputs[spec.name];
+      if (!input) continue;
+      input.ckSpec = spec;
+      const box = input.parentNode;
+      box.hidden = Boolean(spec.hidden);
+      input.disabled = Boolean(spec.disabled);
+      const value = settings[spec.name];
+      if (spec.kind === "range") {
+        input.min = spec.min;
+        input.max = spec.max;
+        if (document.activeElement !== input || Number(input.value) !== value) input.value = value;
+        input.ckShown.textContent = value;
+      } else if (spec.kind === "select") {
+        const index = spec.options.findIndex(([, v]) => JSON.stringify(v) === JSON.stringify(value));
+        input.value = String(Math.max(index, 0));
+      }
+    }
+  };
+  const sameShape = (a, b) => a.length === b.length && a.every((s, i) => s.name === b[i].name && s.kind === b[i].kind
+    && JSON.stringify(s.options) === JSON.stringify(b[i].options));
+  let lastSpec = model.get("spec");
+  build();
+  const onSpec = () => {
+    const spec = model.get("spec");
+    if (sameShape(spec, lastSpec)) sync(model.get("settings"));
+    else build();
+    lastSpec = spec;
+  };
+  const onSettings = () => sync(model.get("settings"));
+  const onError = () => {
+    const message = model.get("error");
+    banner.hidden = !message;
+    banner.textContent = message ? `No new picture: ${message}` : "";
+    root.classList.toggle("ck-stale", Boolean(message));
+  };
+  model.on("change:spec", onSpec);
+  model.on("change:settings", onSettings);
+  model.on("change:error", onError);
+  onError();
+  let drawings = 0;
+  return {
+    root, body, banner, inputs,
+    redrawn() {
+      drawings += 1;
+      root.dataset.drawn = String(drawings);
+    },
+    dispose() {
+      model.off("change:spec", onSpec);
+      model.off("change:settings", onSettings);
+      model.off("change:error", onError);
+    },
+  };
+}
+
+// Draw a rows x cols array of values on a canvas, sharp at the screen's devicePixelRatio:
+// each value is one block of pixels (no smoothing), coloured by a map between vmin and vmax.
+function ckPaint(canvas, values, rows, cols, { map = "viridis", vmin, vmax, scale = 4, channels = 1 } = {}) {
+  const ratio = window.devicePixelRatio || 1;
+  const cssW = cols * scale;
+  const cssH = rows * scale;
+  canvas.style.width = `${cssW}px`;
+  canvas.style.height = `${cssH}px`;
+  canvas.width = Math.round(cssW * ratio);
+  canvas.height = Math.round(cssH * ratio);
+  const small = document.createElement("canvas");
+  small.width = cols;
+  small.height = rows;
+  const ctx = small.getContext("2d");
+  const image = ctx.createImageData(cols, rows);
+  const table = ckRgbTable(map);
+  const span = vmax - vmin || 1;
+  for (let p = 0; p < rows * cols; p++) {
+    if (channels === 3) {
+      for (let c = 0; c < 3; c++) {
+        const t = (values[c * rows * cols + p] - vmin) / span;
+        image.data[p * 4 + c] = Math.round(Math.max(0, Math.min(1, t)) * 255);
+      }
+    } else {
+      const t = Math.max(0, Math.min(1, (values[p] - vmin) / span));
+      const i = Math.round(t * 255) * 3;
+      image.data[p * 4] = table[i];
+      image.data[p * 4 + 1] = table[i + 1];
+      image.data[p * 4 + 2] = table[i + 2];
+    }
+    image.data[p * 4 + 3] = 255;
+  }
+  ctx.putImageData(image, 0, 0);
+  const out = canvas.getContext("2d");
+  out.imageSmoothingEnabled = false;
+  out.clearRect(0, 0, canvas.width, canvas.height);
+  out.drawImage(small, 0, 0, canvas.width, canvas.height);
+}
+
+// A vertical colour bar as SVG: the map from vmin (bottom) to vmax (top), with three ticks.
+function ckColorbar(map, vmin, vmax, height, label) {
+  const id = ckId("bar");
+  const stops = CK_MAPS[map].map((c, i, all) => `<stop offset="${(1 - i / (all.length - 1)).toFixed(3)}" stop-color="${c}"/>`).join("");
+  const ticks = [vmax, (vmin + vmax) / 2, vmin].map((v, i) => {
+    const y = 8 + (i * (height - 16)) / 2;
+    return `<line x1="26" x2="30" y1="${y}" y2="${y}" stroke="#333"/><text x="33" y="${y + 4}" class="ck-small">${ckEsc(ckFmt(v))}</text>`;
+  }).join("");
+  return `<svg class="ck-colorbar" width="84" height="${height}" role="img" aria-label="${ckEsc(label)}: colour scale from ${ckEsc(ckFmt(vmin))} to ${ckEsc(ckFmt(vmax))}">
+    <defs><linearGradient id="${id}" x1="0" x2="0" y1="0" y2="1">${stops}</linearGradient></defs>
+    <rect x="12" y="8" width="14" height="${height - 16}" fill="url(#${id})" stroke="#333"/>${ticks}</svg>`;
+}

@@ -1,0 +1,50 @@
+"""The widgets' browser code ships inside the package and loads nothing from the network."""
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+import convkit.widgets
+from convkit.widgets import explorer, params, playground, stepper, template
+from convkit.widgets._base import STATIC
+
+ROOT = Path(__file__).resolve().parents[1]
+WIDGET_MODULES = {"explorer.js": explorer.Explorer, "stepper.js": stepper.Stepper}
+URL = re.compile(r"https?://|//[a-z0-9-]+\.[a-z]", re.IGNORECASE)
+
+
+def test_static_files_live_inside_the_installed_package():
+    assert STATIC.parent == Path(convkit.widgets.__file__).parent
+    for name in ["_common.js", "widgets.css", *WIDGET_MODULES]:
+        assert (STATIC / name).is_file(), name
+
+
+@pytest.mark.parametrize("path", sorted(STATIC.glob("*.*")), ids=lambda p: p.name)
+def test_no_static_file_names_an_address_or_imports_a_module(path):
+    text = path.read_text(encoding="utf-8")
+    assert not URL.search(text), f"{path.name}: {URL.search(text)[0]!r}"
+    # a plain ES module: no import of another file, no fetch, no dynamic loading
+    assert not re.search(r"^\s*import\s|\bimport\(|\bfetch\(|XMLHttpRequest|WebSocket", text, re.M)
+
+
+@pytest.mark.parametrize("name, widget", sorted(WIDGET_MODULES.items()))
+def test_each_widget_class_loads_the_common_helpers_and_its_own_module(name, widget):
+    assert widget._esm.startswith((STATIC / "_common.js").read_text(encoding="utf-8"))
+    assert widget._esm.endswith((STATIC / name).read_text(encoding="utf-8"))
+    assert "export default" in widget._esm
+
+
+def test_pyproject_ships_the_static_files_as_package_data():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["convkit.widgets"]
+    shipped = {p.name for pattern in patterns for p in STATIC.glob(pattern.removeprefix("static/"))}
+    assert shipped == {p.name for p in STATIC.iterdir() if p.is_file()}
+    assert any(d.startswith("anywidget") for d in config["project"]["dependencies"])
+
+
+def test_every_widget_module_is_importable():
+    assert all(m.__name__.startswith("convkit.widgets.") for m in
+               (explorer, params, playground, stepper, template))
