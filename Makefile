@@ -49,7 +49,7 @@ exercises: install ## regenerate exercises/ from solutions/ (answers blanked, ou
 
 grade: install ## grade SUBMISSIONS=dir (one folder per student) into grades.csv and feedback/
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder-of-student-folders"; exit 2; }
-	$(BIN)/python -m convkit.grade "$(SUBMISSIONS)" --out grades.csv --jobs 2
+	$(BIN)/python -I -m convkit.grade "$(SUBMISSIONS)" --out grades.csv --jobs 2
 
 clean: ## remove the virtual environment, caches, the built site and test artifacts
 	rm -rf $(VENV) .hypothesis build lib/*.egg-info site artifacts

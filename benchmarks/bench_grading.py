@@ -3,11 +3,14 @@
 Builds a class in a temporary folder (six students in ten submit the solutions, two
 the untouched exercises, two a partly done copy with one answer of each notebook
 blanked), grades it with every exercise notebook and the hidden checks, and prints the
-wall time, the time per student and per notebook, and the time to start the sandbox.
+wall time, the time per student and per notebook, the time to start the sandbox's
+helper, and the set-up cost of one notebook's sandbox (fork, namespaces, mounts, limits:
+from the request to the empty notebook's end, median of 30).
 """
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -15,7 +18,7 @@ from pathlib import Path
 import nbformat
 
 from convkit.grade.generate import strip_solutions
-from convkit.grade.runner import NOTEBOOKS, Sandbox, grade_class
+from convkit.grade.runner import NOTEBOOKS, Sandbox, _Reader, grade_class
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,6 +44,28 @@ def build_class(folder: Path, students: int) -> None:
             (student / name).write_text(text)
 
 
+def setup_cost(repeats: int = 30) -> tuple[float, float]:
+    """Median and 90th percentile (seconds) of one empty notebook's sandbox, start to finish."""
+    times = []
+    with Sandbox() as sandbox:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            job = sandbox.start({"cells": [], "timeout": 5.0, "skip_cells": []})
+            try:
+                assert job.wait_started(10.0), "the sandbox did not start"
+                reader = _Reader(job.results)
+                while True:
+                    message = reader.next(time.monotonic() + 10)
+                    assert not isinstance(message, str), message
+                    if message.get("event") == "cells_done":
+                        break
+            finally:
+                job.close()
+            times.append(time.perf_counter() - start)
+    times.sort()
+    return statistics.median(times), times[int(0.9 * (len(times) - 1))]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--students", type=int, default=100)
@@ -53,6 +78,8 @@ def main() -> None:
         pass
     startup = time.perf_counter() - start
 
+    median, p90 = setup_cost()
+
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "submissions"
         build_class(folder, args.students)
@@ -61,7 +88,9 @@ def main() -> None:
         wall = time.perf_counter() - start
     assert len(rows) == args.students
     notebooks = args.students * len(NOTEBOOKS)
-    print(f"sandbox start (imports torch once per run): {startup:.1f} s")
+    print(f"sandbox helper start (imports torch once per run): {startup:.1f} s")
+    print(f"one notebook's sandbox (fork, namespaces, mounts, limits): median {median * 1000:.0f} ms, "
+          f"p90 {p90 * 1000:.0f} ms")
     print(f"{args.students} students x {len(NOTEBOOKS)} notebooks, --jobs {args.jobs}: {wall:.1f} s wall")
     print(f"per student: {wall / args.students * args.jobs:.2f} s of a worker; "
           f"per notebook: {wall / notebooks * args.jobs * 1000:.0f} ms of a worker")

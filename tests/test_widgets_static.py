@@ -12,7 +12,7 @@ from convkit.widgets import explorer, params, playground, stepper, template
 from convkit.widgets._base import STATIC
 
 ROOT = Path(__file__).resolve().parents[1]
-WIDGET_MODULES = {"explorer.js": explorer.Explorer}
+WIDGET_MODULES = {"explorer.js": explorer.Explorer, "stepper.js": stepper.Stepper}
 URL = re.compile(r"https?://|//[a-z0-9-]+\.[a-z]", re.IGNORECASE)
 
 

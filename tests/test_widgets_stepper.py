@@ -1,7 +1,5 @@
-"""Tests of the sliding-window stepper: numbers against torch and the lecture, drawing, wiring."""
+"""Tests of the sliding-window stepper: numbers against torch and the lecture, the JSON drawn, wiring."""
 from __future__ import annotations
-
-import io
 
 import numpy as np
 import pytest
@@ -9,15 +7,13 @@ import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from matplotlib.figure import Figure
-from PIL import Image
-
-from convkit.widgets._canvas import new_figure, png_bytes
-from convkit.widgets.stepper import EXAMPLES, draw_stepper, stepper, stepper_state
+from convkit import shapes
+from convkit.widgets.stepper import EXAMPLES, stepper, stepper_data, stepper_state
 
 LECTURE_1D = list(EXAMPLES)[0]
 DERIVATIVE = list(EXAMPLES)[1]
 GRID_2D = list(EXAMPLES)[2]
+CHANNELS = list(EXAMPLES)[3]
 
 
 def _torch_conv(x, kernel, stride, padding, dilation) -> np.ndarray:
@@ -25,10 +21,6 @@ def _torch_conv(x, kernel, stride, padding, dilation) -> np.ndarray:
     t = torch.tensor(np.asarray(x, dtype=np.float64))[None, None]
     k = torch.tensor(np.asarray(kernel, dtype=np.float64))[None, None]
     return conv(t, k, stride=stride, padding=padding, dilation=dilation)[0, 0].numpy()
-
-
-def _pixels(png: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(png))).astype(int)
 
 
 # -------------------------------------------------------------------- stepper_state
@@ -120,7 +112,10 @@ def test_per_axis_settings_match_torch():
         (dict(x=np.ones((3, 3)), kernel=[1, 1]), ValueError,
          r"kernel has shape \(2,\) but x has shape \(3, 3\): both must be 1d or both 2d"),
         (dict(x=np.ones((2, 2, 2)), kernel=np.ones((1, 1, 1))), ValueError,
-         r"x must be a non-empty 1d \(W,\) or 2d \(H, W\) array, got shape \(2, 2, 2\)"),
+         r"x must be a .*\(W,\) or \(H, W\).*got shape \(2, 2, 2\)"),
+        (dict(x=np.ones((2, 3, 3)), kernel=np.ones((3, 2, 2)), multichannel=True), ValueError,
+         r"kernel has shape \(3, 2, 2\) but x has shape \(2, 3, 3\)"),
+        (dict(x=[1, 2, 3], kernel=[1], bias="1"), TypeError, r"bias must be a number"),
         (dict(x=[1, 2, 3], kernel=[1], stride=0), ValueError, r"stride"),
         (dict(x=[1, 2, 3], kernel=[1], padding="same"), TypeError, r"padding must be an int"),
         (dict(x=[1, 2, 3], kernel=[1], position=0.5), TypeError, r"position must be an int"),
@@ -131,120 +126,104 @@ def test_stepper_state_names_the_bad_argument(kwargs, error, match):
         stepper_state(**kwargs)
 
 
-# --------------------------------------------------------------------- draw_stepper
+# ------------------------------------------------------------------- several channels
 
 
-def test_draw_stepper_1d_shows_input_kernel_products_and_partial_output():
-    fig = Figure()
-    draw_stepper(stepper_state([1, 2, 3, 4], [3, 2], position=1), fig)
-    ax_in, ax_kernel, ax_products, ax_out = fig.axes
-    assert ax_kernel.get_title() == "kernel u placed for output 1"
-    assert ax_products.get_title() == "products x·u: 6 + 6 = 12"
-    assert ax_out.get_title() == "output x ⊛ u (3 positions)"
-    assert (ax_products.get_xlabel(), ax_out.get_xlabel()) == ("input index", "output index")
-    out = ax_out.images[0].get_array()
-    np.testing.assert_array_equal(out[0, :2], [7, 12])
-    assert np.ma.getmaskarray(out)[0, 2] or np.isnan(out[0, 2])
-    assert [t.get_text() for t in ax_out.texts] == ["7", "12", ""]
-    # The kernel sits on taps 1 and 2, elsewhere blank.
-    assert [t.get_text() for t in ax_kernel.texts] == ["", "3", "2", ""]
-    (taps,) = [p for p in ax_in.patches if p.get_gid() == "taps"]
-    centres = [taps.get_path().contains_point((i, 0)) for i in range(4)]
-    assert centres == [False, True, True, False]
+@settings(max_examples=30, deadline=None)
+@given(data=st.data(), channels=st.integers(1, 3), stride=st.integers(1, 2),
+       padding=st.integers(0, 1), bias=st.integers(-3, 3))
+def test_partial_sums_per_channel_plus_bias_give_torchs_output(data, channels, stride, padding,
+                                                               bias):
+    size = data.draw(st.tuples(st.integers(2, 5), st.integers(2, 5)))
+    x = np.asarray(data.draw(st.lists(st.integers(-4, 4), min_size=channels * size[0] * size[1],
+                                      max_size=channels * size[0] * size[1]))).reshape(channels, *size)
+    u = np.asarray(data.draw(st.lists(st.integers(-2, 2), min_size=channels * 4,
+                                      max_size=channels * 4))).reshape(channels, 2, 2)
+    expected = F.conv2d(torch.tensor(x, dtype=torch.float64)[None], torch.tensor(u, dtype=torch.float64)[None],
+                        torch.tensor([float(bias)], dtype=torch.float64), stride=stride, padding=padding)[0, 0]
+    for position in range(expected.numel()):
+        state = stepper_state(x, u, stride=stride, padding=padding, bias=bias, multichannel=True,
+                              position=position)
+        index = state.output_index
+        # each channel alone, by torch: its partial sum
+        for c in range(channels):
+            alone = F.conv2d(torch.tensor(x[c:c + 1], dtype=torch.float64)[None],
+                             torch.tensor(u[c:c + 1], dtype=torch.float64)[None], stride=stride,
+                             padding=padding)[0, 0]
+            assert state.partials[c] == pytest.approx(float(alone[index]))
+        assert state.value == pytest.approx(float(expected[index]))
+        np.testing.assert_allclose(state.output, expected.numpy())
 
 
-def test_draw_stepper_1d_places_the_kernel_on_padding_cells():
-    fig = Figure()
-    draw_stepper(stepper_state([1, 2, 3], [5, 7], padding=1), fig)  # taps -1 and 0
-    ax_in, ax_kernel, ax_products, _ = fig.axes
-    assert [t.get_text() for t in ax_in.texts] == ["0", "1", "2", "3", "0"]
-    assert [t.get_text() for t in ax_kernel.texts] == ["5", "7", "", "", ""]
-    assert [t.get_text() for t in ax_products.texts] == ["0", "7", "", "", ""]
-    assert ax_in.get_xlim() == (-1.5, 3.5)
+def test_channel_example_adds_three_partial_sums_and_the_bias_by_hand():
+    state = stepper_state(**EXAMPLES[CHANNELS], position=0)
+    # x[c, :2, :2] = [[0, 1], [4, 0]], [[1, 2], [0, 1]], [[2, 3], [1, 2]] (arange % 5)
+    assert state.partials.tolist() == [0 - 0, 2 + 0, 2 + 3 - 1]
+    assert state.value == 0 + 2 + 4 + 1
 
 
-def test_draw_stepper_2d_frames_the_window_and_the_current_output_cell():
-    fig = Figure()
-    draw_stepper(stepper_state(**EXAMPLES[GRID_2D], position=5), fig)  # output (1, 2)
-    ax_in, ax_kernel, ax_products, ax_out = fig.axes
-    assert ax_in.get_title() == "padded input, window of output (1, 2)"
-    assert ax_products.get_title() == "products x·u, sum = -27"
-    (window,) = [p for p in ax_in.patches if p.get_gid() == "window"]
-    assert (window.get_x(), window.get_y(), window.get_width(), window.get_height()) == (
-        2.5, -0.5, 3, 3
-    )
-    (current,) = [p for p in ax_out.patches if p.get_gid() == "current"]
-    assert (current.get_x(), current.get_y()) == (1.5, 0.5)
-    assert ax_in.get_xlim() == (-1.5, 5.5)  # padding columns at -1 and 5
-    assert [t.get_text() for t in ax_out.texts] == ["2", "2", "-4", "21", "6", "-27", "", "",
-                                                    ""]
+# --------------------------------------------------------------- the data the browser draws
 
 
-def test_draw_stepper_reuses_its_axes_while_only_the_position_moves():
-    fig = Figure()
-    example = EXAMPLES[GRID_2D]
-    draw_stepper(stepper_state(**example, position=0), fig)
-    axes = list(fig.axes)
-    draw_stepper(stepper_state(**example, position=8), fig)
-    assert fig.axes == axes
-    draw_stepper(stepper_state([1, 2, 3, 4], [3, 2]), fig)
-    assert fig.axes != axes and len(fig.axes) == 4
-
-
-def test_fast_rendering_matches_a_full_redraw():
-    w = stepper()
-    for example in (LECTURE_1D, GRID_2D):
-        w.controls["example"].value = example
-        for position in (1, 2):
-            w.controls["position"].value = position
-            fast = _pixels(w.image.value)
-            full = _pixels(png_bytes(w.figure))
-            assert fast.shape == full.shape
-            # Only a few antialiased edge pixels may differ.
-            assert (np.abs(fast - full).max(axis=-1) > 20).sum() < 20
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_data_holds_every_positions_products_and_partial_sums_as_stepper_state_does(name):
+    example = EXAMPLES[name]
+    first = stepper_state(**example)
+    data = stepper_data(first)
+    assert data["output_shape"][0] * data["output_shape"][1] == first.positions
+    for position in range(first.positions):
+        state = stepper_state(**example, position=position)
+        products = np.asarray(data["products"][position])
+        np.testing.assert_allclose(products.reshape(state.products.shape), state.products)
+        np.testing.assert_allclose(data["partials"][position], state.partials)
+        assert sum(data["partials"][position]) + data["bias"] == pytest.approx(state.value)
+    # the browser lights these rows and columns: shapes.footprint, per axis
+    for axis, reads in enumerate(data["reads"][2 - first.ndim:]):
+        k = first.kernel.shape[-first.ndim + axis]
+        s, p, d = first.stride[axis], first.padding[axis], first.dilation[axis]
+        assert reads == [shapes.footprint(o, k, s, p, d) for o in range(len(reads))]
 
 
 # --------------------------------------------------------------------------- widget
 
 
-def test_widget_steps_when_the_position_slider_moves():
+def test_widget_moves_to_a_position_and_its_state_follows():
     w = stepper()
-    before = w.image.value
-    assert "Output shape: <b>3</b>" in w.html.value
+    assert w.data["output"] == [[7.0, 12.0, 17.0]]
     w.controls["position"].value = 1
-    assert w.image.value != before
-    assert "2·3 + 3·2 = <b>12</b>" in w.html.value
-    assert w.state.value == 12
+    assert w.state.value == 12 and w.state.products.tolist() == [6.0, 6.0]  # 2·3 + 3·2
+    assert (w.controls["position"].min, w.controls["position"].max) == (0, 2)
 
 
-def test_play_is_linked_to_the_position_and_its_range_follows_the_output():
+def test_choosing_an_example_loads_its_settings_and_starts_at_position_0():
     w = stepper()
-    assert w.controls["play"].max == w.controls["position"].max == 2
-    w.controls["play"].value = 2
-    assert w.controls["position"].value == 2 and w.state.value == 17
+    w.controls["position"].value = 2
     w.controls["example"].value = GRID_2D
-    assert w.controls["play"].max == w.controls["position"].max == 8
-    assert "Output shape: <b>3 × 3</b>" in w.html.value
+    c = {name: w.controls[name].value for name in ("stride_h", "stride_w", "padding_h", "padding_w")}
+    assert c == {"stride_h": 2, "stride_w": 2, "padding_h": 2, "padding_w": 1}
+    assert w.controls["position"].value == 0 and w.state.output_shape == (3, 3)
+    w.controls["example"].value = CHANNELS
+    assert w.state.channels == 3 and w.data["channels"] == 3 and w.data["bias"] == 1.0
 
 
 def test_changing_stride_and_padding_changes_the_output_shape_in_the_widget():
     w = stepper()
     w.controls["example"].value = DERIVATIVE
     w.controls["padding_w"].value = 1
-    assert "Output shape: <b>12</b>" in w.html.value
+    assert w.state.output_shape == (12,)
     w.controls["stride_w"].value = 3
-    assert "Output shape: <b>4</b>" in w.html.value
+    assert w.state.output_shape == (4,)
     np.testing.assert_allclose(w.state.output,
                                _torch_conv(EXAMPLES[DERIVATIVE]["x"], [-1, 1], 3, 1, 1))
 
 
-def test_impossible_setting_shows_a_message_and_the_widget_recovers():
+def test_impossible_setting_shows_a_message_keeps_the_picture_and_recovers():
     w = stepper()
+    good = w.data
     w.controls["dilation_w"].value = 4  # span 5 > 4 samples
-    assert "No output" in w.html.value and "no output position fits" in w.html.value
-    assert w.state is None
+    assert "no output position fits" in w.error and w.data == good
     w.controls["dilation_w"].value = 1
-    assert "Output shape: <b>3</b>" in w.html.value
+    assert w.error == "" and w.state.output_shape == (3,)
 
 
 def test_widget_takes_your_own_input():
@@ -255,26 +234,15 @@ def test_widget_takes_your_own_input():
         stepper(np.arange(5.0))
 
 
-def test_widget_figure_is_not_a_pyplot_figure():
-    import matplotlib.pyplot as plt
+def test_widget_takes_your_own_channels_and_bias():
+    x, u = np.ones((2, 3, 3)), np.ones((2, 2, 2))
+    w = stepper(x, u, bias=0.5, multichannel=True)
+    assert w.state.partials.tolist() == [4.0, 4.0] and w.state.value == 8.5
 
-    before = plt.get_fignums()
+
+def test_the_static_picture_shows_the_window_and_the_output_so_far():
     w = stepper()
-    assert plt.get_fignums() == before
-    assert isinstance(w.figure, Figure)
-    assert new_figure(2, 2).canvas.get_width_height() == (144, 144)
-
-
-def test_step_buttons_move_one_position_and_stop_at_the_ends():
-    w = stepper()  # the lecture's (1, 2, 3, 4) ⊛ (3, 2): positions 0, 1, 2
-    before = w.image.value
-    w.controls["step"].click()
-    assert w.controls["position"].value == 1
-    assert w.state.value == 12  # 2*3 + 3*2, by hand
-    assert w.image.value != before
-    w.controls["step"].click()
-    w.controls["step"].click()
-    assert w.controls["position"].value == 2
-    for _ in range(3):
-        w.controls["back"].click()
-    assert w.controls["position"].value == 0
+    w.controls["position"].value = 1
+    svg = w._repr_mimebundle_()[0]["image/svg+xml"]
+    assert "output position 2 of 3: value 12" in svg
+    assert svg.count("fill='#56B4E9'") == 2 and svg.count("fill='#cfe8dc'") == 2

@@ -155,6 +155,55 @@ def test_explorer_is_operated_by_keyboard_and_a_bad_setting_keeps_the_picture(wi
     widget.locator(".ck-error").wait_for(state="hidden", timeout=30_000)
 
 
+@pytest.mark.parametrize("widget", ["stepper"], indirect=True)
+def test_stepper_steps_plays_and_scrubs_by_keyboard(widget):
+    from playwright.sync_api import expect  # here, so collection works without Playwright
+
+    counter = widget.locator(".ck-counter")
+    # The lecture's (1, 2, 3, 4) ⊛ (3, 2) = (7, 12, 17): three positions.
+    expect(counter).to_have_text("1 of 3")
+    step = widget.get_by_role("button", name="step forward")
+    step.focus()
+    step.press("Enter")
+    expect(counter).to_have_text("2 of 3")
+    assert widget.locator(".ck-sum").get_attribute("data-value") == "12"
+    scrub = widget.get_by_label("output position", exact=True)
+    scrub.focus()
+    scrub.press("Home")
+    expect(counter).to_have_text("1 of 3")
+    play = widget.get_by_role("button", name="▶ Play")
+    play.focus()
+    play.press("Space")
+    expect(counter).to_have_text("3 of 3", timeout=10_000)
+    expect(widget.locator("rect[data-g=out].src")).to_have_count(1)
+
+
+@pytest.mark.parametrize("widget", ["stepper"], indirect=True)
+def test_multichannel_partial_sums_and_bias_add_up_to_the_output_value(widget):
+    from convkit.widgets.stepper import EXAMPLES
+
+    name = "2d, 3 channels: partial sums + bias"
+    before = _drawn(widget)
+    widget.get_by_label("example", exact=True).select_option(label=name)
+    _wait_redrawn(widget, before)
+    widget.page.wait_for_function("el => el.querySelectorAll('rect[data-g=k]').length === 12",
+                                  arg=widget.element_handle(), timeout=30_000)
+    example = EXAMPLES[name]
+    expected = F.conv2d(torch.tensor(example["x"])[None], torch.tensor(example["kernel"])[None],
+                        torch.tensor([example["bias"]], dtype=torch.float64))[0, 0]
+    step = widget.get_by_role("button", name="step forward")
+    total = widget.locator(".ck-sum")
+    for position in range(expected.numel()):
+        partials = json.loads(total.get_attribute("data-partials"))
+        i, j = json.loads(total.get_attribute("data-index"))
+        assert (i, j) == divmod(position, expected.shape[1])
+        assert len(partials) == 3
+        value = float(total.get_attribute("data-value"))
+        assert sum(partials) + float(total.get_attribute("data-bias")) == pytest.approx(value)
+        assert value == pytest.approx(float(expected[i, j]))
+        step.click()
+
+
 def _focus_ring_and_names(view) -> list[str]:
     """Controls without an accessible name or without a visible focus style."""
     return view.evaluate(
@@ -169,7 +218,7 @@ def _focus_ring_and_names(view) -> list[str]:
     )
 
 
-@pytest.mark.parametrize("widget", ["explorer"],
+@pytest.mark.parametrize("widget", ["explorer", "stepper"],
                          indirect=True)
 def test_every_control_has_a_name_a_focus_ring_and_text_of_at_least_12px(widget):
     assert _focus_ring_and_names(widget) == []

@@ -1,12 +1,15 @@
-"""The grader on small fake classes: honest, blank, partial, and every hostile case.
+"""The grader's command line and outputs: a small class, resume, shards and merge, Gradescope,
+the isolation level, forbidden calls through the sandbox, and the results channel.
 
-Each class is built in tmp_path from solutions/ and exercises/, graded through the
-command line (its Python entry point, or a real subprocess), and the CSV is asserted
-row by row: a hostile trick may cost its author the questions it breaks, nothing more.
+Attacks on the grader live in test_redteam.py; here every student is honest, blank,
+partial or malformed, and each CSV row is asserted against points computed from the
+question list (an honest notebook earns every point, a blank one none).
 """
 from __future__ import annotations
 
 import csv
+import json
+import os
 import subprocess
 import sys
 import time
@@ -15,42 +18,24 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from convkit.grade import report
 from convkit.grade.cli import main
+from convkit.grade.model import NOTEBOOKS, Check, Question
 from convkit.grade.public import QUESTIONS
+from convkit.grade.runner import _Reader, _expected, grade_notebook, loads_bounded, nesting_depth, select_shard
+from convkit.grade.sandbox import Sandbox
 
 from .conftest import ROOT
 
-NB02 = "02_convolution_1d.ipynb"
-FULL02 = {q.id: q.points for q in QUESTIONS if q.notebook == NB02}
+FULL = {q.id: q.points for q in QUESTIONS}
+MAX = sum(FULL.values())
 
 
-def _solution(name: str = NB02):
-    return nbformat.read(ROOT / "solutions" / name, as_version=4)
-
-
-def _with(cells_after_imports=(), replace=None, name: str = NB02) -> str:
-    """The solution notebook with extra code cells after the imports, or answer cells replaced.
-
-    ``replace`` maps a defined name (``def conv1d_fixed`` or ``predicted_y =``) to new source.
-    """
-    notebook = _solution(name)
-    for marker, source in (replace or {}).items():
-        cell = next(c for c in notebook.cells if c.cell_type == "code" and marker in c.source)
-        cell.source = source
-    imports = next(i for i, c in enumerate(notebook.cells) if c.cell_type == "code")
-    for offset, source in enumerate(cells_after_imports, start=1):
-        notebook.cells.insert(imports + offset, nbformat.v4.new_code_cell(source))
-    for cell in notebook.cells:
-        cell.pop("id", None)
-    notebook.nbformat_minor = 4
-    return nbformat.writes(notebook)
-
-
-def _row(**points) -> dict:
-    row = {q.id: points.get(q.id, 0) for q in QUESTIONS}
-    row["total"] = sum(row.values())
-    row["max"] = sum(q.points for q in QUESTIONS)
-    return {k: str(v) for k, v in row.items()}
+def _row(points: dict) -> dict:
+    row = {q.id: str(points.get(q.id, 0)) for q in QUESTIONS}
+    row["total"] = str(sum(points.values()))
+    row["max"] = str(MAX)
+    return row
 
 
 def _read(path: Path) -> dict[str, dict]:
@@ -68,148 +53,201 @@ def _class(root: Path, students: dict[str, dict[str, str]]) -> Path:
     return submissions
 
 
-WRONG_MATCH = "def conv1d_fixed(x, u):\n    return 0\n"
-LIAR = """class Liar:
-    def __eq__(self, other): return True
-    def __ne__(self, other): return False
-    def __array__(self, *args, **kwargs): raise RuntimeError("no")
-"""
-
-
-def hostile_class(out_dir: Path, submissions: Path) -> tuple[dict, dict]:
-    """Each hostile student submits notebook 02 only; returns (notebooks, expected points of 02)."""
-    # zoe comes after writer in the queue, so her notebook is overwritten before she is graded
-    grades, victim = out_dir / "grades.csv", submissions / "zoe" / NB02
-    exercise = (ROOT / "exercises" / NB02).read_text()
-    cases = {
-        "honest": (_with(), FULL02),
-        "blank": (exercise, {}),
-        "partial": (_with(replace={"def conv1d_by_hand": "def conv1d_by_hand(x, u):\n"
-                                                         "    raise NotImplementedError\n",
-                                   "def conv1d_fixed": WRONG_MATCH}),
-                    {"02.q2": 2, "02.q3": 2, "02.q4": 2}),
-        "loop_top": (_with(["while True:\n    pass"]), FULL02),
-        "loop_stubborn": (_with(["while True:\n    try:\n        while True:\n            pass\n"
-                                 "    except BaseException:\n        pass"]), FULL02),
-        "loop_in_function": (_with(replace={"def conv1d_fixed": "def conv1d_fixed(x, u):\n"
-                                                              "    while True:\n        pass\n"}),
-                             {k: v for k, v in FULL02.items() if k != "02.q5"}),
-        "sys_exit": (_with(["import sys\nsys.exit(0)"]), FULL02),
-        "os_exit": (_with(["import os\nos._exit(0)"]), FULL02),
-        "os_exit_in_function": (_with(replace={"def conv1d_by_hand": "def conv1d_by_hand(x, u):\n"
-                                                                     "    import os\n    os._exit(3)\n"}),
-                                {k: v for k, v in FULL02.items() if k != "02.q1"}),
-        "memory_bomb": (_with(["big = bytearray(1024 ** 3)  # within the machine, over the limit",
-                               "hoard = []\nwhile True:\n    hoard.append(bytearray(50 * 1024 ** 2))",
-                               "import numpy as np\nhuge = np.ones((1 << 34,))"]), FULL02),
-        "monkeypatch": (_with(["import numpy as np, torch\n"
-                               "np.allclose = lambda *a, **k: True\n"
-                               "np.array_equal = lambda *a, **k: True\n"
-                               "np.testing.assert_allclose = lambda *a, **k: None\n"
-                               "torch.allclose = lambda *a, **k: True\n"
-                               "torch.testing.assert_close = lambda *a, **k: None"],
-                              replace={"def conv1d_fixed": WRONG_MATCH}),
-                        {k: v for k, v in FULL02.items() if k != "02.q5"}),
-        "lying_eq": (_with([LIAR], replace={"def conv1d_fixed": "def conv1d_fixed(x, u):\n"
-                                                              "    return Liar()\n",
-                                            "predicted_y =": "predicted_y = [Liar()] * 4"}),
-                     {"02.q1": 3, "02.q3": 2, "02.q4": 2}),
-        "fake_output": (_with(["print('✓ 02.q4 best_match: all checks pass, 3 points')\n"
-                               "print('{\"event\": \"result\", \"index\": 9, \"value\": 52}')\n"
-                               "import os\n"
-                               "for fd in range(3, 64):\n"
-                               "    try:\n"
-                               "        os.write(fd, b'{\"event\": \"end\"}\\nnot json at all\\n')\n"
-                               "    except OSError:\n"
-                               "        pass"], replace={"def conv1d_fixed": WRONG_MATCH}),
-                        {k: v for k, v in FULL02.items() if k != "02.q5"}),
-        "writer": (_with([f"open({str(grades)!r}, 'w').write('student,total\\nwriter,999\\n')\n"
-                          f"import os\nos.makedirs({str(out_dir / 'feedback')!r}, exist_ok=True)\n"
-                          f"open({str(out_dir / 'feedback' / 'honest.md')!r}, 'w').write('you failed')\n"
-                          f"open({str(victim)!r}, 'w').write({exercise!r})",
-                          # a detached process that writes after its parent is gone
-                          "import subprocess\n"
-                          f"subprocess.Popen(['/bin/sh', '-c', 'for i in $(seq 60); do echo hacked > {grades};"
-                          " sleep 0.1; done'],"
-                          " start_new_session=True)"]), FULL02),
-        "zoe": (_with(), FULL02),
-    }
-    return ({s: {NB02: text} for s, (text, _) in cases.items()},
-            {s: points for s, (_, points) in cases.items()})
-
-
-def test_hostile_submissions_cost_only_the_questions_they_break(tmp_path):
-    out_dir = tmp_path / "out"
-    submissions = tmp_path / "submissions"
-    notebooks, expected = hostile_class(out_dir, submissions)
-    _class(tmp_path, notebooks)
-    status = main([str(submissions), "--out", str(out_dir / "grades.csv"), "--jobs", "2",
-                   "--timeout", "2", "--memory", "512", "--no-progress"])
-    assert status == 0
-    time.sleep(1)  # the detached writer, if still alive, would overwrite the CSV by now
-    rows = _read(out_dir / "grades.csv")
-    assert sorted(rows) == sorted(expected)
-    for student, points in expected.items():
-        assert rows[student] == _row(**points), student
-    honest = (out_dir / "feedback" / "honest.md").read_text()
-    assert f"Total: **{sum(FULL02.values())} / {sum(q.points for q in QUESTIONS)}**" in honest
-    assert "Not found in your submission: `01_why_convolutions.ipynb`" in honest
-    assert "- cell 1: `MemoryError`" in (out_dir / "feedback" / "memory_bomb.md").read_text()
-    stubborn = (out_dir / "feedback" / "loop_in_function.md").read_text()
-    assert "02.q5" in stubborn and "timed out" in stubborn
+def _all(folder: str) -> dict[str, str]:
+    return {name: (ROOT / folder / name).read_text() for name in NOTEBOOKS}
 
 
 def test_a_small_class_through_the_real_command_line(tmp_path):
-    carol = {"01_why_convolutions.ipynb": (ROOT / "solutions" / "01_why_convolutions.ipynb").read_text(),
-             "03_multichannel_2d.ipynb": (ROOT / "exercises" / "03_multichannel_2d.ipynb").read_text(),
-             "05_padding_stride_dilation.ipynb": _with(
-                 replace={"def unread": "def unread(size, kernel_size, stride, padding, dilation):\n"
-                                        "    return []\n"}, name="05_padding_stride_dilation.ipynb")}
+    first, second = NOTEBOOKS[0], NOTEBOOKS[1]
     submissions = _class(tmp_path, {
-        "alice": {p.name: p.read_text() for p in (ROOT / "solutions").glob("*.ipynb")},
-        "bob": {p.name: p.read_text() for p in (ROOT / "exercises").glob("*.ipynb")},
-        "carol": carol,
-        "dave": {NB02: "{ this is not a notebook"},
+        "alice": _all("solutions"),
+        "bob": _all("exercises"),
+        "carol": {first: (ROOT / "solutions" / first).read_text(),
+                  second: (ROOT / "exercises" / second).read_text()},
+        "dave": {second: "{ this is not a notebook"},
     })
     out = tmp_path / "grades.csv"
     done = subprocess.run([sys.executable, "-m", "convkit.grade", str(submissions), "--out", str(out),
-                           "--jobs", "2", "--timeout", "5"], capture_output=True, text=True, timeout=300)
+                           "--jobs", "2", "--timeout", "10"], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(ROOT / "lib")})
     assert done.returncode == 0, done.stderr
     assert "100%" in done.stderr  # the progress bar
     rows = _read(out)
-    assert rows["alice"] == _row(**{q.id: q.points for q in QUESTIONS})
-    assert rows["bob"] == _row()
-    carol_points = {q.id: q.points for q in QUESTIONS if q.id.startswith(("01.", "05."))}
-    carol_points["05.q3"] = 0
-    assert rows["carol"] == _row(**carol_points)
-    assert rows["dave"] == _row()
+    assert rows["alice"] == _row(FULL)
+    assert rows["bob"] == _row({})
+    assert rows["carol"] == _row({q.id: q.points for q in QUESTIONS if q.notebook == first})
+    assert rows["dave"] == _row({})
     assert "could not be read" in (tmp_path / "feedback" / "dave.md").read_text()
-    feedback = (tmp_path / "feedback" / "carol.md").read_text()
-    assert "✗ **05.q3** `unread`: 0 / 3 — check 1 (stride 4 skips inputs)" in feedback
     with open(out) as handle:
-        header = next(csv.reader(handle))
-    assert header == ["student", "total", "max"] + [q.id for q in QUESTIONS]
+        assert next(csv.reader(handle)) == ["student", "total", "max"] + [q.id for q in QUESTIONS]
 
 
-def test_an_interrupted_run_resumes_without_regrading_finished_students(tmp_path):
-    submissions = _class(tmp_path, {"ann": {NB02: _with()}, "ben": {NB02: _with()}})
+def test_an_interrupted_run_resumes_from_its_own_record_and_restart_regrades(tmp_path):
+    name = NOTEBOOKS[0]
+    mine = {q.id: q.points for q in QUESTIONS if q.notebook == name}
+    submissions = _class(tmp_path, {"ann": {name: (ROOT / "solutions" / name).read_text()}})
     out = tmp_path / "grades.csv"
-    header = ["student", "total", "max"] + [q.id for q in QUESTIONS]
-    # ann was graded before the interruption (a recognisable row), ben was not
-    finished = _row(**{"02.q1": 3})
-    with open(out, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header)
-        writer.writeheader()
-        writer.writerow({"student": "ann", **finished})
-        handle.write("ben,7\n")  # a row cut short by the interruption
     assert main([str(submissions), "--out", str(out), "--no-progress"]) == 0
-    rows = _read(out)
-    assert rows["ann"] == finished
-    assert rows["ben"] == _row(**FULL02)
+    assert _read(out)["ann"] == _row(mine)
+    # ann's notebook changes and the CSV is edited by hand: a resumed run keeps the recorded grade
+    (submissions / "ann" / name).write_text((ROOT / "exercises" / name).read_text())
+    out.write_text("student,total,max\nann,999,70\nmallory,70,70\n")
+    assert main([str(submissions), "--out", str(out), "--no-progress"]) == 0
+    assert _read(out) == {"ann": _row(mine)}
     assert main([str(submissions), "--out", str(out), "--no-progress", "--restart"]) == 0
-    assert _read(out)["ann"] == _row(**FULL02)
+    assert _read(out) == {"ann": _row({})}
 
 
-def test_the_command_line_rejects_a_missing_folder(tmp_path, capsys):
+def test_shards_merged_equal_one_run_and_gradescope_results_follow_the_schema(tmp_path):
+    first = NOTEBOOKS[0]
+    honest, blank = (ROOT / "solutions" / first).read_text(), (ROOT / "exercises" / first).read_text()
+    students = {f"s{i:02d}": {first: honest if i % 2 else blank} for i in range(8)}
+    submissions = _class(tmp_path, students)
+    whole = tmp_path / "whole" / "grades.csv"
+    assert main([str(submissions), "--out", str(whole), "--no-progress", "--format", "markdown",
+                 "--format", "gradescope"]) == 0
+    shards = []
+    for k in (1, 2, 3):
+        shard = tmp_path / f"shard{k}" / "grades.csv"
+        assert main([str(submissions), "--out", str(shard), "--no-progress", "--shard", f"{k}/3",
+                     "--format", "markdown", "--format", "gradescope"]) == 0
+        shards.append(shard)
+    sizes = [len(_read(s)) for s in shards]
+    assert sum(sizes) == 8 and all(sizes)  # a partition: every student in exactly one shard
+    merged = tmp_path / "merged" / "grades.csv"
+    assert main(["merge", *map(str, shards), "--out", str(merged)]) == 0
+    assert merged.read_text() == whole.read_text()
+    for student in students:
+        for folder in ("feedback", "gradescope"):
+            suffix = f"{student}.md" if folder == "feedback" else f"{student}/results.json"
+            assert (merged.parent / folder / suffix).read_text() == (whole.parent / folder / suffix).read_text()
+    result = json.loads((whole.parent / "gradescope" / "s01" / "results.json").read_text())
+    mine = [q for q in QUESTIONS if q.notebook == first]
+    assert result["score"] == sum(q.points for q in mine) and result["max_score"] == MAX
+    assert [t["name"] for t in result["tests"]] == [f"{q.id} {q.name}" for q in QUESTIONS]
+    assert all(set(t) >= {"name", "score", "max_score", "output", "visibility"} for t in result["tests"])
+    assert main(["merge", str(shards[0]), str(shards[0]), "--out", str(tmp_path / "x.csv")]) == 2
+
+
+def test_shards_are_a_fixed_partition():
+    names = [f"student-{i}" for i in range(500)]
+    parts = [select_shard(names, (k, 7)) for k in range(1, 8)]
+    assert sorted(sum(parts, [])) == sorted(names)
+    assert parts == [select_shard(list(reversed(names)), (k, 7))[::-1] for k in range(1, 8)]
+    with pytest.raises(ValueError, match="shard"):
+        select_shard(names, (0, 3))
+
+
+def test_without_namespaces_grading_refuses_unless_unsafe_is_asked(tmp_path, monkeypatch, capsys):
+    import convkit.grade.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox, "capabilities", lambda: {"level": "process", "root": False,
+                                                          "user_namespaces": False})
+    name = NOTEBOOKS[0]
+    submissions = _class(tmp_path, {"ann": {name: (ROOT / "solutions" / name).read_text()}})
+    out = tmp_path / "grades.csv"
+    assert main([str(submissions), "--out", str(out), "--no-progress"]) == 2
+    assert "--unsafe-process-sandbox" in capsys.readouterr().err
+    assert not out.exists()
+    assert main([str(submissions), "--out", str(out), "--no-progress", "--unsafe-process-sandbox"]) == 0
+    row = _read(out)["ann"]
+    assert row.pop("isolation") == "process (unsafe)"
+    assert row == _row({q.id: q.points for q in QUESTIONS if q.notebook == name})
+    assert "unsafe-process-sandbox" in (tmp_path / "feedback" / "ann.md").read_text()
+
+
+def test_check_sandbox_reports_namespaces_on_this_machine(capsys):
+    assert main(["--check-sandbox"]) == 0
+    printed = capsys.readouterr().out
+    assert "level            namespaces" in printed
+
+
+def test_the_command_line_rejects_a_missing_folder_and_a_bad_shard(tmp_path, capsys):
     assert main([str(tmp_path / "nowhere"), "--out", str(tmp_path / "g.csv"), "--no-progress"]) == 2
     assert "submissions must be a folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([str(tmp_path), "--shard", "4/3"])
+    assert "1 <= K <= N" in capsys.readouterr().err
+
+
+def _notebook(cells: list[str]) -> str:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    return nbformat.writes(notebook)
+
+
+def test_a_forbidden_call_scores_zero_through_an_alias_and_names_the_call():
+    question = Question("01.q1", NOTEBOOKS[0], "smooth", 2,
+                        (Check(([1.0, 2.0, 3.0], [1.0, 1.0]), [3.0, 5.0]),),
+                        forbids=("numpy.convolve",), why_forbidden="write the sliding sum yourself")
+    aliased = _notebook(["from numpy import convolve as c\n"
+                         "def smooth(x, u):\n    return c(x, u, 'valid')"])
+    caught = _notebook(["import numpy as np\n"
+                        "def smooth(x, u):\n    try:\n        return np.convolve(x, u, 'valid')\n"
+                        "    except BaseException:\n        return [3.0, 5.0]"])
+    honest = _notebook(["def smooth(x, u):\n    return [x[i] * u[1] + x[i + 1] * u[0] for i in range(2)]"])
+    expected = _expected([question])
+    with Sandbox() as sandbox:
+        outcomes = [grade_notebook(sandbox, text, [question], expected, timeout=5).outcomes["01.q1"]
+                    for text in (aliased, caught, honest)]
+    for outcome in outcomes[:2]:
+        assert outcome.points == 0
+        assert outcome.message == "`numpy.convolve` is not allowed in this question: write the sliding sum yourself"
+    assert outcomes[2].points == 2
+
+
+def test_a_justification_is_shown_escaped_and_not_graded():
+    question = Question("01.q1", NOTEBOOKS[0], "choice", 1, (Check(None, "b", "exact"),),
+                        kind="explain", justification="why")
+    text = _notebook(["choice = 'b'\nwhy = 'stride **2** <b>skips</b> [rows](x)'"])
+    with Sandbox() as sandbox:
+        result = grade_notebook(sandbox, text, [question], _expected([question]), timeout=5)
+    assert result.outcomes["01.q1"].points == 1
+    assert result.justifications == {"01.q1": "stride **2** <b>skips</b> [rows](x)"}
+    text = report.feedback("ann", {NOTEBOOKS[0]: result}, [question], {"total": 1, "max": 1})
+    assert "justification (not graded): stride \\*\\*2\\*\\* &lt;b&gt;skips&lt;/b&gt; \\[rows\\]\\(x\\)" in text
+
+
+def test_the_results_channel_bounds_depth_and_line_length():
+    assert nesting_depth(b'[1, {"a": "[[[["}, [2]]') == 2
+    with pytest.raises(ValueError, match="deeply"):
+        loads_bounded(b"[" * 100_000 + b"]" * 100_000)
+    read, write = os.pipe()
+    try:
+        os.write(write, b'{"event": "cell", "index": 0}\nnot json\n' + b"[" * 5000 + b"\n{\"event\": \"x\"}\n")
+        reader = _Reader(read)
+        assert reader.next(time.monotonic() + 1) == {"event": "cell", "index": 0}
+        assert reader.next(time.monotonic() + 1) == {"event": "x"}  # the garbage lines skipped
+        assert reader.next(time.monotonic() + 0.2) == "timeout"
+    finally:
+        os.close(read)
+        os.close(write)
+
+
+def test_a_line_without_newline_is_searched_once_then_refused():
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    reader = _Reader(read)
+    try:
+        for _ in range(40):  # 40 writes with no newline: the searched prefix grows with the buffer
+            os.write(write, b"x" * 4096)
+            assert reader.next(time.monotonic() + 0.01) == "timeout"
+            assert reader.scanned == len(reader.buffer) == reader.total
+    finally:
+        os.close(read)
+        os.close(write)
+
+
+def test_a_run_deadline_leaves_unfinished_students_for_the_rerun(tmp_path, capsys):
+    name = NOTEBOOKS[0]
+    slow = _notebook(["import time\ntime.sleep(1.5)"] * 4)
+    submissions = _class(tmp_path, {"ann": {name: slow}, "ben": {name: slow}, "cy": {name: slow}})
+    out = tmp_path / "grades.csv"
+    assert main([str(submissions), "--out", str(out), "--no-progress", "--jobs", "1",
+                 "--deadline", "4"]) == 3
+    assert "not graded before the deadline" in capsys.readouterr().err
+    first = _read(out)
+    assert len(first) < 3  # somebody was left for later, and nobody got a cut-short row
+    assert all(row == _row({}) for row in first.values())
+    assert main([str(submissions), "--out", str(out), "--no-progress", "--jobs", "2"]) == 0
+    assert _read(out) == {s: _row({}) for s in ("ann", "ben", "cy")}

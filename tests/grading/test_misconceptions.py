@@ -101,13 +101,31 @@ def test_a_misconception_scores_zero_and_is_named(graded_questions, qid, case):
     assert diagnosis in message
 
 
-@pytest.mark.parametrize("qid,case", WRONG_CASES, ids=[f"{q}-{k}" for q, k in WRONG_CASES])
+PUBLIC_CASES = [(qid, k) for qid, k in WRONG_CASES if BY_ID[qid].kind != "explain"]
+
+
+@pytest.mark.parametrize("qid,case", PUBLIC_CASES, ids=[f"{q}-{k}" for q, k in PUBLIC_CASES])
 def test_the_public_checks_already_reject_and_name_the_misconception(qid, case):
     source, diagnosis = WRONG[qid][case]
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         check(qid, _answer(qid, source))
     assert out.getvalue().startswith("✗") and diagnosis in out.getvalue(), out.getvalue()
+
+
+@pytest.mark.parametrize("qid", [q.id for q in QUESTIONS if q.kind == "explain"])
+def test_check_judges_only_the_form_of_a_choice_and_asks_for_the_justification(qid):
+    question = BY_ID[qid]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        check(qid, WRONG[qid][0][0].split('"')[1])   # a wrong but well-formed choice: the grader judges it
+        check(qid, "E")
+        check(qid, 3)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith(f"✓ {qid}") and "grader" in lines[0]
+    assert f"`{question.justification}`" in lines[1]  # no justification variable in this frame
+    assert lines[2].startswith(f"✗ {qid}") and "letters A, B, C, D" in lines[2]
+    assert lines[3].startswith(f"✗ {qid}")
 
 
 @pytest.mark.parametrize("qid", sorted(RIGHT))
@@ -201,3 +219,33 @@ def test_a_forbidden_call_scores_zero_through_the_sandbox(sandbox, graded_questi
     for qid in cheats:
         assert outcomes[qid].points == 0, qid
         assert "is not allowed in this question" in outcomes[qid].message, (qid, outcomes[qid].message)
+
+
+def _nudged(value):
+    """A wrong value near ``value`` that no misconception gives: the last number moved by 1, or an extra item."""
+    if isinstance(value, dict):
+        key = sorted(value)[-1]
+        return {**value, key: _nudged(value[key])}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        items = [list(v) if isinstance(v, (list, tuple, np.ndarray)) else v for v in value]
+        if items and isinstance(items[-1], list):
+            items[-1] = _nudged(items[-1])
+        else:
+            items[-1] = items[-1] + 1
+        return items
+    return value + 1
+
+
+FIXED = [(q.id, k) for q in QUESTIONS for k, c in enumerate(q.checks)
+         if c.args is None and c.compare in ("close", "exact", "set")]
+
+
+@pytest.mark.parametrize("qid,index", FIXED, ids=[f"{q}-{k}" for q, k in FIXED])
+def test_a_wrong_value_that_shows_no_misconception_is_described_without_the_answer(graded_questions, qid, index):
+    question = graded_questions[qid]
+    item = question.checks[index]
+    expected = item.expected_value()
+    message = verdict(question, item, to_plain(_nudged(expected)), expected)
+    assert message, "a nudged value passed"
+    for text in _answer_texts(question, expected):
+        assert text not in message, (text, message)

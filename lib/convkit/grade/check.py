@@ -109,8 +109,11 @@ def check(question_id: str, answer: Any = _MISSING) -> None:
             print(f"✗ {head}, {label}: {call}: {problem}")
             return None
     count = len(question.checks)
-    print(f"✓ {head}: {count} public check{'s pass' if count > 1 else ' passes'} "
-          f"({question.points} points if the hidden checks pass too)")
+    if question.kind == "explain":  # which letters are right is for the grader to say
+        print(f"✓ {head}: a choice the grader can read ({question.points} points if it is the right one)")
+    else:
+        print(f"✓ {head}: {count} public check{'s pass' if count > 1 else ' passes'} "
+              f"({question.points} points if the hidden checks pass too)")
     if question.justification:
         reason = sys._getframe(1).f_globals.get(question.justification)
         if type(reason) is not str or not reason.strip():

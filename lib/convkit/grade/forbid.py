@@ -214,14 +214,24 @@ def watching(names: Iterable[str], on_hit: Callable[[str], None] | None = None) 
         if active[0] and event == "object.__setattr__" and len(args) > 1 and args[1] == "__code__":
             hit("replacing a function's __code__")
 
+    # What the profile hook relies on, to see afterwards that nobody swapped or emptied it.
+    cells = tuple(cell.cell_contents for cell in profile.__closure__)
+    sizes = (len(forbidden.codes), len(forbidden.builtins), len(forbidden.modules), len(forbidden.ops))
     _install_audit_hook(audit)
     setprofile(profile)
     active[0] = True
     try:
         yield
     finally:
+        intact = (sys.getprofile() is profile
+                  and all(cell.cell_contents is kept for cell, kept in zip(profile.__closure__, cells))
+                  and sizes == (len(forbidden.codes), len(forbidden.builtins), len(forbidden.modules),
+                                len(forbidden.ops)))
+        switched_off = not active[0]
         active[0] = False
         setprofile(None)
+        if not intact and not switched_off and not hits:
+            hit("tampering with the call watcher")
 
 
 # sys.addaudithook cannot be undone; one hook per process forwards to the current watcher.

@@ -4,7 +4,9 @@ This file ships with ``convkit`` so that ``check("02.q1")`` works in any student
 notebook: it holds the question ids, kinds, names, points, the calls each question
 forbids, its public checks and the misconceptions it recognises. The hidden checks,
 which only the grader runs, live outside the package in ``tests/grading/questions_NN.py``.
-The letters of multiple-choice answers are kept as digests (:func:`choice_digest`).
+An *explain* question's public check only looks at the form of the answer (letters
+among the choices): which letters are right is in the hidden checks, so a student
+cannot try the letters one by one with ``check``, and this package does not hold them.
 
 Every expected value comes from an independent truth: torch (``F.conv*``, autograd,
 ``nn.Conv2d``), ``convkit.shapes`` (itself tested against torch), or a number worked
@@ -17,7 +19,7 @@ import math
 
 import numpy as np
 
-from convkit.grade.model import NOTEBOOKS, Check, Misconception, Question, choice_digest
+from convkit.grade.model import NOTEBOOKS, Check, Misconception, Question, _letters
 
 __all__ = ["QUESTIONS", "BY_ID", "FROM_SCRATCH", "WINDOWS", "conv_truth", "conv1d_truth",
            "conv2d_truth", "flipped", "largest_side_truth", "output_size_truth", "unread_truth",
@@ -60,8 +62,13 @@ def _q(qid: str, name: str, points: int, kind: str, checks, *, forbids=(), why="
 
 
 def _choice(qid, name, points, letters, justification, misconceptions=()) -> Question:
-    return _q(qid, name, points, "explain",
-              [Check(None, choice_digest(letters), "choice", note="your choice")],
+    """An *explain* question: ``letters`` are the choices offered; the right ones are hidden checks."""
+    def form(got, expected):
+        have = _letters(got)
+        if have is None or not set(have.split(",")) <= set(letters):
+            return f"expected one or more of the letters {', '.join(letters)} (a string or a list), got {got!r}"
+        return None
+    return _q(qid, name, points, "explain", [Check(None, letters, form, note="the form of your choice")],
               justification=justification,
               misconceptions=[Misconception(text, wrong, compare="choice") for wrong, text in misconceptions])
 
@@ -393,7 +400,7 @@ QUESTIONS: tuple[Question, ...] = (
                       lambda: _dense_memory(256, 256, 1) / 1e9),
         Misconception("that is the memory of the inputs; the weights connect every input to every output",
                       lambda: 256 * 256 * 3 * 4 / 1e9)]),
-    _choice("01.q4", "sharing_choice", 2, "A, B", "sharing_why", [
+    _choice("01.q4", "sharing_choice", 2, "ABCD", "sharing_why", [
         ("B", "sharing a kernel as large as the image would still need one weight per pixel: "
               "what keeps the kernel small?"),
         ("A", "small windows with different weights at every position still need more weights "
@@ -427,7 +434,7 @@ QUESTIONS: tuple[Question, ...] = (
        misconceptions=[
         Misconception(FLIP + "; it computes x_i − x_{i+2}", [1.0, 0.0, -1.0]),
         Misconception("that kernel reads neighbours one apart; x_i and x_{i+2} are two apart", [-1.0, 1.0])]),
-    _choice("02.q4", "shift_choice", 2, "B", "shift_why", [
+    _choice("02.q4", "shift_choice", 2, "ABCD", "shift_why", [
         ("A", "that would be invariance: the same output whatever the shift"),
         ("C", "look at the first outputs of z ⊛ u: what do their windows contain?"),
         ("D", "the output moves with the input, not against it")]),
@@ -454,7 +461,7 @@ QUESTIONS: tuple[Question, ...] = (
                       [[i, j] for i in (5, 6) for j in range(1, 5)], compare="set"),
         Misconception("some of those output positions do not exist: output indices start at 0",
                       [[i, j] for i in (4, 5) for j in range(-2, 2)], compare="set")]),
-    _choice("03.q3", "video_choice", 2, "B", "video_why", [
+    _choice("03.q3", "video_choice", 2, "ABCD", "video_why", [
         ("A", "a kernel spanning all T frames fits at one time only: the same motion at another "
               "time would need other weights"),
         ("C", "one frame at a time cannot see motion: it happens between frames"),
@@ -484,7 +491,7 @@ QUESTIONS: tuple[Question, ...] = (
                       [8, 4, 23, 21]),
         Misconception("F.conv2d pads nothing unless asked: the output is smaller than the input", [8, 4, 32, 32]),
         Misconception("a kernel_size (3, 5) is (height, width): rows first", [8, 4, 24, 26])]),
-    _choice("04.q2", "conv3d_axes", 2, "A", "conv3d_why", [
+    _choice("04.q2", "conv3d_axes", 2, "ABCD", "conv3d_why", [
         ("B", "the kernel covers all C input channels at once: it does not slide along them"),
         ("C", "F.conv3d slides along three axes, not two"),
         ("D", "each item of the batch is convolved on its own")]),
@@ -557,7 +564,7 @@ QUESTIONS: tuple[Question, ...] = (
                       lambda layers: 1 + sum(d * (k - 1) for k, s, d in layers)),
         Misconception("a layer's own stride does not widen its own window, only the windows of the layers above",
                       lambda layers: _field_own_stride(layers))]),
-    _choice("05.q5", "stride_choice", 2, "B", "stride_why", [
+    _choice("05.q5", "stride_choice", 2, "ABCD", "stride_why", [
         ("A", "with stride 2 the windows sit at every other position: where do they fall after a shift by one?"),
         ("C", "stride does not make a layer invariant: try it on a signal with one spike"),
         ("D", "the windows move by the stride, but the input moved by one")]),
@@ -579,7 +586,7 @@ QUESTIONS: tuple[Question, ...] = (
                       lambda k, s: np.sum(np.square(k)) * s ** 2),
         Misconception("independent noise does not add up with the absolute weights: its variances add",
                       lambda k, s: np.sum(np.abs(k)) * s)]),
-    _choice("06.q3", "ncc_choice", 2, "A, B", "ncc_why", [
+    _choice("06.q3", "ncc_choice", 2, "ABCD", "ncc_why", [
         ("B", "and the normalised cross-correlation at the two places?"),
         ("A", "and the plain correlation ⟨X, P⟩ at the two places?"),
         ("A, C", "the normalisation removes both the brightness and the contrast of a window"),

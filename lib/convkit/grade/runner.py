@@ -1,55 +1,57 @@
-"""Grade a class of submissions: sandboxed runs, strict comparison, CSV and feedback.
+"""Grade a class: each notebook in its own sandbox, answers judged here, results written atomically.
 
 The grading process (this module) is the only one that knows the checks' expected
-values. It starts one zygote (:mod:`convkit.grade.sandbox`) per run and sends it one
-job per notebook; student code only ever runs in the zygote's forked children.
+values. It starts one warm helper (:class:`convkit.grade.sandbox.Sandbox`) per run and
+asks it for one sandbox per notebook; student code only ever runs in those.
 
-Limits, all derived from ``timeout`` (seconds, default 10):
+Time limits, from ``timeout`` (seconds, default 10) and ``notebook_timeout``:
 
 - a code cell, or one call of a graded answer, gets ``timeout`` seconds: a ``SIGALRM``
-  in the child interrupts it, and if the student code ignores that, the grader kills
-  the child at ``timeout + grace`` and starts it again *without* that cell (or from the
-  next check), so one bad cell costs only what it breaks;
-- a notebook gets ``timeout × (code cells + checks)`` seconds of wall time in total,
-  restarts included (and the same in CPU seconds per child, ``RLIMIT_CPU``);
-- memory: ``memory_mb`` on top of the address space the child inherits (``RLIMIT_AS``).
+  in the sandbox interrupts it, and if the student code ignores that, the grader kills
+  the sandbox at ``timeout + grace`` and starts it again *without* that cell (or from
+  the next check), so one bad cell costs only what it breaks;
+- a notebook gets at most ``notebook_timeout`` seconds of wall time in total, restarts
+  included, however many cells it has;
+- the whole run may get a ``deadline``: students not finished by then are not
+  recorded, and a rerun grades them (resume).
 
-Every submission is read into memory before any student code runs, each child works
-in its own empty temporary directory, and the CSV and feedback files are rewritten
-atomically (``os.replace``) from the grader's own results after every student and
-at the end, so a file written by student code next to the grades, or into another
-student's folder, changes nothing. A student that already has a complete row in an
-existing CSV is not graded again (resume after an interruption).
+The results channel is read strictly (:class:`_Reader`): bounded line length and
+nesting, new data only searched for line ends, anything else skipped. Checks run one
+at a time on the grader's command, and only the reply that repeats the check's index
+and a fresh random nonce counts.
 """
 from __future__ import annotations
 
 import concurrent.futures
-import csv
+import hashlib
 import importlib.util
 import json
 import os
+import re
+import secrets
 import select
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
+from convkit.grade import report
 from convkit.grade.codec import decode, encode
-from convkit.grade.model import NOTEBOOKS, Check, Outcome, Question, describe, verdict
+from convkit.grade.model import NOTEBOOKS, Check, Outcome, Question, verdict
+from convkit.grade.report import NotebookResult
+from convkit.grade.sandbox import Limits, Sandbox
 
-__all__ = ["Sandbox", "load_questions", "default_checks_dir", "grade_notebook", "grade_class",
-           "NOTEBOOKS"]
+__all__ = ["load_questions", "default_checks_dir", "grade_notebook", "grade_class", "select_shard",
+           "NOTEBOOKS", "NotebookResult", "Sandbox"]
 
 _MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 _MAX_REPLY_BYTES = 256 * 1024 * 1024
+_MAX_LINE_BYTES = 96 * 1024 * 1024
+_MAX_DEPTH = 64
+_START_SECONDS = 10.0  # the fork and the mounts take well under a second, even under load
 
 
 def default_checks_dir() -> Path | None:
@@ -81,90 +83,54 @@ def load_questions(checks_dir: str | os.PathLike | None = None) -> list[Question
     return [q.with_hidden(hidden.get(q.id, [])) for q in QUESTIONS]
 
 
-def _scrubbed_environment(home: str) -> dict[str, str]:
-    library = str(Path(__file__).resolve().parents[2])
-    return {
-        "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": home,
-        "MPLCONFIGDIR": home, "LANG": "C.UTF-8", "PYTHONPATH": library,
-        "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",
-        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-        "CONVKIT_OFFLINE": "1", "CONVKIT_GRADING": "1",
-    }
+class SandboxBroken(RuntimeError):
+    """The sandbox itself failed before any student code ran."""
 
 
-class Sandbox:
-    """The zygote process, and a way to start one job in a fresh child of it.
+# --------------------------------------------------------------------------- the results channel
 
-    Use as a context manager; :meth:`start` returns the read end of the job's pipe.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+def nesting_depth(line: bytes) -> int:
+    """How deeply the arrays and objects of a JSON text nest (strings ignored).
+
+    >>> nesting_depth(b'{"a": [1, [2, "]]]"]]}')
+    3
     """
-
-    def __init__(self) -> None:
-        self._home = tempfile.TemporaryDirectory(prefix="convkit-grade-")
-        ours, theirs = socket.socketpair()
-        self._socket = ours
-        self._lock = threading.Lock()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "convkit.grade.zygote", str(theirs.fileno())],
-            pass_fds=[theirs.fileno()], env=_scrubbed_environment(self._home.name),
-            cwd=self._home.name, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True)
-        theirs.close()
-        ours.settimeout(300)
-        try:
-            ready = ours.recv(1)
-        except socket.timeout:
-            ready = b""
-        ours.settimeout(None)
-        if ready != b"R":
-            self.process.kill()
-            raise RuntimeError("the grading sandbox did not start (try: python -m convkit.grade.zygote)")
-
-    def start(self, job: dict) -> int:
-        payload = json.dumps(job).encode()
-        read_end, write_end = os.pipe()
-        try:
-            with self._lock:
-                socket.send_fds(self._socket, [len(payload).to_bytes(8, "big")], [write_end])
-                self._socket.sendall(payload)
-        finally:
-            os.close(write_end)
-        return read_end
-
-    def close(self) -> None:
-        self._socket.close()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-        self._home.cleanup()
-
-    def __enter__(self) -> "Sandbox":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+    skeleton = np.frombuffer(_JSON_STRING.sub(b"", line), dtype=np.uint8)
+    if skeleton.size == 0:
+        return 0
+    steps = (np.isin(skeleton, (0x5B, 0x7B)).astype(np.int64) - np.isin(skeleton, (0x5D, 0x7D)))
+    return int(np.cumsum(steps).max())
 
 
-def _kill_group(pid: int | None) -> None:
-    if pid is None:
-        return
+def loads_bounded(line: bytes) -> object:
+    """``json.loads`` for untrusted lines: refuses lines too long or nested too deeply (ValueError)."""
+    if len(line) > _MAX_LINE_BYTES:
+        raise ValueError("line too long")
+    if nesting_depth(line) > _MAX_DEPTH:
+        raise ValueError("nested too deeply")
     try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+        return json.loads(line)
+    except RecursionError as error:  # pragma: no cover - the depth check comes first
+        raise ValueError("nested too deeply") from error
 
 
 class _Reader:
-    """JSON lines from a job's pipe, each within a deadline; untrusted input throughout."""
+    """JSON lines from a job's results pipe, each within a deadline; untrusted input throughout."""
 
     def __init__(self, fd: int) -> None:
-        self.fd, self.buffer, self.total, self.closed = fd, b"", 0, False
+        self.fd, self.buffer, self.scanned, self.total, self.closed = fd, bytearray(), 0, 0, False
 
     def next(self, deadline: float) -> dict | str:
         """The next message, or "eof" / "timeout" / "garbage" (too much output); bad lines are skipped."""
         while True:
-            while b"\n" not in self.buffer:
+            end = self.buffer.find(b"\n", self.scanned)
+            while end < 0:
+                self.scanned = len(self.buffer)  # never search the same bytes twice
+                if self.scanned > _MAX_LINE_BYTES:
+                    return "garbage"
                 if self.closed:
                     return "eof"
                 left = deadline - time.monotonic()
@@ -181,36 +147,36 @@ class _Reader:
                 if self.total > _MAX_REPLY_BYTES:
                     return "garbage"
                 self.buffer += chunk
-            line, self.buffer = self.buffer.split(b"\n", 1)
+                end = self.buffer.find(b"\n", self.scanned)
+            line = bytes(self.buffer[:end])
+            del self.buffer[:end + 1]
+            self.scanned = 0
             try:
-                message = json.loads(line)
+                message = loads_bounded(line)
             except ValueError:  # not ours: student code wrote into the pipe
                 continue
             if type(message) is dict:
                 return message
 
 
+# --------------------------------------------------------------------------- one notebook
+
+
 @dataclass
 class _Probe:
     question: Question
-    check: Check
+    check: Check | None  # None: read the question's free-text justification
     expected: object
-
-
-@dataclass
-class NotebookResult:
-    """Outcomes of one notebook: per question, plus what went wrong in which cell."""
-
-    outcomes: dict[str, Outcome]
-    cell_errors: dict[int, str] = field(default_factory=dict)
-    note: str = ""
 
 
 def _code_cells(text: str) -> list[str]:
     import nbformat
 
     notebook = nbformat.reads(text, as_version=4)
-    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    cells = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    if not all(type(source) is str for source in cells):
+        raise ValueError("a code cell's source is not text")
+    return cells
 
 
 def _expected(questions: Iterable[Question]) -> dict[tuple[str, int], object]:
@@ -218,74 +184,84 @@ def _expected(questions: Iterable[Question]) -> dict[tuple[str, int], object]:
     return {(q.id, k): c.expected_value() for q in questions for k, c in enumerate(q.checks)}
 
 
+def _zero(questions: list[Question], message: str) -> dict[str, Outcome]:
+    return {q.id: Outcome(0, q.points, message) for q in questions}
+
+
 def grade_notebook(sandbox: Sandbox, text: str | None, questions: list[Question],
-                   expected: dict, *, timeout: float = 10.0, memory_mb: int = 2048) -> NotebookResult:
-    """Run one notebook (its JSON text) in a fresh child and judge its answers."""
+                   expected: dict, *, timeout: float = 10.0, notebook_timeout: float = 120.0,
+                   memory_mb: int | None = None, deadline: float | None = None) -> NotebookResult:
+    """Run one notebook (its JSON text) in a fresh sandbox and judge its answers.
+
+    ``deadline`` is a ``time.monotonic()`` value the notebook may not outlive.
+    Never raises for anything the notebook does.
+    """
     if text is None:
-        return NotebookResult({q.id: Outcome(0, q.points, "notebook not submitted") for q in questions},
-                              note="not submitted")
+        return NotebookResult(_zero(questions, "notebook not submitted"), note="not submitted")
     try:
         cells = _code_cells(text)
     except Exception as error:  # any malformed file scores zero, never stops the run
         message = f"the notebook could not be read ({type(error).__name__})"
-        return NotebookResult({q.id: Outcome(0, q.points, message) for q in questions}, note=message)
+        return NotebookResult(_zero(questions, message), note=message)
+    try:
+        return _run_notebook(sandbox, cells, questions, expected, timeout, notebook_timeout,
+                             memory_mb, deadline)
+    except SandboxBroken as error:
+        message = f"grading failed: {error}; ask your instructor to regrade"
+        return NotebookResult(_zero(questions, message), note=message)
+    except Exception as error:  # a bug or a broken helper must cost one notebook, not the run
+        message = f"grading failed ({type(error).__name__}); ask your instructor to regrade"
+        return NotebookResult(_zero(questions, message), note=message)
 
+
+def _run_notebook(sandbox, cells, questions, expected, timeout, notebook_timeout, memory_mb,
+                  deadline) -> NotebookResult:
     probes = [_Probe(q, c, expected[(q.id, k)]) for q in questions for k, c in enumerate(q.checks)]
-    budget = timeout * (len(cells) + len(probes))
-    job = {"cells": cells, "timeout": timeout, "memory_mb": memory_mb,
-           "cpu_seconds": int(budget) + 1,
-           "checks": [{"name": p.question.name, "torch": p.check.torch,
-                       "args": None if p.check.args is None else encode(tuple(p.check.args))}
-                      for p in probes]}
+    probes += [_Probe(q, None, None) for q in questions if q.justification]
+    cap = min(timeout * (len(cells) + len(probes)) + 5.0, notebook_timeout)
+    notebook_deadline = time.monotonic() + cap
+    if deadline is not None:
+        notebook_deadline = min(notebook_deadline, deadline)
+    limits = sandbox.limits if memory_mb is None else replace(sandbox.limits, memory_mb=memory_mb)
+    limits = replace(limits, cpu_seconds=int(cap) + 1)
     replies: dict[int, tuple[str, object]] = {}
+    forbidden: dict[int, str] = {}
     cell_errors: dict[int, str] = {}
     skip_cells: set[int] = set()
     grace = 1.0 + 0.25 * timeout
-    notebook_deadline = time.monotonic() + budget
-    note = ""
+    note, starts = "", 0
     while True:
-        job.update(skip_cells=sorted(skip_cells), skip_checks=sorted(replies))
-        fd = sandbox.start(job)
-        reader, pid, step, finished = _Reader(fd), None, None, False
+        job = sandbox.start({"cells": cells, "timeout": timeout, "skip_cells": sorted(skip_cells)},
+                            limits=limits)
+        step, failure = None, None
         try:
-            step_deadline = time.monotonic() + 30.0  # the fork itself; generous under load
-            while True:
-                message = reader.next(min(step_deadline, notebook_deadline))
-                if isinstance(message, str):
-                    break
-                event = message.get("event")
-                if event == "start" and pid is None and type(message.get("pid")) is int:
-                    pid = message["pid"]
-                elif event in ("cell", "check") and type(message.get("index")) is int:
-                    step = (event, message["index"])
-                    step_deadline = time.monotonic() + timeout + grace
-                elif event == "cell_done" and step == ("cell", message.get("index")):
-                    if message.get("error"):
-                        cell_errors[step[1]] = str(message["error"])[:500]
-                    step = None
-                elif event == "result" and step == ("check", message.get("index")):
-                    index = step[1]
-                    if "error" in message:
-                        replies[index] = ("error", str(message["error"])[:500])
-                    else:
-                        try:
-                            replies[index] = ("value", decode(message.get("value")))
-                        except Exception as error:
-                            replies[index] = ("error", f"the result could not be read: {error}")
-                    step = None
-                elif event == "end" and len(replies) == len(probes):
-                    finished = True  # an "end" forged by student code earlier is ignored
-                    break
+            if not job.wait_started(min(_START_SECONDS, max(0.0, notebook_deadline - time.monotonic()))):
+                failure = "no start"
+            else:
+                reader = _Reader(job.results)
+                step, failure = _run_cells(reader, cell_errors, timeout, grace, notebook_deadline)
+                if failure is None:
+                    step, failure = _run_checks(job, reader, probes, replies, forbidden, timeout, grace,
+                                                notebook_deadline)
+                    if failure is None:
+                        job.send({"end": True}, timeout=1.0)
         finally:
-            _kill_group(pid)
-            os.close(fd)
-        if finished:
+            job.close()
+        if failure is None:
             break
+        if failure == "no start":  # the helper is stopped or wedged: replace it and try again
+            starts += 1
+            if starts > 2 or time.monotonic() >= notebook_deadline:
+                note = "the sandbox did not start"
+                break
+            sandbox.replace_helper()
+            continue
         if time.monotonic() >= notebook_deadline:
-            note = f"the notebook went over its time limit of {budget:.0f} s"
+            note = (f"the notebook went over its time limit of {cap:.0f} s"
+                    if deadline is None or time.monotonic() < deadline else "the run's deadline passed")
             break
         why = {"timeout": f"timed out (over {timeout:g} s, killed)",
-               "eof": "ended the process", "garbage": "sent unreadable output"}[message]
+               "eof": "ended the process", "garbage": "sent unreadable output"}[failure]
         if step is None:  # died between steps: nothing left to skip, so stop retrying
             note = f"the notebook {why} outside any cell"
             break
@@ -295,23 +271,96 @@ def grade_notebook(sandbox: Sandbox, text: str | None, questions: list[Question]
             cell_errors[index] = why
         else:
             replies[index] = ("error", why)
-    outcomes = {q.id: _judge(q, [(k, p) for k, p in enumerate(probes) if p.question is q], replies, note)
-                for q in questions}
-    return NotebookResult(outcomes, cell_errors, note)
+    outcomes, justifications = {}, {}
+    for q in questions:
+        mine = [(k, p) for k, p in enumerate(probes) if p.question is q]
+        outcomes[q.id] = _judge(q, [(k, p) for k, p in mine if p.check is not None], replies, forbidden, note)
+        for k, p in mine:
+            if p.check is None and replies.get(k, ("", None))[0] == "value" and type(replies[k][1]) is str:
+                justifications[q.id] = replies[k][1]
+    return NotebookResult(outcomes, cell_errors, note, justifications)
+
+
+def _run_cells(reader, cell_errors, timeout, grace, notebook_deadline):
+    """Follow the cells; returns (step, failure) with failure None once every cell has run."""
+    step = None
+    step_deadline = time.monotonic() + _START_SECONDS
+    while True:
+        message = reader.next(min(step_deadline, notebook_deadline))
+        if isinstance(message, str):
+            return step, message
+        event, index = message.get("event"), message.get("index")
+        if event == "sandbox_error" and step is None and not cell_errors:
+            raise SandboxBroken(str(message.get("error"))[:300])
+        if event == "cell" and type(index) is int:
+            step = ("cell", index)
+            step_deadline = time.monotonic() + timeout + grace
+        elif event == "cell_done" and step == ("cell", index):
+            if message.get("error"):
+                cell_errors[index] = str(message["error"])[:500]
+            step = None
+            step_deadline = time.monotonic() + timeout + grace
+        elif event == "cells_done" and step is None:
+            return None, None
+
+
+def _run_checks(job, reader, probes, replies, forbidden, timeout, grace, notebook_deadline):
+    """Ask for each check in turn; accept only the reply that repeats its index and nonce."""
+    for index, probe in enumerate(probes):
+        if index in replies:
+            continue
+        nonce = secrets.token_hex(16)
+        question = probe.question
+        command = {"check": index, "nonce": nonce, "torch": False, "forbid": list(question.forbids)}
+        if probe.check is None:
+            command.update(name=question.justification, args=None)
+        else:
+            command.update(name=question.name, torch=probe.check.torch,
+                           args=None if probe.check.args is None else encode(tuple(probe.check.args)))
+        step = ("check", index)
+        if not job.send(command, timeout=min(5.0, max(0.1, notebook_deadline - time.monotonic()))):
+            return step, "timeout"
+        step_deadline = time.monotonic() + 2 * timeout + grace  # the call, then its conversion
+        while True:
+            message = reader.next(min(step_deadline, notebook_deadline))
+            if isinstance(message, str):
+                return step, message
+            if message.get("index") != index or message.get("nonce") != nonce:
+                continue
+            event = message.get("event")
+            if event == "forbidden" and type(message.get("name")) is str:
+                forbidden.setdefault(index, message["name"][:200])
+            elif event == "result":
+                if "error" in message:
+                    replies[index] = ("error", str(message["error"])[:500])
+                else:
+                    try:
+                        replies[index] = ("value", decode(message.get("value")))
+                    except Exception as error:
+                        replies[index] = ("error", f"the result could not be read ({type(error).__name__})")
+                break
+    return None, None
 
 
 def _call_text(name: str, args) -> str:
+    from convkit.grade.model import describe
     if args is None:
         return name
     return f"{name}({', '.join(describe(a, 40) for a in args)})"
 
 
-def _judge(question: Question, probes: list[tuple[int, _Probe]], replies: dict, note: str) -> Outcome:
+def _judge(question: Question, probes: list[tuple[int, _Probe]], replies: dict, forbidden: dict,
+           note: str) -> Outcome:
+    for number, (index, probe) in enumerate(probes, start=1):
+        if index in forbidden:
+            why = f": {question.why_forbidden}" if question.why_forbidden else ""
+            return Outcome(0, question.points,
+                           f"`{forbidden[index]}` is not allowed in this question{why}")
     for number, (index, probe) in enumerate(probes, start=1):
         label = ("hidden check" if probe.check.hidden else "check") + f" {number}"
         if probe.check.note:
             label += f" ({probe.check.note})"
-        call = _call_text(question.name, probe.check.args)
+        call = question.name if probe.check.hidden else _call_text(question.name, probe.check.args)
         if index not in replies:
             return Outcome(0, question.points, f"{label}: not run ({note or 'no answer'})")
         kind, value = replies[index]
@@ -343,95 +392,27 @@ def _read_submission(folder: Path) -> dict[str, str | None]:
     return texts
 
 
-def _header(questions: list[Question]) -> list[str]:
-    return ["student", "total", "max"] + [q.id for q in questions]
+def select_shard(students: list[str], shard: tuple[int, int] | None) -> list[str]:
+    """The students of shard ``(k, n)`` (1 ≤ k ≤ n): a fixed 1/n of them, by a hash of the name.
 
-
-def _row(student: str, results: dict[str, NotebookResult], questions: list[Question]) -> dict:
-    points = {q.id: results[q.notebook].outcomes[q.id].points for q in questions}
-    row = {"student": student, "total": _number(sum(points.values())),
-           "max": sum(q.points for q in questions)}
-    row.update({qid: _number(value) for qid, value in points.items()})
-    return row
-
-
-def _number(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else round(float(value), 3)
-
-
-def _feedback(student: str, results: dict[str, NotebookResult], questions: list[Question], row: dict) -> str:
-    lines = [f"# Feedback for {student}", "", f"Total: **{row['total']} / {row['max']}**", ""]
-    for name in NOTEBOOKS:
-        result = results[name]
-        mine = [q for q in questions if q.notebook == name]
-        if not mine:
-            continue
-        got = sum(result.outcomes[q.id].points for q in mine)
-        lines += [f"## {name}: {_number(got)} / {sum(q.points for q in mine)}", ""]
-        if result.note == "not submitted":
-            lines += [f"Not found in your submission: `{name}` (its questions score 0).", ""]
-            continue
-        if result.note:
-            lines += [f"Note: {result.note}.", ""]
-        for q in mine:
-            outcome = result.outcomes[q.id]
-            mark = "✓" if outcome.points == outcome.max else "✗"
-            text = f"- {mark} **{q.id}** `{q.name}`: {_number(outcome.points)} / {outcome.max}"
-            if outcome.message:
-                text += f" — {outcome.message}"
-            lines.append(text)
-        if result.cell_errors:
-            lines += ["", "Cells that failed (code cells counted from 0):", ""]
-            lines += [f"- cell {index}: `{error.splitlines()[-1] if error else error}`"
-                      for index, error in sorted(result.cell_errors.items())]
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
-def _csv_text(rows: dict[str, dict], header: list[str]) -> str:
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n")
-    writer.writeheader()
-    for student in sorted(rows):
-        writer.writerow(rows[student])
-    return buffer.getvalue()
-
-
-def _previous_rows(out: Path, header: list[str], questions: list[Question]) -> dict[str, dict]:
-    """Complete, consistent rows of an earlier run with the same questions (else nothing)."""
-    try:
-        with open(out, newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            if reader.fieldnames != header:
-                return {}
-            rows = {}
-            for row in reader:
-                try:
-                    points = [float(row[q.id]) for q in questions]
-                    consistent = (abs(sum(points) - float(row["total"])) < 1e-6
-                                  and int(row["max"]) == sum(q.points for q in questions))
-                except (TypeError, ValueError, KeyError):
-                    continue
-                if consistent and row["student"]:
-                    rows[row["student"]] = {k: row[k] for k in header}
-            return rows
-    except (OSError, csv.Error, UnicodeDecodeError):
-        return {}
+    >>> sorted(select_shard(["a", "b", "c"], (1, 2)) + select_shard(["a", "b", "c"], (2, 2)))
+    ['a', 'b', 'c']
+    """
+    if shard is None:
+        return list(students)
+    k, n = shard
+    if not (type(k) is int and type(n) is int and 1 <= k <= n):
+        raise ValueError(f"shard must be K/N with 1 <= K <= N, got {k}/{n}")
+    return [s for s in students
+            if int.from_bytes(hashlib.sha256(s.encode()).digest()[:8], "big") % n == k - 1]
 
 
 def grade_class(submissions: str | os.PathLike, out: str | os.PathLike = "grades.csv", *,
                 jobs: int = 2, timeout: float = 10.0, memory_mb: int = 2048,
+                notebook_timeout: float = 120.0, deadline: float | None = None,
                 checks_dir: str | os.PathLike | None = None, feedback_dir: str | os.PathLike | None = None,
-                restart: bool = False, progress: bool = True) -> dict[str, dict]:
+                restart: bool = False, progress: bool = True, level: str = "namespaces",
+                shard: tuple[int, int] | None = None, formats: tuple[str, ...] = ("markdown",)) -> dict[str, dict]:
     """Grade every student folder in ``submissions``; write the CSV and the feedback files.
 
     Parameters
@@ -445,15 +426,26 @@ def grade_class(submissions: str | os.PathLike, out: str | os.PathLike = "grades
     timeout : float
         Seconds for one cell or one call of a graded answer.
     memory_mb : int
-        Memory a student's process may allocate.
+        Memory one notebook's sandbox may use.
+    notebook_timeout : float
+        Seconds of wall time one notebook may take in all, however many cells it has.
+    deadline : float, optional
+        Seconds the whole run may take; students not finished are left for a rerun.
     checks_dir : path, optional
         Where the hidden checks are (default: the repository's ``tests/grading``).
     feedback_dir : path, optional
         One ``<student>.md`` per student (default: ``feedback/`` next to ``out``).
     restart : bool
-        Grade everyone again instead of keeping the complete rows already in ``out``.
+        Grade everyone again instead of keeping the students an interrupted run finished.
     progress : bool
         Show a progress bar (tqdm) on stderr.
+    level : {"namespaces", "process"}
+        The isolation level (:mod:`convkit.grade.sandbox`); "process" is stated in every output.
+    shard : (k, n), optional
+        Grade only shard k of n (:func:`select_shard`); merge the outputs with
+        ``python -m convkit.grade merge``.
+    formats : tuple of {"markdown", "gradescope"}
+        ``gradescope`` also writes ``gradescope/<student>/results.json`` next to ``out``.
 
     Returns
     -------
@@ -465,43 +457,82 @@ def grade_class(submissions: str | os.PathLike, out: str | os.PathLike = "grades
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
     if not submissions.is_dir():
         raise ValueError(f"submissions must be a folder of student folders, got {str(submissions)!r}")
-    if jobs < 1 or timeout <= 0 or memory_mb < 64:
-        raise ValueError(f"need jobs >= 1, timeout > 0 and memory_mb >= 64 "
-                         f"(got jobs={jobs}, timeout={timeout}, memory_mb={memory_mb})")
+    if jobs < 1 or timeout <= 0 or memory_mb < 64 or notebook_timeout <= 0:
+        raise ValueError(f"need jobs >= 1, timeout > 0, notebook_timeout > 0 and memory_mb >= 64 "
+                         f"(got jobs={jobs}, timeout={timeout}, notebook_timeout={notebook_timeout}, "
+                         f"memory_mb={memory_mb})")
+    unknown = set(formats) - {"markdown", "gradescope"}
+    if unknown:
+        raise ValueError(f"formats must be 'markdown' or 'gradescope', got {sorted(unknown)}")
+    run_deadline = None if deadline is None else time.monotonic() + deadline
     feedback_dir = Path(feedback_dir).resolve() if feedback_dir else out.parent / "feedback"
+    gradescope_dir = out.parent / "gradescope"
     if checks_dir is None:
         checks_dir = default_checks_dir()
     questions = load_questions(checks_dir)
-    header = _header(questions)
+    columns = report.header(questions, level)
     students = sorted(p.name for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
-    rows = {} if restart else {s: r for s, r in _previous_rows(out, header, questions).items()
-                               if s in students}
-    todo = [s for s in students if s not in rows]
+    students = select_shard(students, shard)
+    state = report.ResumeState(out, questions, level)
+    if restart:
+        state.clear()
+    finished = {s: v for s, v in state.load().items() if s in students}
+    todo = [s for s in students if s not in finished]
     # Read every submission before any student code runs: later writes change nothing.
     texts = {s: _read_submission(submissions / s) for s in todo}
     expected = _expected(questions)
-    feedback: dict[str, str] = {}
 
     def grade_one(student: str):
-        results = {name: grade_notebook(sandbox, texts[student][name],
-                                        [q for q in questions if q.notebook == name], expected,
-                                        timeout=timeout, memory_mb=memory_mb)
-                   for name in NOTEBOOKS}
-        row = _row(student, results, questions)
-        return student, row, _feedback(student, results, questions, row)
+        results = {}
+        for name in NOTEBOOKS:
+            results[name] = grade_notebook(
+                sandbox, texts[student][name], [q for q in questions if q.notebook == name], expected,
+                timeout=timeout, notebook_timeout=notebook_timeout, deadline=run_deadline)
+            if run_deadline is not None and time.monotonic() >= run_deadline:
+                return student, None
+        values = report.row(student, results, questions, level)
+        return student, {"row": values, "feedback": report.feedback(student, results, questions, values, level),
+                         "gradescope": report.gradescope(results, questions, values, level)}
 
-    _write_atomically(out, _csv_text(rows, header))
-    with Sandbox() as sandbox, tqdm(total=len(todo), desc="grading", unit="student",
-                                    disable=not progress, file=sys.stderr) as bar:
+    def write_student(student: str) -> None:
+        record = finished[student]
+        if "markdown" in formats:
+            report.write_atomically(feedback_dir / f"{student}.md", record["feedback"])
+        if "gradescope" in formats:
+            report.write_atomically(gradescope_dir / student / "results.json",
+                                    json.dumps(record["gradescope"], indent=1))
+
+    def write_csv() -> None:
+        report.write_atomically(out, report.csv_text({s: r["row"] for s, r in finished.items()}, columns))
+
+    state.start(finished)
+    for student in finished:
+        write_student(student)
+    write_csv()
+    with Sandbox(level, Limits(memory_mb=memory_mb)) as sandbox, \
+            tqdm(total=len(todo), desc="grading", unit="student", disable=not progress, file=sys.stderr) as bar:
         with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-            for future in concurrent.futures.as_completed([pool.submit(grade_one, s) for s in todo]):
-                student, row, text = future.result()
-                rows[student], feedback[student] = row, text
-                _write_atomically(feedback_dir / f"{student}.md", text)
-                _write_atomically(out, _csv_text(rows, header))
+            for count, future in enumerate(concurrent.futures.as_completed(
+                    [pool.submit(grade_one, s) for s in todo]), start=1):
+                student, record = future.result()
+                if record is not None:
+                    finished[student] = record
+                    state.add(student, record)
+                    write_student(student)
+                    if count % 20 == 0:
+                        write_csv()
                 bar.update(1)
-    # Every child is dead now: write once more over anything student code wrote meanwhile.
-    for student, text in feedback.items():
-        _write_atomically(feedback_dir / f"{student}.md", text)
-    _write_atomically(out, _csv_text(rows, header))
-    return rows
+    write_csv()
+    missing = [s for s in students if s not in finished]
+    if missing:
+        raise DeadlinePassed(missing)
+    return {s: finished[s]["row"] for s in students}
+
+
+class DeadlinePassed(RuntimeError):
+    """The run's deadline passed before every student was graded (the others are recorded)."""
+
+    def __init__(self, students: list[str]) -> None:
+        super().__init__(f"{len(students)} student(s) not graded before the deadline; "
+                         "run the same command again to grade them (finished students are kept)")
+        self.students = students

@@ -1,56 +1,50 @@
-"""Run a student's notebook in a process that cannot touch the grader.
+"""The warm helper that runs student notebooks: import once, then fork one sandbox per notebook.
 
 Process model
 -------------
-``python -m convkit.grade.zygote`` is the *zygote*: a fresh interpreter, started by
-the grader with a scrubbed environment and a temporary working directory, that
-imports NumPy, torch, matplotlib (Agg) and convkit once, and then only forks. It never
-loads a check or an expected value, so neither can its children. For every notebook
-of every student the grader sends it one job (the code cells, the names to probe and
-the arguments to probe them with) together with the write end of a fresh pipe
-(``socket.send_fds``); the zygote forks a *child* that
+The grader (:mod:`convkit.grade.runner`) starts this module once per run, with
+``python -I`` and a scrubbed environment, through :class:`convkit.grade.sandbox.Sandbox`.
+It imports NumPy, torch, matplotlib (Agg) and convkit, and then only forks. It never
+loads a check or an expected value, so neither can its children.
 
-1. becomes its own process group, so the grader can kill it and whatever it started;
-2. sets its limits: ``RLIMIT_AS`` (the address space it inherited plus the memory
-   budget), ``RLIMIT_CPU`` (the notebook's time budget), ``RLIMIT_FSIZE``, ``RLIMIT_CORE`` 0;
-3. moves into a new empty temporary directory and points stdin/stdout/stderr at
-   ``/dev/null`` (printed text is never read by anyone);
-4. runs the code cells top to bottom in one namespace, each under a ``SIGALRM``
+For each notebook the grader sends a job (the code cells and the limits) with three
+pipe ends (``socket.send_fds``): *results* (job → grader), *commands* (grader → job)
+and *control* (the trusted channel on which the job's outer PID is reported before
+any student code runs). The helper forks a child that enters the sandbox
+(:func:`convkit.grade.sandbox.enter`: new namespaces, a read-only root, an
+unprivileged UID, limits); inside it the notebook's PID 1
+
+1. points stdin/stdout/stderr at ``/dev/null`` (printed text is never read by anyone);
+2. runs the code cells top to bottom in one namespace, each under a ``SIGALRM``
    timer; an exception, ``sys.exit`` or a timeout ends that cell only;
-5. calls each probed name with its arguments (again under a timer), turns the result
-   into plain data (:func:`convkit.grade.codec.to_plain`) and writes one JSON line
-   per event to the pipe.
+3. then answers the grader's commands one at a time: ``{"check": i, "nonce": n, ...}``
+   calls (or reads) the named answer, under :func:`convkit.grade.forbid.watching`
+   for the question's forbidden calls, turns the result into plain data
+   (:func:`convkit.grade.codec.to_plain`) and writes one JSON line that repeats the
+   check's index and nonce. The grader accepts only the reply to the check it asked.
 
-Each job forks from the same pristine zygote, so nothing one student does is seen by
-the next; the fork costs milliseconds instead of the seconds of a new kernel that
-imports torch. The zygote is a child subreaper (``PR_SET_CHILD_SUBREAPER``): a
-process a student detaches (``setsid``, double fork) is re-parented to it instead of
-to init, and the zygote kills every child that is not a running job.
-
-Everything the child writes is untrusted: the grader (``convkit.grade.runner``)
-parses it strictly, enforces the wall-clock limits and kills the group.
+Everything the job writes is untrusted: the grader parses it strictly, enforces the
+wall-clock limits and kills the job's PID namespace.
 """
 from __future__ import annotations
 
 import builtins
-import ctypes
 import json
 import os
-import resource
 import select
 import signal
 import socket
 import sys
-import tempfile
 import time
 import traceback
 
 __all__ = ["serve", "run_job"]
 
-_PRELOAD = ("numpy", "torch", "torch.nn", "torch.nn.functional", "matplotlib",
-            "convkit.reference", "convkit.shapes", "convkit.grade.check")
-_PR_SET_CHILD_SUBREAPER = 36
+_PRELOAD = ("numpy", "torch", "torch.nn", "torch.nn.functional", "matplotlib", "scipy.signal",
+            "convkit.reference", "convkit.shapes", "convkit.plot", "convkit.data", "convkit.grade.check",
+            "convkit.grade.codec", "convkit.grade.forbid", "convkit.grade.sandbox")
 _MAX_JOB_BYTES = 256 * 1024 * 1024
+_MAX_COMMAND_BYTES = 64 * 1024 * 1024
 
 
 class CellTimeout(BaseException):
@@ -67,12 +61,16 @@ def _preload() -> None:
     import matplotlib
     matplotlib.use("Agg")
     for name in _PRELOAD:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except ImportError:  # scipy is optional
+            pass
     import matplotlib.pyplot  # noqa: F401
     import torch
     torch.set_num_threads(1)
     try:
-        from IPython.core.inputtransformer2 import TransformerManager  # noqa: F401
+        from IPython.core.inputtransformer2 import TransformerManager
+        TransformerManager().transform_cell("%matplotlib inline\nx = 1\n")
     except ImportError:  # pragma: no cover - IPython comes with Jupyter
         pass
 
@@ -93,15 +91,29 @@ class _Shell:
         return lambda *args, **kwargs: None
 
 
-def _send(fd: int, message: dict) -> None:
-    from convkit.grade.codec import encode
-    if "value" in message:
-        message = dict(message, value=encode(message["value"]))
-    data = (json.dumps(message, allow_nan=False) + "\n").encode()
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+class _Channel:
+    """The job's two pipes, with the functions captured before any student code runs."""
+
+    def __init__(self, results: int, commands: int) -> None:
+        self.results, self.commands, self.buffer = results, commands, b""
+        self._write, self._read, self._dumps = os.write, os.read, json.dumps
+
+    def send(self, message: dict) -> None:
+        from convkit.grade.codec import encode
+        if "value" in message:
+            message = dict(message, value=encode(message["value"]))
+        data = memoryview((self._dumps(message, allow_nan=False) + "\n").encode())
+        while data:
+            data = data[self._write(self.results, data):]
+
+    def command(self) -> dict | None:
+        while b"\n" not in self.buffer:
+            chunk = self._read(self.commands, 1 << 20)
+            if not chunk or len(self.buffer) > _MAX_COMMAND_BYTES:
+                return None
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return json.loads(line)
 
 
 def _error_text(error: BaseException) -> str:
@@ -113,16 +125,6 @@ def _error_text(error: BaseException) -> str:
     return text[-500:]
 
 
-def _set_limits(memory_mb: int, cpu_seconds: int) -> None:
-    with open("/proc/self/status") as status:
-        vm_kb = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
-    address_space = vm_kb * 1024 + memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 2))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024 * 1024,) * 2)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
 def _timed(seconds: float, function, *args):
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
@@ -131,115 +133,100 @@ def _timed(seconds: float, function, *args):
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-def run_job(job: dict, fd: int) -> None:
-    """In the forked child: run the cells, probe the answers, report on ``fd``; never returns."""
+def run_job(job: dict, results: int, commands: int) -> None:
+    """In the sandboxed process: run the cells, answer the grader's probes; never returns."""
+    from convkit.grade.sandbox import Limits, set_limits
     try:
-        os.setpgid(0, 0)
-        _send(fd, {"event": "start", "pid": os.getpid()})
-        _set_limits(int(job["memory_mb"]), int(job["cpu_seconds"]))
-        workdir = tempfile.mkdtemp(prefix="convkit-student-")
-        os.chdir(workdir)
+        channel = _Channel(results, commands)
+        set_limits(Limits(**job["limits"]))
         null = os.open(os.devnull, os.O_RDWR)
         for target in (0, 1, 2):
             os.dup2(null, target)
+        os.close(null)
+        os.environ.update(HOME=os.getcwd(), MPLCONFIGDIR=os.getcwd())
         signal.signal(signal.SIGALRM, _on_alarm)
-        _run(job, fd)
+        _run(job, channel)
     except BaseException:  # the reporting itself failed: the grader sees the pipe close
         pass
     finally:
         os._exit(0)
 
 
-def _run(job: dict, fd: int) -> None:
-    from convkit.grade.codec import decode, to_plain
-
+def _run(job: dict, channel: _Channel) -> None:
     timeout = float(job["timeout"])
     namespace = {"__name__": "__main__", "__builtins__": builtins,
                  "get_ipython": lambda: _Shell(), "display": lambda *a, **k: None}
     skip_cells = set(job["skip_cells"])
+    channel.send({"event": "ready"})
     for index, source in enumerate(job["cells"]):
         if index in skip_cells:
             continue
-        _send(fd, {"event": "cell", "index": index})
+        channel.send({"event": "cell", "index": index})
         error = None
         try:
             code = compile(_to_python(source), f"<cell {index}>", "exec")
             _timed(timeout, exec, code, namespace)
         except BaseException as caught:  # a failing cell never stops the next ones
             error = _error_text(caught)
-        _send(fd, {"event": "cell_done", "index": index, "error": error})
-
-    skip_checks = set(job["skip_checks"])
-    for index, probe in enumerate(job["checks"]):
-        if index in skip_checks:
-            continue
-        _send(fd, {"event": "check", "index": index})
+        channel.send({"event": "cell_done", "index": index, "error": error})
+    channel.send({"event": "cells_done"})
+    while True:
+        command = channel.command()
+        if type(command) is not dict or "check" not in command:
+            return
+        index, nonce = command["check"], command["nonce"]
+        reply = {"event": "result", "index": index, "nonce": nonce}
         try:
-            message = {"event": "result", "index": index,
-                       "value": _probe(probe, namespace, timeout, decode, to_plain)}
+            reply["value"] = _probe(command, namespace, timeout, channel)
         except BaseException as caught:
-            message = {"event": "result", "index": index, "error": _error_text(caught)}
+            reply = dict(reply, error=_error_text(caught))
         try:
-            _send(fd, message)
+            channel.send(reply)
         except (TypeError, ValueError) as caught:
-            _send(fd, {"event": "result", "index": index, "error": f"result not sendable: {caught}"})
-    _send(fd, {"event": "end"})
+            channel.send({"event": "result", "index": index, "nonce": nonce,
+                          "error": f"result not sendable: {caught}"})
 
 
-def _probe(probe: dict, namespace: dict, timeout: float, decode, to_plain):
-    name = probe["name"]
+def _probe(command: dict, namespace: dict, timeout: float, channel: _Channel):
+    from convkit.grade.codec import decode, to_plain
+    from convkit.grade.forbid import ForbiddenCall, watching
+
+    name = command["name"]
     if name not in namespace:
         raise NameError(f"{name} is not defined (did the cell defining it run without error?)")
     answer = namespace[name]
-    if probe["args"] is not None:
-        args = decode(probe["args"])
-        if probe["torch"]:
+    if command["args"] is not None:
+        args = decode(command["args"])
+        if command["torch"]:
             import numpy as np
             import torch
             args = tuple(torch.from_numpy(a) if type(a) is np.ndarray else a for a in args)
         if not callable(answer):
             raise TypeError(f"{name} is not a function")
-        answer = _timed(timeout, answer, *args)
+
+        def report(forbidden: str) -> None:  # at once, before student code can catch anything
+            channel.send({"event": "forbidden", "index": command["check"], "nonce": command["nonce"],
+                          "name": forbidden})
+
+        try:
+            with watching(command.get("forbid") or (), on_hit=report):
+                answer = _timed(timeout, answer, *args)
+        except ForbiddenCall as caught:
+            raise RuntimeError(f"called {caught}, which this question does not allow") from None
     return _timed(timeout, to_plain, answer)
 
 
-def _living_children() -> set[int]:
-    children: set[int] = set()
-    for task in os.listdir("/proc/self/task"):
-        try:
-            with open(f"/proc/self/task/{task}/children") as handle:
-                children.update(int(pid) for pid in handle.read().split())
-        except OSError:
-            pass
-    return children
+# --------------------------------------------------------------------------- the helper's loop
 
 
-def _reap(jobs: set[int]) -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        jobs.discard(pid)
-
-
-def _kill_strays(jobs: set[int]) -> None:
-    """Kill every child that is not a running job: detached processes re-parented here."""
-    for pid in _living_children() - jobs:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
-def _receive(connection: socket.socket) -> tuple[dict, int] | None:
-    header, fds, _, _ = socket.recv_fds(connection, 8, 1)
+def _receive(connection: socket.socket) -> tuple[dict, list[int]] | None:
+    header, fds, _, _ = socket.recv_fds(connection, 8, 3)
     if not header:
         return None
     size = int.from_bytes(header, "big")
-    if size > _MAX_JOB_BYTES or not fds:
+    if size > _MAX_JOB_BYTES or len(fds) != 3:
+        for fd in fds:
+            os.close(fd)
         raise ValueError("malformed job")
     chunks, remaining = [], size
     while remaining:
@@ -248,45 +235,92 @@ def _receive(connection: socket.socket) -> tuple[dict, int] | None:
             return None
         chunks.append(chunk)
         remaining -= len(chunk)
-    return json.loads(b"".join(chunks)), fds[0]
+    return json.loads(b"".join(chunks)), fds
+
+
+def _start(job: dict, fds: list[int], connection: socket.socket) -> None:
+    """In a fresh child of the helper: enter the sandbox and run the job; never returns."""
+    from convkit.grade.sandbox import Limits, enter
+    results, commands, control = fds
+    try:
+        connection.close()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        inner = enter(job["level"], Limits(**job["limits"]), int(job["slot"]), job["cgroup_procs"])
+        if inner:  # the outer child: report the jailed init's PID, then watch over it
+            os.write(control, f"{inner}\n".encode())
+            for fd in (results, commands):
+                os.close(fd)
+            _watch(inner, control)
+            os._exit(0)
+        if job["level"] == "process":
+            os.write(control, f"{os.getpid()}\n".encode())
+        os.close(control)
+    except BaseException as error:  # say why on the results channel: the grader shows it
+        try:
+            text = f"the sandbox could not be set up ({type(error).__name__}: {error})"[:300]
+            os.write(results, (json.dumps({"event": "sandbox_error", "error": text}) + "\n").encode())
+        finally:
+            os._exit(71)
+    run_job(job, results, commands)
+
+
+def _watch(inner: int, control: int) -> None:
+    """Wait for the jailed init; kill it as soon as the grader closes (or loses) the control pipe.
+
+    The helper may be replaced while jobs run, so a job's life hangs on the grader, not on the helper.
+    """
+    poller = select.poll()
+    poller.register(control, select.POLLERR | select.POLLHUP)
+    while True:
+        try:
+            pid, _ = os.waitpid(inner, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid:
+            return
+        if poller.poll(200):
+            os.kill(inner, signal.SIGKILL)
+            os.waitpid(inner, 0)
+            return
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
 
 
 def serve(fd: int) -> None:
-    """The zygote's loop: receive a job and a pipe on socket ``fd``, fork a child for it."""
+    """The helper's loop: receive a job and its pipes on socket ``fd``, fork a sandbox for it."""
+    from convkit.grade.sandbox import die_with_parent
+    die_with_parent()  # the grader gone, the helper goes (jobs end when the grader closes their pipes)
     _preload()
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    except (OSError, AttributeError):  # pragma: no cover - Linux only; strays then go to init
-        pass
     connection = socket.socket(fileno=fd)
     connection.sendall(b"R")  # warmed up: the grader's time limits can start now
-    jobs: set[int] = set()
     while True:
-        ready, _, _ = select.select([connection], [], [], 0.2)
-        _reap(jobs)
-        _kill_strays(jobs)
+        ready, _, _ = select.select([connection], [], [], 0.5)
+        _reap()
         if not ready:
             continue
-        received = _receive(connection)
+        try:
+            received = _receive(connection)
+        except (ValueError, OSError):
+            continue
         if received is None:  # the grader has gone: end with it
             break
-        job, pipe = received
+        job, fds = received
         pid = os.fork()
         if pid == 0:
-            connection.close()
-            run_job(job, pipe)
-        os.close(pipe)
-        jobs.add(pid)
-    # The grader has gone. Kill the jobs' groups, then for a moment keep killing whatever
-    # is re-parented here as those die (a detached process would otherwise go to init).
-    for pid in jobs:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    for _ in range(10):
-        _reap(jobs)
-        _kill_strays(set())
+            _start(job, fds, connection)
+        for handed in fds:
+            os.close(handed)
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        _reap()
         time.sleep(0.05)
 
 

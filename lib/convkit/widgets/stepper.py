@@ -2,43 +2,36 @@
 
 The kernel is placed on the (padded) input at one output position, the
 elementwise products are shown, and their sum lands in the output, which
-fills in position by position as a play button advances. Stride, padding and
-dilation move the window and spread its taps exactly as ``F.conv1d`` and
-``F.conv2d`` do.
+fills in position by position as Play advances. Stride, padding and dilation
+move the window and spread its taps exactly as ``F.conv1d`` and ``F.conv2d``
+do. With several input channels (``x`` of shape ``(C, H, W)``, a kernel
+``(C, h, w)`` and a bias) each channel gives a partial sum and the ``C``
+partial sums plus the bias add up to the output value.
 
-Three layers, as for every widget of the course:
+As for every widget of the course:
 
-* :func:`stepper_state` computes every number shown (pure, tested);
-* :func:`draw_stepper` draws a state into a figure, reusing the artists of
-  the previous call when only the position changed (pure drawing, tested);
-* :func:`stepper` wires ipywidgets controls to the two.
+* :func:`stepper_state` computes every number shown at one position (pure,
+  tested against torch);
+* :func:`stepper_data` gives the browser the numbers of every position at
+  once, so Play, step and scrub never wait for the kernel
+  (``static/stepper.js`` draws them);
+* :func:`stepper` builds the widget.
 """
 from __future__ import annotations
 
-import html
 import math
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import ipywidgets as widgets
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.patches import PathPatch, Rectangle
-from matplotlib.path import Path
-from matplotlib.text import Text
+import traitlets
 
 from convkit import reference, shapes
-from convkit.widgets._canvas import image_widget, new_figure, png_bytes
-from convkit.plot import (
-    _CELL_COLORS,
-    FootprintCell,
-    _cells_path,
-    _grid_path,
-)
+from convkit._args import as_array, as_int, per_axis
+from convkit.widgets._base import ConvWidget, _module, choice, slider, svg_document, svg_text
 
-__all__ = ["StepperState", "EXAMPLES", "stepper_state", "draw_stepper", "stepper"]
+__all__ = ["EXAMPLES", "Stepper", "StepperState", "stepper", "stepper_data", "stepper_state"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,31 +39,37 @@ class StepperState:
     """Every number the stepper shows for one output position.
 
     Shapes below are for a 2d call, ``x`` of shape ``(H, W)`` and kernel
-    ``(h, w)``; a 1d call drops the first axis. Indices are 0-based; input
+    ``(h, w)``; a 1d call drops the first axis, a multichannel call has ``x``
+    ``(C, H, W)`` and kernel ``(C, h, w)`` (and so ``padded``, ``window`` and
+    ``products`` gain a leading ``C`` axis). Indices are 0-based; input
     indices are in unpadded coordinates (padding cells are ``< 0`` or ``>= H``).
 
     Attributes
     ----------
-    x : numpy.ndarray, shape (H, W)
+    x : numpy.ndarray, shape (H, W) or (C, H, W)
         The input, as float64.
-    kernel : numpy.ndarray, shape (h, w)
+    kernel : numpy.ndarray, shape (h, w) or (C, h, w)
         The kernel ``u``, as float64.
+    bias : float
+        Added once to every output value.
     stride, padding, dilation : tuple of int
-        One entry per axis.
-    padded : numpy.ndarray, shape (H + 2 p_h, W + 2 p_w)
+        One entry per spatial axis.
+    padded : numpy.ndarray
         The input inside its frame of zeros.
     position : int
         Flat (row-major) index of the current output position.
     output_index : tuple of int
         The same position as ``(i, j)``.
     taps : tuple of list of int
-        Per axis, the input indices the kernel taps read: ``o s - p + j d``.
-    window : numpy.ndarray, shape (h, w)
+        Per spatial axis, the input indices the kernel taps read: ``o s - p + j d``.
+    window : numpy.ndarray
         The padded input at the taps.
-    products : numpy.ndarray, shape (h, w)
+    products : numpy.ndarray
         ``window * kernel``, the terms of the sum.
+    partials : numpy.ndarray, shape (C,)
+        The sum of the products of each channel (``C = 1`` for one channel).
     value : float
-        Their sum: the output at ``output_index``.
+        ``partials.sum() + bias``: the output at ``output_index``.
     output : numpy.ndarray, shape (H', W')
         The whole output, ``H' = floor((H + 2 p - d (h - 1) - 1) / s) + 1``.
     partial : numpy.ndarray, shape (H', W')
@@ -92,11 +91,19 @@ class StepperState:
     value: float
     output: np.ndarray
     partial: np.ndarray
+    partials: np.ndarray
+    bias: float = 0.0
+    multichannel: bool = False
 
     @property
     def ndim(self) -> int:
-        """1 or 2."""
-        return self.x.ndim
+        """Spatial dims: 1 or 2."""
+        return self.x.ndim - int(self.multichannel)
+
+    @property
+    def channels(self) -> int:
+        """``C``, the number of input channels (1 unless multichannel)."""
+        return self.x.shape[0] if self.multichannel else 1
 
     @property
     def output_shape(self) -> tuple[int, ...]:
@@ -110,8 +117,9 @@ class StepperState:
 
 
 #: The examples the widget offers: the lecture's 1d example and its
-#: derivative filter, and the lecture's padded and strided 3×5 input (with the
-#: vertical-edge kernel of its MNIST example).
+#: derivative filter, the lecture's padded and strided 3×5 input (with the
+#: vertical-edge kernel of its MNIST example), and a 3-channel input whose
+#: three partial sums and bias add up to each output value.
 EXAMPLES: dict[str, dict[str, Any]] = {
     "1d: (1, 2, 3, 4) ⊛ (3, 2)": dict(
         x=np.array([1.0, 2, 3, 4]), kernel=np.array([3.0, 2]), stride=1, padding=0, dilation=1,
@@ -125,27 +133,12 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         kernel=np.array([[-1.0, 0, 1], [-1, 0, 1], [-1, 0, 1]]),
         stride=(2, 2), padding=(2, 1), dilation=(1, 1),
     ),
+    "2d, 3 channels: partial sums + bias": dict(
+        x=np.arange(48.0).reshape(3, 4, 4) % 5,
+        kernel=np.array([[[1.0, 0], [0, -1]], [[0, 1], [1, 0]], [[1, 1], [-1, 0]]]),
+        bias=1.0, stride=1, padding=0, dilation=1, multichannel=True,
+    ),
 }
-
-
-def _as_signal(value: Any, name: str) -> np.ndarray:
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    array = np.asarray(value)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
-    if array.ndim not in (1, 2) or array.size == 0:
-        raise ValueError(
-            f"{name} must be a non-empty 1d (W,) or 2d (H, W) array, got shape {array.shape}"
-        )
-    return array.astype(np.float64)
-
-
-def _per_axis(value: Any, ndim: int) -> tuple[int, ...]:
-    # Only called after shapes.conv_output_shape accepted the value.
-    if isinstance(value, Sequence):
-        return tuple(int(v) for v in value)
-    return (int(value),) * ndim
 
 
 def stepper_state(
@@ -156,29 +149,35 @@ def stepper_state(
     padding: int | Sequence[int] = 0,
     dilation: int | Sequence[int] = 1,
     position: int = 0,
+    bias: float = 0.0,
+    multichannel: bool = False,
 ) -> StepperState:
     """Compute what the stepper shows at one output position.
 
     Output position ``o`` reads the padded input at ``o s - p + j d`` for every
-    tap ``j`` (per axis) and is ``y_o = sum_j x_{o s - p + j d} u_j``, the
-    lecture's ``x ⊛ u`` (no kernel flip), as ``F.conv1d`` / ``F.conv2d``.
+    tap ``j`` (per axis) and is ``y_o = sum_c sum_j x_{c, o s - p + j d} u_{c, j} + b``,
+    the lecture's ``x ⊛ u`` (no kernel flip), as ``F.conv1d`` / ``F.conv2d``.
 
     Parameters
     ----------
-    x : array_like, shape (W,) or (H, W)
-        The input (one channel).
-    kernel : array_like, shape (w,) or (h, w)
+    x : array_like, shape (W,), (H, W), or (C, W) / (C, H, W) with ``multichannel``
+        The input.
+    kernel : array_like, shape (w,), (h, w), or (C, w) / (C, h, w) with ``multichannel``
         The kernel ``u``, with as many dims as ``x``.
     stride, padding, dilation : int or tuple of int
-        As in ``F.conv1d`` / ``F.conv2d``: one value for every axis, or one
-        entry per axis.
+        As in ``F.conv1d`` / ``F.conv2d``: one value for every spatial axis,
+        or one entry per axis.
     position : int, default 0
         Flat (row-major) index of the output position, ``0 <= position < H' W'``.
+    bias : float, default 0
+        The bias ``b`` of the one output channel.
+    multichannel : bool, default False
+        Whether the first axis of ``x`` and ``kernel`` is the channel axis ``C``.
 
     Returns
     -------
     StepperState
-        Padded input, taps, products, current value, whole and partial output.
+        Padded input, taps, products, partial sums, current value, whole and partial output.
 
     Raises
     ------
@@ -198,450 +197,236 @@ def stepper_state(
     (([1, 2],), [6.0, 6.0], 12.0)
     >>> s.output.tolist(), s.partial.tolist()
     ([7.0, 12.0, 17.0], [7.0, 12.0, nan])
+
+    Two channels and a bias: partial sums ``1·1 + 2·1 = 3`` and ``3·2 = 6``, plus 1:
+
+    >>> s = stepper_state([[1, 2], [3, 0]], [[1, 1], [2, 0]], bias=1, multichannel=True)
+    >>> s.partials.tolist(), s.value
+    ([3.0, 6.0], 10.0)
     """
-    signal = _as_signal(x, "x")
-    u = _as_signal(kernel, "kernel")
-    if u.ndim != signal.ndim:
+    extra = int(bool(multichannel))
+    axes = "(C, W) or (C, H, W)" if multichannel else "(W,) or (H, W)"
+    signal = as_array(x, "x", ndim=(1 + extra, 2 + extra), axes=axes, nonempty=True,
+                      dtype=np.float64)
+    u = as_array(kernel, "kernel", ndim=(1 + extra, 2 + extra), axes=axes, nonempty=True,
+                 dtype=np.float64)
+    if u.ndim != signal.ndim or (multichannel and u.shape[0] != signal.shape[0]):
         raise ValueError(
-            f"kernel has shape {u.shape} but x has shape {signal.shape}: "
-            "both must be 1d or both 2d"
+            f"kernel has shape {u.shape} but x has shape {signal.shape}: both must be "
+            + ("(C, ...) with the same C and as many dims" if multichannel else "1d or both 2d")
         )
-    for name, value in (("stride", stride), ("padding", padding), ("dilation", dilation)):
-        if isinstance(value, str):
-            raise TypeError(f"{name} must be an int or a tuple of ints, got {value!r}")
-    output_shape = shapes.conv_output_shape(signal.shape, u.shape, stride, padding, dilation)
-    nd = signal.ndim
-    s, p, d = (_per_axis(v, nd) for v in (stride, padding, dilation))
+    if isinstance(bias, (bool, np.bool_)) or not isinstance(bias, (int, float, np.number)):
+        raise TypeError(f"bias must be a number, got {bias!r}")
+    space, kspace = signal.shape[extra:], u.shape[extra:]
+    nd = len(space)
+    output_shape = shapes.conv_output_shape(space, kspace, stride, padding, dilation)
+    s, p, d = (per_axis(v, name, nd) for v, name in ((stride, "stride"), (padding, "padding"),
+                                                     (dilation, "dilation")))
     count = math.prod(output_shape)
-    if isinstance(position, (bool, np.bool_)) or not isinstance(position, (int, np.integer)):
-        raise TypeError(f"position must be an int, got {position!r}")
+    position = as_int(position, "position")
     if not 0 <= position < count:
         raise ValueError(
             f"position={position} is outside 0..{count - 1}: the output of shape "
             f"{output_shape} has {count} positions"
         )
-    output_index = tuple(int(i) for i in np.unravel_index(int(position), output_shape))
+    output_index = tuple(int(i) for i in np.unravel_index(position, output_shape))
     taps = tuple(
         shapes.footprint(o, k, s_, p_, d_)
-        for o, k, s_, p_, d_ in zip(output_index, u.shape, s, p, d)
+        for o, k, s_, p_, d_ in zip(output_index, kspace, s, p, d)
     )
-    padded = np.pad(signal, [(p_, p_) for p_ in p])
-    window = padded[np.ix_(*[np.asarray(t) + p_ for t, p_ in zip(taps, p)])]
-    products = window * u
+    channels = signal if multichannel else signal[np.newaxis]
+    kernels = u if multichannel else u[np.newaxis]
+    padded = np.pad(channels, [(0, 0)] + [(p_, p_) for p_ in p])
+    window = padded[np.ix_(range(len(channels)), *[np.asarray(t) + p_ for t, p_ in zip(taps, p)])]
+    products = window * kernels
+    partials = products.reshape(len(channels), -1).sum(axis=1)
     conv = reference.conv1d if nd == 1 else reference.conv2d
-    # Unbatched call: one input channel (C = 1) and one kernel (D = C = 1).
-    output = conv(signal[np.newaxis], u[np.newaxis, np.newaxis], stride=s, padding=p,
+    # One output channel: weight (D = 1, C, ...), bias (1,).
+    output = conv(channels, kernels[np.newaxis], np.array([float(bias)]), stride=s, padding=p,
                   dilation=d)[0]
     done = np.arange(count).reshape(output_shape) <= position
+    squeeze = (lambda a: a) if multichannel else (lambda a: a[0])
     return StepperState(
-        x=signal, kernel=u, stride=s, padding=p, dilation=d, padded=padded,
-        position=int(position), output_index=output_index, taps=taps, window=window,
-        products=products, value=float(products.sum()), output=output,
-        partial=np.where(done, output, np.nan),
+        x=signal, kernel=u, stride=s, padding=p, dilation=d, padded=squeeze(padded),
+        position=position, output_index=output_index, taps=taps, window=squeeze(window),
+        products=squeeze(products), value=float(partials.sum() + bias), output=output,
+        partial=np.where(done, output, np.nan), partials=partials, bias=float(bias),
+        multichannel=bool(multichannel),
     )
 
 
-# ------------------------------------------------------------------------ drawing
+def stepper_data(state: StepperState) -> dict[str, Any]:
+    """The JSON the browser draws: the numbers of every position of ``state``'s setting.
 
-_SIGNED = "RdBu_r"
-_TAP_COLOR = "#f28e2b"
-_WINDOW_COLOR = "#d1495b"
-_MAX_LABELLED_CELLS = 200  # beyond this, numbers are unreadable and slow to draw
+    ``products[k]`` (``C × h × w``, rows first) and ``partials[k]`` (``C``) are
+    those of position ``k`` in row-major order; ``reads`` gives, per spatial
+    axis, the input indices each output index reads (``shapes.footprint``).
+    A 1d setting is sent as 2d with one row.
+    """
+    x = state.x if state.multichannel else state.x[np.newaxis]
+    u = state.kernel if state.multichannel else state.kernel[np.newaxis]
+    one = state.ndim == 1
+    if one:
+        x, u = x[:, np.newaxis], u[:, np.newaxis]
+    s, p, d = ((1,) * one + t for t in (state.stride, state.padding, state.dilation))
+    if one:
+        p = (0, p[1])
+    output = state.output.reshape(1, -1) if one else state.output
+    reads = [[shapes.footprint(o, k, s_, p_, d_) for o in range(n)]
+             for n, k, s_, p_, d_ in zip(output.shape, u.shape[1:], s, p, d)]
+    padded = np.pad(x, [(0, 0), (p[0], p[0]), (p[1], p[1])])
+    products, partials = [], []
+    for rows in reads[0]:
+        for cols in reads[1]:
+            window = padded[:, np.asarray(rows)[:, None] + p[0], np.asarray(cols)[None, :] + p[1]]
+            terms = window * u
+            products.append(terms.tolist())
+            partials.append(terms.reshape(len(u), -1).sum(axis=1).tolist())
+    return dict(
+        ndim=state.ndim, channels=len(x), x=x.tolist(), kernel=u.tolist(), bias=state.bias,
+        input_shape=list(x.shape[1:]), output_shape=list(output.shape), padding=list(p),
+        stride=list(s), dilation=list(d), reads=reads, products=products, partials=partials,
+        output=output.tolist(),
+    )
 
 
-def _fmt(value: float) -> str:
-    if not np.isfinite(value):
-        return ""
-    return f"{value:.3g}" if value != int(value) or abs(value) >= 1e6 else f"{int(value)}"
+class Stepper(ConvWidget):
+    """The stepper (see the module's docstring); build it with :func:`stepper`."""
+
+    _esm = _module("stepper.js")
+    #: The output position shown, row-major. The browser moves it (Play, step, scrub) without
+    #: waiting; Python follows to keep ``.state`` at that position.
+    position = traitlets.Int(0).tag(sync=True)
+
+    def __init__(self, examples: dict[str, dict[str, Any]], **kwargs: Any):
+        self.examples = examples
+        first = next(iter(examples))
+        super().__init__(self._settings_for(first), **kwargs)
+        self.observe(self._on_position, "position")
+        self.controls["position"] = _PositionControl(self)
+
+    def _settings_for(self, name: str) -> dict[str, Any]:
+        example = self.examples[name]
+        settings: dict[str, Any] = {"example": name}
+        nd = np.ndim(example["x"]) - int(example.get("multichannel", False))
+        for key in ("stride", "padding", "dilation"):
+            pair = per_axis(example[key], key, nd)
+            settings[f"{key}_h"], settings[f"{key}_w"] = (pair[0] if nd == 2 else
+                                                          (0 if key == "padding" else 1)), pair[-1]
+        return settings
+
+    def _on_settings(self, change: dict[str, Any]) -> None:
+        old = change.get("old") or {}
+        if old.get("example") not in (None, change["new"]["example"]):
+            # A new example brings its own stride, padding and dilation, and starts at 0.
+            self.position = 0
+            settings = self._settings_for(change["new"]["example"])
+            if settings != self.settings:
+                self.settings = settings  # observed: refreshes
+                return
+        self.refresh()
+
+    def _arguments(self, settings: dict[str, Any]) -> dict[str, Any]:
+        example = self.examples[settings["example"]]
+        multichannel = example.get("multichannel", False)
+        nd = np.ndim(example["x"]) - int(multichannel)
+        values = {}
+        for key in ("stride", "padding", "dilation"):
+            pair = (settings[f"{key}_h"], settings[f"{key}_w"])
+            values[key] = pair if nd == 2 else pair[1]
+        return dict(x=example["x"], kernel=example["kernel"], bias=example.get("bias", 0.0),
+                    multichannel=multichannel, **values)
+
+    def controls_spec(self, settings: dict[str, Any]) -> list[dict[str, Any]]:
+        example = self.examples[settings["example"]]
+        one = np.ndim(example["x"]) - int(example.get("multichannel", False)) == 1
+        spec = [choice("example", "example", [(name, name) for name in self.examples],
+                       settings["example"])]
+        for key, low, high in (("stride", 1, 4), ("padding", 0, 3), ("dilation", 1, 4)):
+            spec.append(slider(f"{key}_h", f"{key} (rows)", low, max(high, settings[f"{key}_h"]),
+                               settings[f"{key}_h"], hidden=one))
+            spec.append(slider(f"{key}_w", f"{key} ({'length' if one else 'columns'})", low,
+                               max(high, settings[f"{key}_w"]), settings[f"{key}_w"]))
+        return spec
+
+    def compute(self, settings: dict[str, Any]) -> tuple[StepperState, dict[str, Any]]:
+        arguments = self._arguments(settings)
+        first = stepper_state(**arguments)
+        if self.position >= first.positions:
+            self.position = first.positions - 1
+        state = stepper_state(**arguments, position=self.position) if self.position else first
+        return state, stepper_data(state)
+
+    def _on_position(self, change: dict[str, Any]) -> None:
+        if self.state is None or self.error:
+            return
+        position = min(max(change["new"], 0), self.state.positions - 1)
+        if position != change["new"]:
+            self.position = position
+            return
+        self.state = stepper_state(**self._arguments(self.settings), position=position)
+
+    def static_svg(self) -> str | None:
+        """The input with the window of the current position, the kernel and the output so far."""
+        if self.state is None:
+            return None
+        d = self.data
+        state = self.state
+        H, W = d["input_shape"]
+        cell = 30
+        body, top = [], 26
+        body.append(svg_text(8, 16, f"output position {state.position + 1} of {state.positions}: "
+                                    f"value {state.value:g}", 14, weight="bold"))
+        rows = np.asarray(state.taps[0]) if state.ndim == 2 else np.array([0])
+        cols = np.asarray(state.taps[-1])
+        for c, grid in enumerate(d["x"]):
+            left = 8 + c * (W * cell + 20)
+            for r in range(H):
+                for k in range(W):
+                    lit = r in rows and k in cols
+                    body.append(f"<rect x='{left + k * cell}' y='{top + r * cell}' width='{cell}' "
+                                f"height='{cell}' fill='{'#56B4E9' if lit else '#ffffff'}' "
+                                f"stroke='#8a8a8a'/>")
+                    body.append(svg_text(left + k * cell + cell / 2, top + r * cell + 19,
+                                         f"{grid[r][k]:g}", 12, anchor="middle"))
+        out_top = top + H * cell + 30
+        body.append(svg_text(8, out_top - 8, "output so far", 13))
+        Ho, Wo = d["output_shape"]
+        partial = state.partial.reshape(Ho, Wo)
+        for r in range(Ho):
+            for k in range(Wo):
+                value = partial[r, k]
+                body.append(f"<rect x='{8 + k * cell}' y='{out_top + r * cell}' width='{cell}' "
+                            f"height='{cell}' fill='{'#cfe8dc' if np.isfinite(value) else '#ffffff'}'"
+                            f" stroke='#8a8a8a'/>")
+                if np.isfinite(value):
+                    body.append(svg_text(8 + k * cell + cell / 2, out_top + r * cell + 19,
+                                         f"{value:g}", 12, anchor="middle"))
+        width = max(8 + len(d["x"]) * (W * cell + 20), 8 + Wo * cell + 8, 380)
+        return svg_document(width, out_top + Ho * cell + 8, body, "convolution stepper")
 
 
-def _labels(values: np.ndarray) -> np.ndarray:
-    return np.vectorize(_fmt, otypes=[object])(values)
+class _PositionControl:
+    """``controls["position"]``: the output position, as the scrub slider shows it."""
 
-
-def _squares(rows: Sequence[int], cols: Sequence[int]) -> Path:
-    """Unit squares centred on every ``(row, col)`` of the product ``rows × cols``."""
-    r, c = np.meshgrid(np.asarray(rows), np.asarray(cols), indexing="ij")
-    return _cells_path(r.ravel(), c.ravel())
-
-
-class _Cells:
-    """A grid of cells coloured by value, one number in each, updated in place."""
-
-    def __init__(self, ax, shape, *, top=0, left=0, vmax=1.0, fontsize=9, codes=False):
-        rows, cols = shape
-        self.shape = (rows, cols)
-        extent = (left - 0.5, left + cols - 0.5, top + rows - 0.5, top - 0.5)
-        labelled = rows * cols <= _MAX_LABELLED_CELLS
-        if codes and labelled:  # the input: padding shaded, real cells white, numbers on top
-            self.image = ax.imshow(
-                np.zeros(shape, dtype=np.int8), cmap=_CELL_COLORS, vmin=-0.5,
-                vmax=len(FootprintCell) - 0.5, extent=extent, interpolation="nearest",
-            )
-        elif codes:  # too many cells for numbers: the values as grey levels instead
-            self.image = ax.imshow(np.zeros(shape), cmap="gray", extent=extent,
-                                   interpolation="nearest")
-        else:
-            # Limits wider than the data keep colours pale and the numbers readable.
-            self.image = ax.imshow(
-                np.full(shape, np.nan), cmap=_SIGNED, vmin=-2 * vmax, vmax=2 * vmax,
-                extent=extent, interpolation="nearest",
-            )
-        self.grid = ax.add_patch(PathPatch(
-            _grid_path(np.arange(cols + 1) + left - 0.5, np.arange(rows + 1) + top - 0.5),
-            fill=False, edgecolor="0.6", linewidth=0.6,
-        ))
-        ax.set_xlim(extent[0], extent[1])
-        ax.set_ylim(extent[2], extent[3])
-        self.texts: list[list] = []
-        if labelled:
-            self.texts = [
-                [ax.text(left + j, top + i, "", ha="center", va="center", fontsize=fontsize,
-                         zorder=3)
-                 for j in range(cols)]
-                for i in range(rows)
-            ]
-        self.labels = np.full(shape, "", dtype=object)
+    def __init__(self, widget: Stepper):
+        self._widget = widget
 
     @property
-    def artists(self) -> list:
-        """Everything drawn for the cells, bottom to top."""
-        return [self.image, self.grid] + [t for row in self.texts for t in row]
+    def value(self) -> int:
+        return self._widget.position
 
-    def set(self, values: np.ndarray, labels: np.ndarray | None = None) -> None:
-        self.image.set_data(values)
-        if self.image.get_cmap().name == "gray":
-            self.image.autoscale()
-        if labels is None or not self.texts:
-            return
-        for i, j in zip(*np.nonzero(labels != self.labels)):
-            self.texts[i][j].set_text(labels[i, j])
-        self.labels = labels.copy()
+    @value.setter
+    def value(self, value: int) -> None:
+        self._widget.position = value
 
+    @property
+    def min(self) -> int:
+        return 0
 
-def _symmetric(*arrays: np.ndarray) -> float:
-    top = max(float(np.nanmax(np.abs(a))) if np.isfinite(a).any() else 0.0 for a in arrays)
-    return top if top > 0 else 1.0
-
-
-def _input_picture(state: StepperState, cells: _Cells) -> np.ndarray:
-    """Padding shaded and input white under the numbers, or the values when there are none."""
-    if not cells.texts:
-        return state.padded
-    codes = np.full(state.padded.shape, FootprintCell.PADDING, dtype=np.int8)
-    codes[tuple(slice(p, p + n) for p, n in zip(state.padding, state.x.shape))] = (
-        FootprintCell.INPUT
-    )
-    return codes
-
-
-def _sum_text(products: np.ndarray, value: float) -> str:
-    terms = [_fmt(v) for v in products.ravel()]
-    if len(terms) > 4:
-        return f"sum = {_fmt(value)}"
-    return " + ".join(terms).replace("+ -", "− ") + f" = {_fmt(value)}"
-
-
-def _geometry(state: StepperState) -> tuple:
-    return (
-        state.x.shape, state.x.tobytes(), state.kernel.shape, state.kernel.tobytes(),
-        state.stride, state.padding, state.dilation,
-    )
-
-
-def _spines(*axes) -> list:
-    # Redrawn images would cover the frame of their axes otherwise.
-    return [spine for ax in axes for spine in ax.spines.values()]
-
-
-class _Layout:
-    """Artists of one stepper figure; a step updates the few that move.
-
-    ``dynamic`` lists, bottom to top, the artists a new position changes. The
-    rest is drawn once into a background that :meth:`png` restores before
-    drawing only the dynamic artists (blitting), which keeps a play step far
-    cheaper than a full redraw of every number and tick.
-    """
-
-    dynamic: list
-
-    def __init__(self, fig: Figure):
-        self.fig = fig
-        self.background = None
-        self.size = None
-
-    def _taps(self, ax, zorder=4):
-        # Above the static numbers: they show through the translucent orange.
-        self.taps = ax.add_patch(PathPatch(
-            Path(np.zeros((1, 2))), facecolor=_TAP_COLOR, alpha=0.55, edgecolor="none",
-            zorder=zorder, gid="taps",
-        ))
-        return self.taps
-
-    def png(self) -> bytes:
-        """PNG bytes of the figure, blitting the dynamic artists on the static background."""
-        canvas = self.fig.canvas
-        size = (canvas.get_width_height(), self.fig.dpi)
-        if self.background is None or size != self.size:
-            # Blank texts rather than hide them: axes place a hidden title oddly.
-            texts = [(a, a.get_text()) for a in self.dynamic if isinstance(a, Text)]
-            shapes_ = [a for a in self.dynamic if not isinstance(a, Text)]
-            for artist, _ in texts:
-                artist.set_text("")
-            for artist in shapes_:
-                artist.set_visible(False)
-            canvas.draw()
-            self.background = canvas.copy_from_bbox(self.fig.bbox)
-            self.size = size
-            for artist, text in texts:
-                artist.set_text(text)
-            for artist in shapes_:
-                artist.set_visible(True)
-        else:
-            canvas.restore_region(self.background)
-        renderer = canvas.get_renderer()
-        for artist in sorted(self.dynamic, key=lambda a: a.get_zorder()):
-            artist.draw(renderer)
-        return png_bytes(self.fig, draw=False)
-
-
-class _Layout1d(_Layout):
-    """Four aligned strips: padded input, kernel at its taps, products, output."""
-
-    def __init__(self, fig: Figure, state: StepperState):
-        super().__init__(fig)
-        (size,), (pad,) = state.x.shape, state.padding
-        width, out = size + 2 * pad, state.output.size
-        # Half an inch per cell, less for long signals so the figure stays on screen.
-        cell = min(0.5, 13.0 / max(width, out))
-        fig.set_size_inches(max(5.5, cell * max(width, out) + 1.4), 5.2)
-        grid = fig.add_gridspec(4, 1, left=0.06, right=0.97, top=0.94, bottom=0.09, hspace=1.5)
-        ax_in = fig.add_subplot(grid[0])
-        ax_kernel = fig.add_subplot(grid[1], sharex=ax_in)
-        ax_products = fig.add_subplot(grid[2], sharex=ax_in)
-        ax_out = fig.add_subplot(grid[3])
-        font = 9 if cell >= 0.45 else 7 if cell >= 0.3 else 5
-        self.input = _Cells(ax_in, (1, width), left=-pad, codes=True, fontsize=font)
-        self.input.set(_input_picture(state, self.input)[None], _labels(state.padded[None]))
-        self.kernel = _Cells(ax_kernel, (1, width), left=-pad, vmax=_symmetric(state.kernel),
-                             fontsize=font)
-        bound = _symmetric(state.padded) * _symmetric(state.kernel)
-        self.products = _Cells(ax_products, (1, width), left=-pad, vmax=bound, fontsize=font)
-        self.output = _Cells(ax_out, (1, out), vmax=_symmetric(state.output), fontsize=font)
-        self.window = ax_in.add_patch(Rectangle(
-            (0, -0.5), 1, 1, fill=False, edgecolor=_WINDOW_COLOR, linewidth=2.0, zorder=5,
-            gid="window",
-        ))
-        self.current = ax_out.add_patch(Rectangle(
-            (0, -0.5), 1, 1, fill=False, edgecolor=_WINDOW_COLOR, linewidth=2.0, zorder=5,
-            gid="current",
-        ))
-        ax_in.set_title("padded input x (zeros shaded, taps in orange)", fontsize=10)
-        self.kernel_title = ax_kernel.set_title(" ", fontsize=10)
-        self.products_title = ax_products.set_title(" ", fontsize=10)
-        ax_out.set_title(f"output x ⊛ u ({out} positions)", fontsize=10)
-        ax_products.set_xlabel("input index", fontsize=9)
-        ax_out.set_xlabel("output index", fontsize=9)
-        for ax in (ax_in, ax_kernel, ax_products, ax_out):
-            ax.set_yticks([])
-            ax.set_aspect("auto")
-            ax.tick_params(labelsize=8, length=2)
-        ax_in.set_xticks(np.arange(-pad, size + pad, 1 if width <= 20 else width // 10))
-        ax_out.set_xticks(np.arange(0, out, 1 if out <= 20 else out // 10))
-        for ax in (ax_in, ax_kernel):
-            ax.tick_params(labelbottom=False)
-        self.dynamic = [
-            self._taps(ax_in), self.window, *self.kernel.artists, *self.products.artists,
-            *self.output.artists, self.current, self.kernel_title, self.products_title,
-            *_spines(ax_kernel, ax_products, ax_out),
-        ]
-
-    def update(self, state: StepperState) -> None:
-        (pad,), (o,) = state.padding, state.output_index
-        taps = np.asarray(state.taps[0])
-        self.taps.set_path(_squares([0], taps))
-        on_taps = np.full(self.kernel.shape, np.nan)
-        on_taps[0, taps + pad] = state.kernel
-        self.kernel.set(on_taps, _labels(on_taps))
-        on_taps = np.full(self.products.shape, np.nan)
-        on_taps[0, taps + pad] = state.products
-        self.products.set(on_taps, _labels(on_taps))
-        self.output.set(state.partial[None], _labels(state.partial[None]))
-        self.window.set_bounds(taps[0] - 0.5, -0.5, taps[-1] - taps[0] + 1, 1)
-        self.current.set_bounds(o - 0.5, -0.5, 1, 1)
-        self.kernel_title.set_text(f"kernel u placed for output {o}")
-        self.products_title.set_text(f"products x·u: {_sum_text(state.products, state.value)}")
-
-
-class _Layout2d(_Layout):
-    """Four panels side by side: padded input with the window, kernel, products, output."""
-
-    def __init__(self, fig: Figure, state: StepperState):
-        super().__init__(fig)
-        (height, width), (ph, pw) = state.x.shape, state.padding
-        rows, cols = height + 2 * ph, width + 2 * pw
-        kh, kw = state.kernel.shape
-        oh, ow = state.output.shape
-        widths = [cols, kw, kw, ow]
-        cell = min(0.48, 12.0 / sum(widths), 6.0 / max(rows, kh, oh))
-        fig.set_size_inches(cell * sum(widths) + 2.2, cell * max(rows, kh, oh) + 1.5)
-        font = 9 if cell >= 0.4 else 7 if cell >= 0.3 else 5
-        grid = fig.add_gridspec(1, 4, width_ratios=widths, left=0.06, right=0.98, top=0.86,
-                                bottom=0.14, wspace=0.3)
-        axes = [fig.add_subplot(grid[k]) for k in range(4)]
-        ax_in, ax_kernel, ax_products, ax_out = axes
-        self.input = _Cells(ax_in, (rows, cols), top=-ph, left=-pw, codes=True, fontsize=font)
-        self.input.set(_input_picture(state, self.input), _labels(state.padded))
-        self.kernel = _Cells(ax_kernel, (kh, kw), vmax=_symmetric(state.kernel), fontsize=font)
-        self.kernel.set(state.kernel, _labels(state.kernel))
-        bound = _symmetric(state.padded) * _symmetric(state.kernel)
-        self.products = _Cells(ax_products, (kh, kw), vmax=bound, fontsize=font)
-        self.output = _Cells(ax_out, (oh, ow), vmax=_symmetric(state.output), fontsize=font)
-        # The kernel laid on the input: each tap cell also shows the weight it meets.
-        self.weights = []
-        if rows * cols <= _MAX_LABELLED_CELLS:
-            self.weights = [
-                ax_in.text(0, 0, f"×{_fmt(v)}", ha="right", va="bottom", fontsize=6,
-                           color="#7a1f2b", zorder=5)
-                for v in state.kernel.ravel()
-            ]
-        self.window = ax_in.add_patch(Rectangle(
-            (0, 0), 1, 1, fill=False, edgecolor=_WINDOW_COLOR, linewidth=2.0, zorder=5,
-            gid="window",
-        ))
-        self.current = ax_out.add_patch(Rectangle(
-            (0, 0), 1, 1, fill=False, edgecolor=_WINDOW_COLOR, linewidth=2.0, zorder=5,
-            gid="current",
-        ))
-        self.input_title = ax_in.set_title(" ", fontsize=10)
-        ax_kernel.set_title("kernel u", fontsize=10)
-        self.products_title = ax_products.set_title(" ", fontsize=10)
-        ax_out.set_title(f"output {oh}×{ow}", fontsize=10)
-        ax_in.set_xlabel("input column", fontsize=9)
-        ax_in.set_ylabel("input row", fontsize=9)
-        ax_out.set_xlabel("output column", fontsize=9)
-        ax_out.set_ylabel("output row", fontsize=9)
-        spans = [(-ph, height + ph, -pw, width + pw), (0, kh, 0, kw), (0, kh, 0, kw),
-                 (0, oh, 0, ow)]
-        for ax, (r0, r1, c0, c1) in zip(axes, spans):
-            ax.set_xticks(np.arange(c0, c1, 1 if c1 - c0 <= 16 else (c1 - c0) // 8))
-            ax.set_yticks(np.arange(r0, r1, 1 if r1 - r0 <= 16 else (r1 - r0) // 8))
-            ax.tick_params(labelsize=7, length=2)
-            ax.set_aspect("equal")
-        self.dynamic = [
-            self._taps(ax_in), *self.weights, self.window, *self.products.artists,
-            *self.output.artists, self.current, self.input_title, self.products_title,
-            *_spines(ax_products, ax_out),
-        ]
-
-    def update(self, state: StepperState) -> None:
-        rows, cols = state.taps
-        self.taps.set_path(_squares(rows, cols))
-        for text, (r, c) in zip(self.weights, ((r, c) for r in rows for c in cols)):
-            text.set_position((c + 0.47, r + 0.47))
-        self.products.set(state.products, _labels(state.products))
-        self.output.set(state.partial, _labels(state.partial))
-        self.window.set_bounds(cols[0] - 0.5, rows[0] - 0.5, cols[-1] - cols[0] + 1,
-                               rows[-1] - rows[0] + 1)
-        i, j = state.output_index
-        self.current.set_bounds(j - 0.5, i - 0.5, 1, 1)
-        self.input_title.set_text(f"padded input, window of output ({i}, {j})")
-        self.products_title.set_text(f"products x·u, {_sum_text(state.products, state.value)}")
-
-
-_LAYOUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def draw_stepper(state: StepperState, fig: Figure) -> None:
-    """Draw a :class:`StepperState` into ``fig``.
-
-    The padded input (zeros shaded, the taps of the current position in
-    orange, framed by the span ``1 + (k - 1) d`` of the kernel), the kernel
-    laid on its taps, the products with their sum, and the output with the
-    positions computed so far. When the previous call on ``fig`` drew the
-    same input, kernel, stride, padding and dilation, its artists are updated
-    in place (a play step only moves the window); otherwise the figure is
-    cleared and laid out again, possibly at a new size.
-
-    Parameters
-    ----------
-    state : StepperState
-        From :func:`stepper_state`.
-    fig : matplotlib.figure.Figure
-        The figure to draw into: 4 stacked axes for a 1d state, 4 side by
-        side for a 2d one.
-
-    Returns
-    -------
-    None
-
-    Examples
-    --------
-    >>> from matplotlib.figure import Figure
-    >>> fig = Figure()
-    >>> draw_stepper(stepper_state([1, 2, 3, 4], [3, 2], position=2), fig)
-    >>> [ax.get_title() for ax in fig.axes][2:]
-    ['products x·u: 9 + 8 = 17', 'output x ⊛ u (3 positions)']
-    """
-    layout = _LAYOUTS.get(fig)
-    key = _geometry(state)
-    if layout is None or layout.key != key or layout.fig is not fig or not fig.axes:
-        fig.clear()
-        layout = (_Layout1d if state.ndim == 1 else _Layout2d)(fig, state)
-        layout.key = key
-        _LAYOUTS[fig] = layout
-    layout.update(state)
-
-
-def _render(fig: Figure) -> bytes:
-    layout = _LAYOUTS.get(fig)
-    return layout.png() if layout is not None else png_bytes(fig)
-
-
-def _draw_message(fig: Figure, message: str) -> None:
-    _LAYOUTS.pop(fig, None)
-    fig.clear()
-    fig.set_size_inches(6.0, 1.2)
-    fig.text(0.5, 0.5, message, ha="center", va="center", wrap=True, fontsize=10,
-             color="#9b1c1c")
-
-
-# ------------------------------------------------------------------------ wiring
-
-
-def _formula(state: StepperState) -> str:
-    """``y[1] = x[1]·u[0] + x[2]·u[1] = 2·3 + 3·2 = 12`` for the current position."""
-    def index(values) -> str:
-        return ", ".join(str(v) for v in values)
-
-    taps = [
-        (tuple(int(t) for t in x_index), tuple(int(j) for j in u_index))
-        for x_index, u_index in zip(
-            np.stack(np.meshgrid(*state.taps, indexing="ij"), -1).reshape(-1, state.ndim),
-            np.stack(np.meshgrid(*[range(k) for k in state.kernel.shape], indexing="ij"), -1)
-            .reshape(-1, state.ndim),
-        )
-    ]
-    symbols = " + ".join(f"x[{index(a)}]·u[{index(b)}]" for a, b in taps)
-    numbers = " + ".join(
-        f"{_fmt(w)}·{_fmt(u)}" if u >= 0 else f"{_fmt(w)}·({_fmt(u)})"
-        for w, u in zip(state.window.ravel(), state.kernel.ravel())
-    )
-    return (
-        f"y[{index(state.output_index)}] = {symbols}<br>"
-        f"&nbsp;&nbsp;&nbsp;&nbsp;= {numbers} = <b>{_fmt(state.value)}</b>"
-    )
-
-
-def _describe(state: StepperState) -> str:
-    shape = " × ".join(str(n) for n in state.output_shape)
-    padded = "; cells outside 0.." + ", 0..".join(str(n - 1) for n in state.x.shape) + \
-        " are padding zeros" if any(state.padding) else ""
-    return (
-        f"<p>Output shape: <b>{shape}</b> ({state.positions} positions); step "
-        f"{state.position + 1} of {state.positions}{padded}.</p>"
-        f"<p style='font-family: monospace'>{_formula(state)}</p>"
-    )
+    @property
+    def max(self) -> int:
+        return self._widget.state.positions - 1 if self._widget.state is not None else 0
 
 
 def stepper(
@@ -651,37 +436,41 @@ def stepper(
     stride: int | Sequence[int] = 1,
     padding: int | Sequence[int] = 0,
     dilation: int | Sequence[int] = 1,
-) -> widgets.VBox:
-    """A play/step widget that slides a kernel over a 1d or 2d input.
+    bias: float = 0.0,
+    multichannel: bool = False,
+) -> Stepper:
+    """A play/step widget that slides a kernel over a 1d or 2d input, one or several channels.
 
-    A ``Play`` button and a position slider (linked) move the window through
-    the output positions; sliders set stride, padding and dilation per axis;
-    a menu picks one of :data:`EXAMPLES` (or the ``x`` and ``kernel`` you
-    pass). Impossible settings (the kernel no longer fits) show a message.
+    Play, ◀ step and step ▶ buttons and a position slider (scrub) move the
+    window through the output positions in the browser; controls set stride,
+    padding and dilation per axis; a menu picks one of :data:`EXAMPLES` (or
+    the ``x`` and ``kernel`` you pass). Impossible settings (the kernel no
+    longer fits) show a message and keep the last picture.
 
     Parameters
     ----------
-    x : array_like, shape (W,) or (H, W), optional
+    x : array_like, shape (W,) or (H, W) (or (C, ...) with ``multichannel``), optional
         Your own input; then ``kernel`` is required. Keep it small (about
         12×12) so that every number stays readable.
-    kernel : array_like, shape (w,) or (h, w), optional
+    kernel : array_like, shape (w,) or (h, w) (or (C, ...)), optional
         Your own kernel.
     stride, padding, dilation : int or tuple of int
         Initial settings for your own input (examples carry their own).
+    bias, multichannel
+        As in :func:`stepper_state`, for your own input.
 
     Returns
     -------
-    ipywidgets.VBox
-        The widget. Its controls are in ``.controls`` (keys ``example``,
-        ``play``, ``position``, ``stride_h``, ``stride_w``, ``padding_h``,
-        ``padding_w``, ``dilation_h``, ``dilation_w``), the picture in
-        ``.image`` (PNG bytes), the text in ``.html``, the figure in
-        ``.figure`` and the last computed state in ``.state``.
+    Stepper
+        The widget. ``.controls`` holds ``example``, ``position``,
+        ``stride_h``, ``stride_w``, ``padding_h``, ``padding_w``,
+        ``dilation_h`` and ``dilation_w``; ``.state`` is the
+        :class:`StepperState` at the current position.
 
     Raises
     ------
     ValueError
-        If only one of ``x`` and ``kernel`` is given.
+        If only one of ``x`` and ``kernel`` is given, or they do not make a convolution.
 
     Examples
     --------
@@ -694,119 +483,10 @@ def stepper(
     if (x is None) != (kernel is None):
         raise ValueError("give both x and kernel, or neither (to use the built-in examples)")
     if x is not None:
-        examples = {"your input": dict(x=_as_signal(x, "x"), kernel=_as_signal(kernel, "kernel"),
-                                       stride=stride, padding=padding, dilation=dilation),
-                    **examples}
-
-    slider = dict(continuous_update=False, style={"description_width": "110px"},
-                  layout=widgets.Layout(width="320px"))
-    controls: dict[str, widgets.Widget] = {
-        "example": widgets.Dropdown(options=list(examples), description="example",
-                                    layout=widgets.Layout(width="420px")),
-        "play": widgets.Play(min=0, max=0, interval=800, description="play"),
-        "position": widgets.IntSlider(min=0, max=0, description="position", **slider),
-    }
-    for name, low, high in (("stride", 1, 4), ("padding", 0, 3), ("dilation", 1, 4)):
-        for axis, label in (("h", "rows"), ("w", "columns")):
-            controls[f"{name}_{axis}"] = widgets.IntSlider(
-                min=low, max=high, value=low, description=f"{name} ({label})", **slider
-            )
-    controls["back"] = widgets.Button(description="◀ step", layout=widgets.Layout(width="80px"))
-    controls["step"] = widgets.Button(description="step ▶", layout=widgets.Layout(width="80px"))
-    widgets.link((controls["play"], "value"), (controls["position"], "value"))
-    image = image_widget()
-    text = widgets.HTML()
-    fig = new_figure(6.0, 4.0)
-    box = widgets.VBox()
-    busy = [False]
-
-    def settings() -> dict[str, Any]:
-        example = examples[controls["example"].value]
-        nd = np.ndim(example["x"])
-        values = {}
-        for name in ("stride", "padding", "dilation"):
-            pair = (controls[f"{name}_h"].value, controls[f"{name}_w"].value)
-            values[name] = pair if nd == 2 else pair[1]
-        return dict(x=example["x"], kernel=example["kernel"], **values)
-
-    def render(*_) -> None:
-        if busy[0]:
-            return
-        try:
-            state = stepper_state(**settings(), position=controls["position"].value)
-        except (ValueError, TypeError) as error:
-            controls["play"].playing = False
-            _draw_message(fig, str(error))
-            text.value = f"<p style='color:#9b1c1c'><b>No output:</b> {html.escape(str(error))}</p>"
-            image.value = _render(fig)
-            box.state = None
-            return
-        draw_stepper(state, fig)
-        image.value = _render(fig)
-        text.value = _describe(state)
-        box.state = state
-
-    def reshape(*_) -> None:
-        """Settings changed: fit the position range to the new output, then draw once."""
-        if busy[0]:
-            return
-        busy[0] = True
-        try:
-            try:
-                s = settings()
-                count = math.prod(shapes.conv_output_shape(
-                    np.shape(s["x"]), np.shape(s["kernel"]), s["stride"], s["padding"],
-                    s["dilation"],
-                ))
-            except (ValueError, TypeError):
-                count = 1
-            for name in ("position", "play"):
-                controls[name].max = count - 1
-        finally:
-            busy[0] = False
-        render()
-
-    def load_example(*_) -> None:
-        example = examples[controls["example"].value]
-        nd = np.ndim(example["x"])
-        busy[0] = True
-        try:
-            for name in ("stride", "padding", "dilation"):
-                pair = _per_axis(example[name], nd)
-                for axis, value in zip("hw", (pair[0] if nd == 2 else None, pair[-1])):
-                    control = controls[f"{name}_{axis}"]
-                    if value is None:  # the row sliders mean nothing for a 1d input
-                        value = control.min
-                    # Your own settings may lie beyond the sliders' default range.
-                    control.max = max(control.max, value)
-                    control.value = value
-                controls[f"{name}_h"].disabled = nd == 1
-            controls["play"].playing = False
-            controls["position"].value = 0
-        finally:
-            busy[0] = False
-        reshape()
-
-    def move(offset: int) -> None:
-        position = controls["position"]
-        position.value = min(max(position.value + offset, position.min), position.max)
-
-    controls["back"].on_click(lambda _button: move(-1))
-    controls["step"].on_click(lambda _button: move(+1))
-    controls["example"].observe(load_example, "value")
-    controls["position"].observe(render, "value")
-    for name in ("stride", "padding", "dilation"):
-        for axis in ("h", "w"):
-            controls[f"{name}_{axis}"].observe(reshape, "value")
-
-    box.children = [
-        controls["example"],
-        widgets.HBox([controls["play"], controls["back"], controls["step"], controls["position"]]),
-        widgets.HBox([controls["stride_h"], controls["padding_h"], controls["dilation_h"]]),
-        widgets.HBox([controls["stride_w"], controls["padding_w"], controls["dilation_w"]]),
-        image,
-        text,
-    ]
-    box.controls, box.image, box.html, box.figure, box.state = controls, image, text, fig, None
-    load_example()
-    return box
+        own = dict(x=x, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
+                   bias=bias, multichannel=multichannel)
+        state = stepper_state(**own)  # refuse a bad input here, with its message
+        own.update(x=state.x, kernel=state.kernel, stride=state.stride, padding=state.padding,
+                   dilation=state.dilation)
+        examples = {"your input": own, **examples}
+    return Stepper(examples, title="Sliding the kernel, one output at a time")
