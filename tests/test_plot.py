@@ -17,6 +17,7 @@ from convkit.plot import (
     draw_map,
     mark_peak,
     show_channel_sum,
+    show_curves,
     show_bank,
     show_footprint,
     show_map,
@@ -432,3 +433,30 @@ def test_show_channel_sum_adds_the_partial_maps_and_the_bias_like_conv2d():
 def test_show_channel_sum_names_the_bad_argument(partials, kwargs, error, match):
     with pytest.raises(error, match=match):
         show_channel_sum(partials, **kwargs)
+
+
+def test_show_curves_draws_each_curve_with_its_label_and_values():
+    fig = show_curves({"reference": [2.0, 1.0, 0.5], "torch": np.array([2.0, 1.1, 0.4])},
+                      title="losses", logy=True)
+    try:
+        ax = fig.axes[0]
+        lines = ax.get_lines()
+        assert [line.get_label() for line in lines] == ["reference", "torch"]
+        np.testing.assert_array_equal(lines[1].get_ydata(), [2.0, 1.1, 0.4])
+        np.testing.assert_array_equal(lines[0].get_xdata(), [0, 1, 2])
+        # Different dash styles keep coinciding curves visible.
+        assert lines[0].get_linestyle() != lines[1].get_linestyle()
+        assert ax.get_yscale() == "log" and ax.get_title() == "losses" and ax.get_xlabel() == "step"
+    finally:
+        plt.close(fig)
+
+
+@pytest.mark.parametrize("curves, error, match", [
+    ([1, 2, 3], TypeError, "dict"),
+    ({}, ValueError, "at least one"),
+    ({"a": [[1, 2]]}, ValueError, "curves\\['a'\\]"),
+])
+def test_show_curves_names_the_bad_argument(curves, error, match):
+    with pytest.raises(error, match=match):
+        show_curves(curves)
+    plt.close("all")

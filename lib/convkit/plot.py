@@ -39,6 +39,7 @@ __all__ = [
     "show_bank",
     "mark_peak",
     "show_channel_sum",
+    "show_curves",
     "draw_footprint",
     "show_footprint",
 ]
@@ -832,4 +833,67 @@ def show_channel_sum(
     fig.colorbar(image, ax=list(axes), shrink=0.8)
     if title is not None:
         fig.suptitle(title)
+    return fig
+
+
+def show_curves(
+    curves: dict,
+    *,
+    xlabel: str = "step",
+    ylabel: str = "loss",
+    title: str | None = None,
+    logy: bool = False,
+) -> Figure:
+    """Plot several 1d curves, such as training losses, on one axes with a legend.
+
+    Curve ``k`` is drawn solid, dashed, dotted, ... in turn, so that curves
+    that coincide stay visible on top of each other.
+
+    Parameters
+    ----------
+    curves : dict of str to array_like, each shape (T,)
+        Legend label -> values, drawn against ``0, 1, ..., T - 1``.
+    xlabel, ylabel : str
+        Axis labels (default ``"step"`` and ``"loss"``).
+    title : str, optional
+        Axes title.
+    logy : bool, default False
+        Logarithmic vertical axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes holding one line per curve.
+
+    Raises
+    ------
+    TypeError
+        If ``curves`` is not a dict.
+    ValueError
+        If it is empty or a curve is not a non-empty 1d array.
+
+    Examples
+    --------
+    >>> fig = show_curves({"a": [3, 2, 1], "b": [3, 2.5, 1.5]}, title="two runs")
+    >>> [line.get_label() for line in fig.axes[0].get_lines()]
+    ['a', 'b']
+    >>> plt.close(fig)
+    """
+    if not isinstance(curves, dict):
+        raise TypeError(f"curves must be a dict of label -> values, got {type(curves).__name__}")
+    if not curves:
+        raise ValueError("curves must hold at least one curve, got {}")
+    fig, ax = plt.subplots(figsize=(6, 3.5), layout="constrained")
+    styles = ["-", "--", ":", "-."]
+    for k, (label, values) in enumerate(curves.items()):
+        y = as_array(values, f"curves[{label!r}]", ndim=1, axes="(T,)", nonempty=True)
+        ax.plot(np.arange(len(y)), y, styles[k % len(styles)], label=str(label), linewidth=1.5)
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    if title is not None:
+        ax.set_title(title)
     return fig

@@ -236,3 +236,18 @@ def test_a_line_without_newline_is_searched_once_then_refused():
     finally:
         os.close(read)
         os.close(write)
+
+
+def test_a_run_deadline_leaves_unfinished_students_for_the_rerun(tmp_path, capsys):
+    name = NOTEBOOKS[0]
+    slow = _notebook(["import time\ntime.sleep(1.5)"] * 4)
+    submissions = _class(tmp_path, {"ann": {name: slow}, "ben": {name: slow}, "cy": {name: slow}})
+    out = tmp_path / "grades.csv"
+    assert main([str(submissions), "--out", str(out), "--no-progress", "--jobs", "1",
+                 "--deadline", "4"]) == 3
+    assert "not graded before the deadline" in capsys.readouterr().err
+    first = _read(out)
+    assert len(first) < 3  # somebody was left for later, and nobody got a cut-short row
+    assert all(row == _row({}) for row in first.values())
+    assert main([str(submissions), "--out", str(out), "--no-progress", "--jobs", "2"]) == 0
+    assert _read(out) == {s: _row({}) for s in ("ann", "ben", "cy")}
