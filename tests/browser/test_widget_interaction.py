@@ -108,6 +108,11 @@ def test_hovering_an_output_cell_lights_exactly_the_inputs_shapes_footprint_give
     # (footprints [-2, -1, 0] and [0, 1, 2]), column 1 by output columns 0 and 1.
     widget.locator("rect[data-g=in][data-r='0'][data-c='1']").hover()
     assert _lit(widget, "out") == {(0, 0), (0, 1), (1, 0), (1, 1)}
+    # a weight lights every input it multiplies: tap (j, l) of every output's footprint
+    widget.locator("rect[data-g=w][data-r='2'][data-c='0']").hover()
+    assert _lit(widget, "in") == {(shapes.footprint(i, 3, stride=2, padding=2)[2],
+                                   shapes.footprint(j, 3, stride=2, padding=1)[0])
+                                  for i in range(3) for j in range(3)}
 
 
 @pytest.mark.parametrize("widget", ["explorer"], indirect=True)

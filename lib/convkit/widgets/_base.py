@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import html
+import json
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,27 @@ class Preset:
         self._widget.settings = {**self._widget.settings, **self.values}
 
 
+def _data_to_json(value: dict[str, Any], widget: Any) -> dict[str, Any]:
+    """``data`` as sent to the browser: one JSON string, and the binary arrays beside it.
+
+    ipywidgets would otherwise walk every nested list of the state looking for
+    binary buffers, which costs more than computing the state; the browser
+    parses the string once (``ckData`` in ``_common.js``).
+    """
+    buffers: dict[str, memoryview] = {}
+
+    def strip(item: Any, path: str) -> Any:
+        if isinstance(item, (bytes, memoryview)):
+            buffers[path] = item if isinstance(item, memoryview) else memoryview(item)
+            return None
+        if isinstance(item, dict):
+            return {key: strip(v, f"{path}.{key}" if path else key) for key, v in item.items()}
+        return item
+
+    plain = strip(value, "")
+    return {"json": json.dumps(plain, separators=(",", ":")), "buffers": buffers}
+
+
 class ConvWidget(anywidget.AnyWidget):
     """Base of the course widgets: ``settings`` -> ``state`` (Python) -> ``data`` (JSON) -> drawing.
 
@@ -142,7 +164,7 @@ class ConvWidget(anywidget.AnyWidget):
     #: The values of the controls, by name. The browser writes it; Python answers with data.
     settings = traitlets.Dict().tag(sync=True)
     #: The last good state as JSON: what the browser draws.
-    data = traitlets.Dict().tag(sync=True)
+    data = traitlets.Dict().tag(sync=True, to_json=_data_to_json)
     #: The message shown when the settings are refused ("" when they are fine).
     error = traitlets.Unicode("").tag(sync=True)
     #: A short title shown at the top of the widget (also its accessible name).
@@ -191,6 +213,10 @@ class ConvWidget(anywidget.AnyWidget):
         # Error first: the browser redraws on data and then finds no stale message.
         self.error = ""
         self.data = data
+
+    def __repr__(self) -> str:
+        # A stable text form for saved notebooks (no memory address).
+        return f"{type(self).__name__}(title={self.title!r})"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | dict:
         bundle = super()._repr_mimebundle_(**kwargs)

@@ -80,6 +80,23 @@ function ckFloats(value) {
   return Float32Array.from(value.flat(Infinity));
 }
 
+// The state Python sent: one JSON string plus binary arrays (DataViews) put back at their paths.
+const ckParsed = new WeakMap();
+function ckData(model) {
+  const raw = model.get("data");
+  if (!raw || typeof raw.json !== "string") return null;
+  if (ckParsed.has(raw)) return ckParsed.get(raw);
+  const data = JSON.parse(raw.json);
+  for (const [path, view] of Object.entries(raw.buffers || {})) {
+    const keys = path.split(".");
+    let node = data;
+    for (const key of keys.slice(0, -1)) node = node[key];
+    node[keys[keys.length - 1]] = view;
+  }
+  ckParsed.set(raw, data);
+  return data;
+}
+
 let ckIds = 0;
 function ckId(prefix) {
   ckIds += 1;

@@ -8,7 +8,7 @@ function render({ model, el }) {
   frame.body.append(chart, text);
 
   function draw() {
-    const d = model.get("data");
+    const d = ckData(model);
     if (!d || !d.dense_count) return;
     const width = 640;
     const left = 230;

@@ -41,7 +41,7 @@ function render({ model, el }) {
   }
 
   function draw() {
-    const d = model.get("data");
+    const d = ckData(model);
     if (!d || !d.input) return;
     drawKernel(d.kernel);
     const [C, H, W] = d.input.shape;

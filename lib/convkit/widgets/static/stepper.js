@@ -109,7 +109,7 @@ function render({ model, el }) {
   }
 
   function draw() {
-    const d = model.get("data");
+    const d = ckData(model);
     if (!d || !d.reads) return;
     const [H, W] = d.input_shape;
     const [Ho, Wo] = d.output_shape;

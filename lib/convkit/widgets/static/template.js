@@ -30,7 +30,7 @@ function render({ model, el }) {
   frame.body.append(picture, legend, text);
 
   function draw() {
-    const d = model.get("data");
+    const d = ckData(model);
     if (!d || !d.image) return;
     const [H, W] = d.image.shape;
     const [Ho, Wo] = d.plain.shape;
