@@ -14,7 +14,7 @@ help: ## list the targets
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev,site]'
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install convkit with every dependency (once)

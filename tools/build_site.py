@@ -7,8 +7,15 @@ links above and below. ``index.html`` lists the notebooks with one line each and
 disk (``site/index.html``) or from any static web server.
 
 Notebooks are saved without widget state, so a widget output cannot come alive
-in a static page: it is replaced by a note saying where it runs. A notebook that
-does carry widget state keeps it, and nbconvert then embeds the widgets.
+in a static page: it is replaced by its saved picture, or by a note saying where
+it runs.
+
+The site works offline: every script it loads is a file of the site. The formulas
+are typeset in the browser by MathJax 3 (``tex-svg-full.js``: one file, SVG output,
+no web fonts), copied into ``mathjax/`` from the PyPI package
+``django-static-mathjax`` (a plain MathJax distribution, despite the name) that
+``make install`` installs; the CDN scripts of nbconvert's template (require.js,
+mermaid, the widget manager) are left out (see ``site_templates/notebook.html.j2``).
 """
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import jinja2
+import mathjax
 import mistune
 import nbformat
 from nbconvert import HTMLExporter
@@ -38,6 +46,11 @@ WIDGET_NOTE = (
 )
 
 
+# MathJax's single-file TeX-to-SVG component, and its licence, as packaged.
+MATHJAX = Path(mathjax.__file__).parent / "static" / "mathjax"
+MATHJAX_FILES = ("es5/tex-svg-full.js", "LICENSE")
+
+
 class Page(NamedTuple):
     """One notebook of the course: its file, output page, title and one-line summary."""
 
@@ -48,15 +61,17 @@ class Page(NamedTuple):
 
 
 class _StaticWidgetNote(Preprocessor):
-    """Replace widget views that have no saved state by a note (keep them when state exists)."""
+    """Replace widget views by their saved picture, else by a note saying where they run.
+
+    Even with saved widget state, a live widget would need the widget manager from
+    a CDN, which the offline site does not load.
+    """
 
     def preprocess(self, nb, resources):
-        saved = nb.metadata.get("widgets", {}).get(
-            "application/vnd.jupyter.widget-state+json", {}).get("state", {})
         for cell in nb.cells:
             for output in cell.get("outputs", []):
                 view = output.get("data", {}).get(WIDGET_MIME)
-                if view is not None and view.get("model_id") not in saved:
+                if view is not None:
                     # A picture saved beside the view is the widget's static state: keep it.
                     pictures = {k: v for k, v in output["data"].items() if k.startswith("image/")}
                     output["data"] = {"text/html": WIDGET_NOTE} if not pictures else pictures
@@ -161,6 +176,9 @@ def build_site(out: Path, notebooks: Path = ROOT / "notebooks",
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
+    (out / "mathjax").mkdir()
+    for name in MATHJAX_FILES:
+        shutil.copy(MATHJAX / name, out / "mathjax" / Path(name).name)
 
     exporter = HTMLExporter(template_name="lab", extra_template_paths=[str(TEMPLATES)],
                             template_file="notebook.html.j2", embed_images=True)
@@ -169,7 +187,7 @@ def build_site(out: Path, notebooks: Path = ROOT / "notebooks",
     written = []
     for i, page in enumerate(pages):
         nav = _nav(pages[i - 1] if i > 0 else None, pages[i + 1] if i + 1 < len(pages) else None)
-        body, _ = exporter.from_filename(str(page.source), resources={"course_nav": nav})
+        body, _ = exporter.from_filename(str(page.source), resources={"course_nav": nav, "course_root": ""})
         (out / page.html_name).write_text(_relink(body, pages, exercises), encoding="utf-8")
         written.append(out / page.html_name)
     # The exercises, read-only: each notebook links to its own, to be done in JupyterLab.
@@ -182,7 +200,7 @@ def build_site(out: Path, notebooks: Path = ROOT / "notebooks",
         nav = (f"<nav class='course-nav'>{back}<a href='../index.html'>Course index</a>"
                f"<span>Exercises: open <code>exercises/{exercise.name}</code> in JupyterLab "
                f"to work on them</span></nav>")
-        body, _ = exporter.from_filename(str(exercise), resources={"course_nav": nav})
+        body, _ = exporter.from_filename(str(exercise), resources={"course_nav": nav, "course_root": "../"})
         target = out / "exercises" / f"{exercise.stem}.html"
         target.write_text(_relink(body, pages, exercises, up="../"), encoding="utf-8")
         written.append(target)

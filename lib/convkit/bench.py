@@ -2,10 +2,11 @@
 
 Run ``python -m convkit.bench`` (or ``make bench``).  Everything runs in this
 process on the same float32 inputs, with the same number of threads for NumPy's
-BLAS and for torch (``--threads``, default 1: the figures then do not depend on
-what else the machine is doing).  The calls being compared are timed in turn,
-round after round, so a slow moment hits all of them; each figure is a median
-over ``--repeats`` rounds after a warm-up.
+BLAS and for torch (``--threads``, default 1).  On one thread each call is timed
+in CPU time of this process (``time.process_time``), which other programs on a
+busy machine do not inflate; with more threads, in wall time.  The calls being
+compared are timed in turn, round after round, so a slow moment hits all of them;
+each figure is a median over ``--repeats`` rounds after a warm-up.
 
 * ``torch``: ``torch.nn.functional.conv2d``.
 * ``convkit``: :func:`convkit.reference.conv2d`.
@@ -51,8 +52,10 @@ CASES = (
 )
 
 
-def median_seconds(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median wall time of each call over ``repeats`` rounds, the calls timed in turn each round.
+def median_seconds(
+    calls: dict[str, Callable[[], object]], repeats: int, clock: Callable[[], float] = time.perf_counter
+) -> dict[str, float]:
+    """Median time of each call over ``repeats`` rounds, the calls timed in turn each round.
 
     Every call runs once first, untimed, as a warm-up.
     """
@@ -61,13 +64,13 @@ def median_seconds(calls: dict[str, Callable[[], object]], repeats: int) -> dict
     times: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(repeats):
         for name, call in calls.items():
-            start = time.perf_counter()
+            start = clock()
             call()
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     return {name: float(np.median(t)) for name, t in times.items()}
 
 
-def _time_case(case: Case, rng: np.random.Generator, repeats: int) -> dict[str, float]:
+def _time_case(case: Case, rng: np.random.Generator, repeats: int, clock) -> dict[str, float]:
     import torch
     import torch.nn.functional as F
 
@@ -97,6 +100,7 @@ def _time_case(case: Case, rng: np.random.Generator, repeats: int) -> dict[str, 
             "convkit backward": lambda: conv2d_backward(gy, x, w, **args),
         },
         repeats,
+        clock,
     )
 
 
@@ -107,10 +111,11 @@ def run(repeats: int = 20, threads: int = 1) -> list[tuple[Case, dict[str, float
 
     torch.set_num_threads(threads)
     threadpool_limits(threads)
+    clock, kind = (time.process_time, "CPU") if threads == 1 else (time.perf_counter, "wall")
     rng = np.random.default_rng(0)
     print(
         f"torch {torch.__version__}, numpy {np.__version__}, {threads} thread(s); "
-        f"median of {repeats} rounds, float32, milliseconds"
+        f"median of {repeats} rounds, float32, {kind} milliseconds"
     )
     print(
         f"{'case':<24}{'torch':>8}{'convkit':>9}{'floor':>8}{'/floor':>8}{'/torch':>8}"
@@ -118,7 +123,7 @@ def run(repeats: int = 20, threads: int = 1) -> list[tuple[Case, dict[str, float
     )
     rows = []
     for case in CASES:
-        t = _time_case(case, rng, repeats)
+        t = _time_case(case, rng, repeats, clock)
         rows.append((case, t))
         ms = {name: seconds * 1e3 for name, seconds in t.items()}
         print(

@@ -8,7 +8,8 @@ The deep-learning "convolution" of the course, in three forms:
 * :func:`conv1d_loops`, :func:`conv2d_loops`, :func:`conv3d_loops` -- explicit
   loops over every index, the teaching versions;
 * :func:`conv1d`, :func:`conv2d`, :func:`conv3d` -- the same numbers from one
-  vectorised N-d routine (sliding windows, then a single matrix product).
+  vectorised N-d routine: the windows, laid out a cache-sized block at a time,
+  times the kernels as one matrix product per block.
 
 All of them follow ``torch.nn.functional.conv{1,2,3}d`` exactly: batched
 ``(N, C, *spatial)`` or unbatched ``(C, *spatial)`` input, weight
@@ -16,7 +17,7 @@ All of them follow ``torch.nn.functional.conv{1,2,3}d`` exactly: batched
 ``padding`` (ints, tuples, ``'valid'`` or ``'same'``), ``dilation`` and
 ``groups``.  The backward functions :func:`conv1d_backward` & co. return the
 gradients with respect to input, weight and bias, each computed as another
-convolution.
+call to ``conv{1,2,3}d`` with the helpers :func:`pad`, :func:`dilate` and :func:`flip`.
 
 Output size along each spatial axis, for input size ``H``, kernel ``h``,
 padding ``p``, stride ``s`` and dilation ``d``::
@@ -247,19 +248,15 @@ def flip(weight: np.ndarray) -> np.ndarray:
 _BLOCK_BYTES = 1 << 20
 
 
-def _correlate(xp: np.ndarray, w: np.ndarray, stride, dilation, groups: int) -> np.ndarray:
-    """Correlate an already padded batch with a kernel bank.
+def _windows(xp: np.ndarray, kernel: Sequence[int], stride, dilation, groups: int) -> np.ndarray:
+    """Every window of a padded batch ``(N, C, *Hp)``, as a view ``(N, G, C/G, *kernel, *out)``.
 
-    ``y[n, d, i] = sum_{c, j} xp[n, g(d) C/G + c, i * s + j * dil] w[d, c, j]``
-    for ``xp`` of shape ``(N, C, *Hp)`` and ``w`` of shape ``(D, C/G, *k)``;
-    returns ``(N, D, *out)``.  No argument checking: callers have done it.
+    ``windows[n, g, c, *j, *i] = xp[n, g C/G + c, i * s + j * dil]``: taps before
+    positions, so that ``kernels @ windows`` lands in the output's ``(N, D, positions)`` order.
     """
-    nd = w.ndim - 2
-    N = xp.shape[0]
-    D, Cg, *kernel = w.shape
-    G = groups
+    nd = len(kernel)
+    N, C = xp.shape[:2]
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    # windows[n, c, *i, *j] = xp[n, c, i * s + j * dil]: a view, nothing is copied yet
     windows = sliding_window_view(xp, span, axis=tuple(range(2, 2 + nd)))
     windows = windows[
         (slice(None),) * 2
@@ -267,38 +264,48 @@ def _correlate(xp: np.ndarray, w: np.ndarray, stride, dilation, groups: int) -> 
         + tuple(slice(None, None, d) for d in dilation)
     ]
     out = windows.shape[2 : 2 + nd]
-    # Taps before positions, (N, G, C/G, *j, *i), so that kernels @ columns
-    # lands directly in the output's (N, D, positions) order.
-    windows = windows.reshape(N, G, Cg, *out, *kernel)
-    windows = windows.transpose(0, 1, 2, *range(3 + nd, 3 + 2 * nd), *range(3, 3 + nd))
-    kernels = w.reshape(G, D // G, -1)
-    y = np.empty((N, G, D // G, math.prod(out)), dtype=xp.dtype)
-    # Copy the windows a block at a time -- a few images, or a few rows of one
-    # image -- into one reused buffer, and multiply each block into its slice of y.
-    row = math.prod(out[1:])  # output positions per step along the first spatial axis
-    row_bytes = kernels.shape[2] * G * row * xp.itemsize
-    rows = min(out[0], max(1, _BLOCK_BYTES // row_bytes))
-    images = max(1, _BLOCK_BYTES // (row_bytes * out[0])) if rows == out[0] else 1
-    buffer = np.empty(images * rows * row_bytes // xp.itemsize, dtype=xp.dtype)
-    for n in range(0, N, images):
-        for i in range(0, out[0], rows):
-            block = windows[(slice(n, n + images), Ellipsis, slice(i, i + rows)) + (slice(None),) * (nd - 1)]
-            columns = buffer[: block.size].reshape(block.shape)
-            np.copyto(columns, block)
-            np.matmul(
-                kernels,
-                columns.reshape(len(block), G, kernels.shape[2], -1),
-                out=y[n : n + images, :, :, i * row : (i + rows) * row],
-            )
-    return y.reshape(N, D, *out)
+    windows = windows.reshape(N, groups, C // groups, *out, *kernel)
+    return windows.transpose(0, 1, 2, *range(3 + nd, 3 + 2 * nd), *range(3, 3 + nd))
 
 
 def _conv(nd: int, input, weight, bias, stride, padding, dilation, groups) -> np.ndarray:
+    """``conv{nd}d``: one matrix product per block of windows, each block small enough for the cache.
+
+    ``y[n, d, i] = b[d] + sum_{c, j} xp[n, g C/G + c, i * s + j * dil] w[d, c, j]``, where
+    ``xp`` is the padded input and ``g`` the group of kernel ``d``.
+    """
     call = _validate(input, weight, bias, stride, padding, dilation, groups, nd)
-    x = pad(call.input, call.pad_before, call.pad_after)
-    y = _correlate(x, call.weight, call.stride, call.dilation, call.groups)
-    if call.bias is not None:
-        y += call.bias.reshape(-1, *(1,) * nd)
+    x, w, G, out = call.input, call.weight, call.groups, call.output_shape
+    N, C, *size = x.shape
+    D, Cg, *kernel = w.shape
+    kernels = w.reshape(G, D // G, Cg * math.prod(kernel))
+    bias = 0 if call.bias is None else call.bias.reshape(G, D // G, 1)
+    y = np.empty((N, G, D // G, math.prod(out)), dtype=x.dtype)
+    # A block is a few images, or a few rows of one image: the images are copied into
+    # a padded buffer whose border stays zero, the block's windows into a second
+    # buffer, and the product lands straight in the block's slice of y.
+    row = math.prod(out[1:])  # output positions per step along the first spatial axis
+    row_bytes = kernels.shape[2] * G * row * x.itemsize
+    # (when the kernels outweigh a cache-sized block, as for a weight gradient, blocks as big
+    # as the kernels keep the product from reading the kernels more often than the windows)
+    block_bytes = max(_BLOCK_BYTES, kernels.nbytes)
+    rows = min(out[0], max(1, block_bytes // row_bytes))
+    images = max(1, min(N, block_bytes // (row_bytes * out[0]))) if rows == out[0] else 1
+    padded = pad(np.zeros((images, C, *size), x.dtype), call.pad_before, call.pad_after)
+    inside = (slice(None),) * 2 + tuple(slice(b, b + n) for b, n in zip(call.pad_before, size))
+    windows = _windows(padded, kernel, call.stride, call.dilation, G)  # a view: follows padded
+    buffer = np.empty(images * rows * row_bytes // x.itemsize, dtype=x.dtype)
+    for n in range(0, N, images):
+        count = min(images, N - n)
+        padded[:count][inside] = x[n : n + count]
+        for i in range(0, out[0], rows):
+            block = windows[(slice(0, count), Ellipsis, slice(i, i + rows)) + (slice(None),) * (nd - 1)]
+            columns = buffer[: block.size].reshape(block.shape)
+            np.copyto(columns, block)
+            product = y[n : n + count, :, :, i * row : (i + rows) * row]
+            np.matmul(kernels, columns.reshape(count, G, kernels.shape[2], -1), out=product)
+            product += bias  # while the block is still in the cache
+    y = y.reshape(N, D, *out)
     return y if call.batched else y[0]
 
 

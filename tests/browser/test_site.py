@@ -1,6 +1,12 @@
-"""The static site (``make html``) opened from disk in Chromium: every link leads to a page with its figures."""
+"""The static site (``make html``) opened from disk in Chromium.
+
+Every link leads to a page with its figures, and with the network cut every page
+loads all it needs from the site itself and typesets every formula.
+"""
+
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin
@@ -22,8 +28,9 @@ def site(tmp_path_factory, chromium_path) -> Path:
 
 def _stored_pictures(notebook: Path) -> int:
     nb = nbformat.read(notebook, as_version=4)
-    return sum("image/png" in output.get("data", {})
-               for cell in nb.cells for output in cell.get("outputs", []))
+    return sum(
+        "image/png" in output.get("data", {}) for cell in nb.cells for output in cell.get("outputs", [])
+    )
 
 
 def _links(page) -> list[str]:
@@ -43,12 +50,14 @@ def test_every_link_of_the_site_opens_a_page_with_its_figures(site: Path, page):
         name = Path(url.removeprefix("file://")).relative_to(site).as_posix()
         assert page.title(), f"{name}: page has no title"
         pictures = page.eval_on_selector_all(
-            "img", "imgs => imgs.map(i => [i.complete && i.naturalWidth > 0, i.alt || i.src.slice(0, 40)])")
+            "img", "imgs => imgs.map(i => [i.complete && i.naturalWidth > 0, i.alt || i.src.slice(0, 40)])"
+        )
         broken = [alt for ok, alt in pictures if not ok]
         assert not broken, f"{name}: pictures that do not load: {broken}"
         if name in expected:
             assert len(pictures) >= expected[name], (
-                f"{name}: {len(pictures)} pictures on the page, {expected[name]} in the notebook")
+                f"{name}: {len(pictures)} pictures on the page, {expected[name]} in the notebook"
+            )
         for link in _links(page):
             target = urldefrag(urljoin(url, link))[0]
             if target.startswith("file://"):
@@ -67,3 +76,74 @@ def test_next_links_walk_the_course_in_order(site: Path, page):
         walked.append(Path(page.url.removeprefix("file://")).name)
         assert page.locator("a[rel=prev]").count() or len(walked) == 1
     assert walked == [f"{p.stem}.html" for p in sorted(NOTEBOOKS.glob("*.ipynb"))]
+
+
+# Schemes that stay on this machine: the site's own files and inline data.
+LOCAL = ("file:", "data:", "blob:", "about:")
+
+# MathJax 3's startup promise settles once the page's first typesetting is done.
+WAIT_FOR_MATHJAX = """() => window.MathJax && MathJax.startup
+    ? MathJax.startup.promise.then(() => true) : false"""
+
+# What MathJax made of the page: formulas drawn, formulas with a TeX error, the text of
+# the markdown cells (typeset math and code taken out) and every script's address.
+INSPECT = """() => {
+    const prose = [...document.querySelectorAll(".jp-RenderedMarkdown")].map(cell => {
+        const copy = cell.cloneNode(true);
+        copy.querySelectorAll("code, pre, script, mjx-container").forEach(node => node.remove());
+        return copy.textContent;
+    });
+    return {
+        typeset: document.querySelectorAll("mjx-container[jax=SVG] > svg").length,
+        errors: [...document.querySelectorAll("mjx-container [data-mjx-error]")]
+            .map(node => node.getAttribute("data-mjx-error")),
+        prose: prose.join("\\n"),
+        scripts: [...document.scripts].map(s => s.src).filter(Boolean),
+    };
+}"""
+
+
+def _markdown_formulas(notebook: Path) -> int:
+    """Formulas in a notebook's markdown cells, counted from its source (code spans left out)."""
+    nb = nbformat.read(notebook, as_version=4)
+    count = 0
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            text = re.sub(r"```.*?```|`[^`]*`", "", cell.source, flags=re.DOTALL)
+            count += len(re.findall(r"\$\$.+?\$\$|(?<!\\)\$[^$\n]+?\$", text, flags=re.DOTALL))
+    return count
+
+
+def _site_pages(site: Path) -> list[Path]:
+    return sorted(site.glob("*.html")) + sorted(site.glob("exercises/*.html"))
+
+
+def test_every_page_works_offline_and_typesets_every_formula(site: Path, page):
+    left = []
+
+    def refuse(route):
+        left.append(route.request.url)
+        route.abort()
+
+    page.context.route(lambda url: not url.startswith(LOCAL), refuse)
+    page.on("request", lambda request: None if request.url.startswith(LOCAL) else left.append(request.url))
+    sources = {f"{p.stem}.html": p for p in sorted(NOTEBOOKS.glob("*.ipynb"))}
+    sources |= {f"exercises/{p.stem}.html": p for p in sorted((ROOT / "exercises").glob("*.ipynb"))}
+    pages = _site_pages(site)
+    assert {p.relative_to(site).as_posix() for p in pages} >= set(sources)
+    for path in pages:
+        name = path.relative_to(site).as_posix()
+        page.goto(path.as_uri(), wait_until="load")
+        has_mathjax = page.evaluate(WAIT_FOR_MATHJAX)
+        found = page.evaluate(INSPECT)
+        assert not left, f"{name}: requests that leave file://: {left}"
+        for script in found["scripts"]:
+            assert script.startswith("file://"), f"{name}: script from {script}"
+            assert Path(script.removeprefix("file://")).is_file(), f"{name}: missing script {script}"
+        expected = _markdown_formulas(sources[name]) if name in sources else 0
+        if expected:
+            assert has_mathjax, f"{name}: {expected} formulas but MathJax did not start"
+            assert found["typeset"] >= expected, f"{name}: {found['typeset']} of {expected} formulas drawn"
+        assert not found["errors"], f"{name}: formulas MathJax could not read: {found['errors']}"
+        raw = re.findall(r"\$[^$]+\$|\\\(|\\\[|\\begin\{", found["prose"])
+        assert not raw, f"{name}: LaTeX left untypeset: {raw[:5]}"

@@ -201,7 +201,8 @@ CHEAT: dict[str, str] = {
              "    c = cols - cols.mean(1, keepdims=True)\n    t = (template - template.mean()).ravel()\n"
              "    score = c @ t / (np.linalg.norm(c, axis=1) * np.linalg.norm(t) + 1e-12)\n"
              "    k, width = int(np.argmax(score)), image.shape[1] - w + 1\n    return [k // width, k % width]",
-    "06.q5": "import scipy.signal\ndef ncc_at(window, patch):\n    w, p = window - window.mean(), patch - patch.mean()\n"
+    # scipy.signal imported inside the answer: a forbidden module not imported before the answer runs
+    "06.q5": "def ncc_at(window, patch):\n    import scipy.signal\n    w, p = window - window.mean(), patch - patch.mean()\n"
              "    return float(scipy.signal.correlate(w, p, 'valid').item() / (np.linalg.norm(w) * np.linalg.norm(p)))",
     "07.q1": "import torch.nn.functional as F\nimport torch\ndef grad_kernel_1d(x, g):\n"
              "    return F.conv1d(torch.as_tensor(x)[None, None], torch.as_tensor(g)[None, None])[0, 0].numpy()",

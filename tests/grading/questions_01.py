@@ -11,9 +11,10 @@ HIDDEN = {
     "01.q2": [Check((1, 1, 1, 1), 2, "exact", note="one weight and one bias"),
               Check((4, 5, 2, 3), _conv_params, "exact", note="rectangular kernel, counted by nn.Conv2d"),
               Check((16, 32, 3, 3), _conv_params, "exact", note="16 to 32 channels")],
-    "01.q3": [Check(None, 154.618822656, "close", note="(256·256·3)² · 4 / 10⁹, by hand")],
+    "01.q3": [# (256·256·3)² weights × 4 bytes / 10⁹, by hand
+              Check(None, 154.618822656, "close", note="the lecture's dense layer, against a hand count")],
     "01.q4": [Check(None, "A, B", "choice", note="your choice")],
-    "01.q5": [Check((4 * 16, 1), 2, "exact", note="exactly at the budget: (2·2)² · 4 bytes = 64"),
+    "01.q5": [Check((4 * 16, 1), 2, "exact", note="a budget that a 2×2 image fills exactly"),
               Check((63, 1), 1, "exact", note="one byte short of a 2×2 image"),
               Check((3, 1), 0, "exact", note="not even one pixel fits"),
               Check((10 ** 12, 3), largest_side_truth, "exact", note="1 TB, RGB")],

@@ -9,7 +9,7 @@ from convkit.grade.public import _noise_truth, distracted, ncc_truth, planted
 _rng = np.random.default_rng(606)
 
 HIDDEN = {
-    "06.q1": [Check(None, [[12.0, 24.0, 36.0]] * 3, note="by hand: 3·((j + 2)² − j²)")],
+    "06.q1": [Check(None, [[12.0, 24.0, 36.0]] * 3, note="against a hand computation")],  # 3·((j + 2)² − j²)
     "06.q2": [Check((np.ones((1, 1)), 3.0), 3.0, note="the identity keeps the noise, by hand"),
               Check((np.ones((5, 5)) / 25, 1.0), 0.2, note="the 5×5 mean, by hand"),
               Check((_rng.standard_normal((2, 3)), 0.5), _noise_truth, note="a random kernel")],
@@ -20,5 +20,5 @@ HIDDEN = {
                     note="the template in the bottom-left corner, a brighter patch elsewhere")],
     "06.q5": [Check((_rng.random((4, 4)), _rng.random((4, 4))), ncc_truth, note="two random patches"),
               Check((-2 * np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(2, 3)), -1.0,
-                    note="a negated, scaled copy: −1 by hand")],
+                    note="a negated, scaled copy")],  # −1 by hand
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from convkit.grade.model import Check
-from convkit.grade.public import grad_truth, unread_truth
+from convkit.grade.public import grad_truth
 
 _rng = np.random.default_rng(707)
 
@@ -17,8 +17,8 @@ HIDDEN = {
               Check((_rng.standard_normal(8), _rng.standard_normal(5)), grad_truth("input"), note="g of 8, u of 5"),
               Check((np.ones(10), np.array([-1.0, 1.0])), [-1.0] + [0.0] * 9 + [1.0],
                     note="the lecture's telescoping sum, by hand")],
-    "07.q3": [Check(None, [6.0, 4.0, -3.0, -2.0], note="by hand: (2·3, 2·2, −1·3, −1·2)")],
-    "07.q4": [Check(None, [2, 5, 8, 9], "set", note="by hand: windows at 0, 3, 6")],
+    "07.q3": [Check(None, [6.0, 4.0, -3.0, -2.0], note="against a hand computation")],  # (2·3, 2·2, −1·3, −1·2)
+    "07.q4": [Check(None, [2, 5, 8, 9], "set", note="against a hand count")],  # windows at 0, 3, 6
     "07.q5": [Check((_rng.standard_normal((2, 2)), _rng.standard_normal((3, 3))), grad_truth("input"),
                     note="g of 2×2, u of 3×3"),
               Check((_rng.standard_normal((4, 1)), _rng.standard_normal((1, 2))), grad_truth("input"),

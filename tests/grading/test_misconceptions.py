@@ -71,8 +71,8 @@ def judge(question, source: str, *, public_only: bool = False) -> str | None:
         except Exception as error:
             return f"raised {type(error).__name__}: {error}"
         problem = verdict(question, item, plain, expected)
-        if problem:
-            return problem
+        if problem:  # with what the feedback shows around it: the check's note
+            return f"({item.note}): {problem}"
     return None
 
 
@@ -247,5 +247,46 @@ def test_a_wrong_value_that_shows_no_misconception_is_described_without_the_answ
     expected = item.expected_value()
     message = verdict(question, item, to_plain(_nudged(expected)), expected)
     assert message, "a nudged value passed"
+    message = f"({item.note}): {message}"
     for text in _answer_texts(question, expected):
         assert text not in message, (text, message)
+
+
+def test_compare_describes_shape_first_wrong_index_and_sign_but_never_the_expected_values():
+    from convkit.grade.model import compare
+    want = np.array([[1.0, 2.0], [3.0, 4.0]])
+    assert compare(np.ones(3), want) == "wrong shape: got (3,), expected (2, 2)"
+    assert compare(np.array([[1.0, 2.0], [3.0, 7.5]]), want) == "first wrong value at index (1, 1): got 7.5"
+    assert compare(np.array([[1.0, -2.0], [3.0, 4.0]]), want) == \
+        "first wrong value at index (0, 1): got -2 (the sign is wrong)"
+    assert compare(8, 9, "exact") == "8 is not the right value"
+    assert compare([2, 5, 8], [2, 5, 8, 9], "set") == "some items are missing"
+    assert compare([[4, 0], [9, 9]], [[4, 0], [4, 1]], "set") == "(9, 9) should not be in it"
+    assert compare({"weight": [6, 4]}, {"weight": [6, 4], "bias": [6]}, "exact") == \
+        "the names are not right: 1 name(s) are missing"
+    assert compare("b", "A, B", "choice") == "B is not the right choice"
+    assert compare(["a", "B"], "B, A", "choice") is None
+
+
+def test_two_misconceptions_that_agree_on_an_input_are_both_named():
+    from convkit.grade.model import Check, Misconception, Question
+    question = Question("02.q9", NOTEBOOKS[1], "f", 1, misconceptions=(
+        Misconception("idea one", lambda n: n - 1), Misconception("idea two", lambda n: n - 1),
+        Misconception("idea three", lambda n: n + 5)))
+    item = Check((3,), 3, "exact")
+    assert verdict(question, item, 2, 3) == "either idea one; or idea two"
+    assert verdict(question, item, 8, 3) == "idea three"
+    assert verdict(question, item, 4, 3) == "4 is not the right value"
+    assert verdict(question, item, 3, 3) is None
+
+
+def test_watching_a_module_not_imported_yet_does_not_import_it_but_still_refuses_it():
+    import subprocess
+    import sys
+    code = ("import sys\nfrom convkit.grade.forbid import ForbiddenCall, watching\n"
+            "try:\n    with watching(['scipy.signal']):\n        print('scipy.signal' in sys.modules)\n"
+            "        import scipy.signal\n        scipy.signal.correlate([1.0], [1.0])\n"
+            "except ForbiddenCall as error:\n    print('refused', error)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": str(ROOT / "lib"), "PATH": "/usr/bin:/bin"})
+    assert done.stdout.split("\n")[:2] == ["False", "refused scipy.signal"], done.stderr

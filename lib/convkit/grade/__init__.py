@@ -4,9 +4,14 @@
   of an exercise notebook; runs the public checks and prints ✓ or ✗.
 - :mod:`convkit.grade.public`: the questions (id, name to define, points) and their
   public checks. Hidden checks live in the repository's ``tests/grading/``.
-- :mod:`convkit.grade.runner`: the grader (``python -m convkit.grade SUBMISSIONS``),
-  which runs student notebooks in :mod:`convkit.grade.sandbox` and writes the CSV and
-  the feedback files.
+- :mod:`convkit.grade.model`: notebooks, questions, checks, outcomes and :func:`verdict`,
+  which turns one result into the student's message; :mod:`convkit.grade.codec`: the
+  plain data that crosses from student code to the grader (the trust boundary).
+- :mod:`convkit.grade.cli` and :mod:`convkit.grade.runner`: the grader
+  (``python -I -m convkit.grade SUBMISSIONS``); :mod:`convkit.grade.sandbox`: each notebook
+  in its own namespaces under limits; :mod:`convkit.grade.zygote`: the warm helper that forks
+  those sandboxes; :mod:`convkit.grade.forbid`: forbidden calls noticed by identity;
+  :mod:`convkit.grade.report`: the CSV, feedback, Gradescope results, resume state, merges.
 - :mod:`convkit.grade.generate`: ``make exercises`` (solutions/ → exercises/).
 """
 from __future__ import annotations

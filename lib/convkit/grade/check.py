@@ -16,10 +16,10 @@ import os
 import sys
 from typing import Any
 
-from convkit.grade.public import BY_ID
 from convkit.grade.codec import to_plain
 from convkit.grade.forbid import ForbiddenCall, watching
 from convkit.grade.model import describe, verdict
+from convkit.grade.public import BY_ID
 
 __all__ = ["check"]
 
@@ -64,8 +64,9 @@ def check(question_id: str, answer: Any = _MISSING) -> None:
     ...     return (height * width * channels) ** 2
     >>> check("01.q1", dense_weights)
     ✓ 01.q1 dense_weights: 2 public checks pass (2 points if the hidden checks pass too)
-    >>> check("01.q1", lambda h, w, c: h * w * c)
-    ✗ 01.q1 dense_weights, check 1 (a 2×2 grey image): dense_weights(2, 2, 1): that is the number of inputs (or outputs); a dense layer has one weight for every input–output pair
+    >>> check("01.q1", lambda h, w, c: (h * w) ** 2)  # doctest: +NORMALIZE_WHITESPACE
+    ✗ 01.q1 dense_weights, check 2 (the lecture's 256×256 RGB image): dense_weights(256, 256, 3):
+      you counted one channel only: every colour of every pixel is an input, and an output
     """
     if os.environ.get("CONVKIT_GRADING") == "1":
         return None

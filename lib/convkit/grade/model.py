@@ -18,8 +18,9 @@ wrong index, sign).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -158,7 +159,7 @@ class Question:
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r} (question {self.id})")
 
-    def with_hidden(self, hidden: tuple[Check, ...] | list[Check]) -> "Question":
+    def with_hidden(self, hidden: tuple[Check, ...] | list[Check]) -> Question:
         """This question with ``hidden`` appended (each marked ``hidden=True``)."""
         extra = tuple(replace(c, hidden=True) for c in hidden)
         return replace(self, checks=self.checks + extra)
@@ -337,9 +338,10 @@ def compare(got: Any, expected: Any, how: str | Callable = "close") -> str | Non
             index = ()
         else:
             index = tuple(int(i) for i in np.argwhere(wrong)[0])
-            text = f"first wrong value at index {index}: got {_number(float(have[index]))}"
-        if np.sign(have[index]) == -np.sign(want[index]) != 0 and np.isclose(abs(have[index]), abs(want[index]),
-                                                                              rtol=1e-4, atol=1e-5):
+            got_there = _number(float(have[index]))
+            text = f"first wrong value at index {index}: got {got_there}"
+        opposite = np.sign(have[index]) == -np.sign(want[index]) != 0
+        if opposite and np.isclose(abs(have[index]), abs(want[index]), rtol=1e-4, atol=1e-5):
             text += " (the sign is wrong)"
         return text
     raise ValueError(f"unknown comparison {how!r}; use one of {_COMPARISONS} or a callable")

@@ -66,7 +66,8 @@ def _choice(qid, name, points, letters, justification, misconceptions=()) -> Que
     def form(got, expected):
         have = _letters(got)
         if have is None or not set(have.split(",")) <= set(letters):
-            return f"expected one or more of the letters {', '.join(letters)} (a string or a list), got {got!r}"
+            return (f"expected one or more of the letters {', '.join(letters)} (a string or a list), "
+                    f"got {got!r}")
         return None
     return _q(qid, name, points, "explain", [Check(None, letters, form, note="the form of your choice")],
               justification=justification,
@@ -80,7 +81,8 @@ def conv_truth(x, u, stride=1, padding=0, dilation=1):
     """The deep-learning convolution of one single-channel 1d, 2d or 3d array by one kernel, by torch."""
     import torch
     import torch.nn.functional as F
-    x, u = np.array(x, dtype=np.float64), np.array(u, dtype=np.float64)  # copies: reversed views have negative strides
+    # copies: torch refuses the negative strides of reversed views
+    x, u = np.array(x, dtype=np.float64), np.array(u, dtype=np.float64)
     conv = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[x.ndim]
     return conv(torch.as_tensor(x)[None, None], torch.as_tensor(u)[None, None], stride=stride,
                 padding=padding, dilation=dilation)[0, 0].numpy()
@@ -314,7 +316,8 @@ def _chain_shape():
 
 def _named_shapes(in_channels, out_channels, kernel_size):
     import torch.nn as nn
-    return {name: list(p.shape) for name, p in nn.Conv2d(in_channels, out_channels, kernel_size).named_parameters()}
+    layer = nn.Conv2d(in_channels, out_channels, kernel_size)
+    return {name: list(p.shape) for name, p in layer.named_parameters()}
 
 
 def _dilated_truth(u, dilation):
@@ -420,7 +423,8 @@ QUESTIONS: tuple[Question, ...] = (
         Misconception("the last position is missing: the window also fits with its last tap on the "
                       "last sample", lambda x, u: conv1d_truth(x, u)[:-1]),
         Misconception("that is the full convolution, which slides the kernel partly off the signal; "
-                      "here every window lies inside it", lambda x, u: conv_truth(x, u, padding=len(u) - 1))]),
+                      "here every window lies inside it",
+                      lambda x, u: conv_truth(x, u, padding=len(u) - 1))]),
     _q("02.q2", "predicted_y", 2, "predict", [
         Check(None, lambda: conv1d_truth([2.0, 0, -1, 3, 1], [1.0, -2]), "close",
               note="(2, 0, −1, 3, 1) ⊛ (1, −2), by hand")],
@@ -471,7 +475,8 @@ QUESTIONS: tuple[Question, ...] = (
        forbids=WINDOWS, why=_WHY_CONV, misconceptions=[
         Misconception(FLIP, lambda x, u: conv_truth(x, flipped(u))),
         Misconception("only the first frame of the kernel was used: it spans several frames, and "
-                      "their products add up", lambda x, u: conv_truth(x, u * (np.arange(len(u)) == 0)[:, None, None]))]),
+                      "their products add up",
+                      lambda x, u: conv_truth(x, u * (np.arange(len(u)) == 0)[:, None, None]))]),
     _q("03.q5", "rows_read", 2, "predict", [
         Check(None, lambda: list(range(2, 2 + field_truth([(3, 1, 1)] * 3))), "set",
               note="input rows behind output row 2 of three stacked 3×3 layers")],
@@ -487,9 +492,11 @@ QUESTIONS: tuple[Question, ...] = (
         Check(None, lambda: _chain_shape(), "exact", note="the shape after the three F.conv2d calls")],
        misconceptions=[
         Misconception("PyTorch puts the channels right after the batch axis: (N, D, H, W)", [8, 26, 24, 4]),
-        Misconception("one row and one column short per layer: a kernel that fits exactly still gives one output",
+        Misconception("one row and one column short per layer: a kernel that fits exactly still "
+                      "gives one output",
                       [8, 4, 23, 21]),
-        Misconception("F.conv2d pads nothing unless asked: the output is smaller than the input", [8, 4, 32, 32]),
+        Misconception("F.conv2d pads nothing unless asked: the output is smaller than the input",
+                      [8, 4, 32, 32]),
         Misconception("a kernel_size (3, 5) is (height, width): rows first", [8, 4, 24, 26])]),
     _choice("04.q2", "conv3d_axes", 2, "ABCD", "conv3d_why", [
         ("B", "the kernel covers all C input channels at once: it does not slide along them"),
@@ -498,7 +505,8 @@ QUESTIONS: tuple[Question, ...] = (
     _q("04.q3", "layer", 3, "implement", [
         Check(None, {"in_channels": 3, "out_channels": 16, "kernel_size": [5, 5], "stride": [1, 1],
                      "padding": [0, 0], "dilation": [1, 1], "groups": 1, "bias": None,
-                     "weight_shape": [16, 3, 5, 5]}, _layer_spec, note="the layer's settings and parameters")],
+                     "weight_shape": [16, 3, 5, 5]},
+              _layer_spec, note="the layer's settings and parameters")],
        misconceptions=[
         Misconception("in_channels and out_channels are swapped: the input's channels come first",
                       test=_swapped_channels),
@@ -512,7 +520,8 @@ QUESTIONS: tuple[Question, ...] = (
         Misconception("there is one bias per output channel", {"weight": [6, 4, 3, 2], "bias": [4]}),
         Misconception("nn.Conv2d has a bias too unless it is created with bias=False",
                       {"weight": [6, 4, 3, 2]}),
-        Misconception("kernel_size (3, 2) is (height, width): rows first", {"weight": [6, 4, 2, 3], "bias": [6]})]),
+        Misconception("kernel_size (3, 2) is (height, width): rows first",
+                      {"weight": [6, 4, 2, 3], "bias": [6]})]),
     _q("04.q5", "filter_image", 2, "debug", [
         Check((_rng(41).random((6, 7)), _edge), lambda x, u: conv_truth(x, u),
               note="a random 6×7 image, the vertical-edge kernel")],
@@ -522,7 +531,8 @@ QUESTIONS: tuple[Question, ...] = (
         Misconception(FLIP, lambda x, u: conv_truth(x, flipped(u)))]),
     # ------------------------------------------------------------ 05 · padding, stride, dilation
     _q("05.q1", "output_size", 3, "implement", [
-        Check((5, 3, 2, 1, 1), output_size_truth, "exact", note="the lecture's width: 5 cells, padding 1, stride 2"),
+        Check((5, 3, 2, 1, 1), output_size_truth, "exact",
+              note="the lecture's width: 5 cells, padding 1, stride 2"),
         Check((20, 3, 4, 0, 1), output_size_truth, "exact", note="stride 4 does not fit exactly"),
         Check((28, 5, 1, 4, 2), output_size_truth, "exact", note="dilation 2, padding 4")],
        forbids=FROM_SCRATCH, why=_WHY_SHAPES, misconceptions=[
@@ -538,8 +548,8 @@ QUESTIONS: tuple[Question, ...] = (
         Misconception("a dilated kernel has no gap after its last tap",
                       lambda n, k, s, p, d: (n + 2 * p - d * k) // s + 1)]),
     _q("05.q2", "dilate_kernel", 2, "implement", [
-        Check((np.array([1.0, 2, 3]), 2), lambda u, d: _dilated_truth(u, d), note="u = (1, 2, 3), dilation 2"),
-        Check((np.array([4.0, 5]), 3), lambda u, d: _dilated_truth(u, d), note="u = (4, 5), dilation 3")],
+        Check((np.array([1.0, 2, 3]), 2), _dilated_truth, note="u = (1, 2, 3), dilation 2"),
+        Check((np.array([4.0, 5]), 3), _dilated_truth, note="u = (4, 5), dilation 3")],
        forbids=FROM_SCRATCH, why=_WHY_CONV, misconceptions=[
         Misconception("no zeros come after the last tap: the kernel ends with it",
                       lambda u, d: np.pad(_dilated_truth(u, d), (0, d - 1))),
@@ -555,17 +565,20 @@ QUESTIONS: tuple[Question, ...] = (
         Misconception("a dilated window reads its taps `dilation` cells apart",
                       lambda n, k, s, p, d: unread_truth(n, k, s, p, 1)),
         Misconception("one window too many: a window that sticks out past the padded input is not computed",
-                      lambda n, k, s, p, d: _unread_windows(n, k, s, p, d, output_size_truth(n, k, s, p, d) + 1))]),
+                      lambda n, k, s, p, d: _unread_windows(n, k, s, p, d,
+                                                            output_size_truth(n, k, s, p, d) + 1))]),
     _q("05.q4", "stack_field", 2, "implement", [
         Check(([(3, 1, 1), (3, 1, 1)],), field_truth, "exact", note="two 3×3 layers"),
         Check(([(3, 2, 1), (3, 1, 2)],), field_truth, "exact", note="a stride 2, then a dilation 2")],
        forbids=FROM_SCRATCH, why=_WHY_SHAPES, misconceptions=[
         Misconception("the strides of the layers below spread each later window out: they count too",
                       lambda layers: 1 + sum(d * (k - 1) for k, s, d in layers)),
-        Misconception("a layer's own stride does not widen its own window, only the windows of the layers above",
+        Misconception("a layer's own stride does not widen its own window, only the windows of the "
+                      "layers above",
                       lambda layers: _field_own_stride(layers))]),
     _choice("05.q5", "stride_choice", 2, "ABCD", "stride_why", [
-        ("A", "with stride 2 the windows sit at every other position: where do they fall after a shift by one?"),
+        ("A", "with stride 2 the windows sit at every other position: where do they fall after a "
+              "shift by one?"),
         ("C", "stride does not make a layer invariant: try it on a signal with one spike"),
         ("D", "the windows move by the stride, but the input moved by one")]),
     # ------------------------------------------------------------ 06 · filter gallery
@@ -596,9 +609,11 @@ QUESTIONS: tuple[Question, ...] = (
         Check(distracted(10), [10, 3], "exact", note="a brighter patch elsewhere")],
        forbids=WINDOWS, why=_WHY_CONV, misconceptions=[
         Misconception("unnormalised correlation: a brighter window beats the real match, because the plain "
-                      "response grows with brightness as much as with resemblance", plain_match, compare="exact"),
+                      "response grows with brightness as much as with resemblance",
+                      plain_match, compare="exact"),
         Misconception(FLIP, lambda image, t: _ncc_match(image, flipped(t)), compare="exact"),
-        Misconception("row and column are swapped", lambda image, t: _ncc_match(image, t)[::-1], compare="exact")]),
+        Misconception("row and column are swapped", lambda image, t: _ncc_match(image, t)[::-1],
+                      compare="exact")]),
     _q("06.q5", "ncc_at", 2, "debug", [
         Check((_rng(51).random((3, 4)) + 2, _rng(52).random((3, 4))), ncc_truth, note="a bright window"),
         Check((_rng(53).random((2, 2)), _rng(53).random((2, 2)) * 3 + 1), ncc_truth,
