@@ -96,7 +96,7 @@ class Forbidden:
         for prefix, ops in _ATEN.items():  # the same operation reached through torch.ops.aten
             if name == prefix or name.startswith(prefix):
                 self.ops.update((f"aten::{op}", name) for op in ops)
-        if _unimported_module(name):  # known by its name: importing it here would cost seconds
+        if _is_module(name):  # known by its name: importing it here could cost seconds (scipy.signal)
             self.modules.append((name, name))
             return
         target = resolve(name)
@@ -137,14 +137,22 @@ class Forbidden:
         return bool(self.codes or self.builtins or self.modules)
 
 
-def _unimported_module(name: str) -> bool:
-    """Whether ``name`` is a module that exists but is not imported yet (``scipy.signal`` takes seconds)."""
-    if name in sys.modules:
-        return False
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError, AttributeError):
-        return False
+_MODULE_NAMES: dict[str, bool] = {}
+
+
+def _is_module(name: str) -> bool:
+    """Whether ``name`` is a module, imported or not, found without importing it (cached per name)."""
+    known = _MODULE_NAMES.get(name)
+    if known is None:
+        if isinstance(sys.modules.get(name), types.ModuleType):
+            known = True
+        else:
+            try:
+                known = importlib.util.find_spec(name) is not None
+            except (ImportError, ValueError, AttributeError):
+                known = False
+        _MODULE_NAMES[name] = known
+    return known
 
 
 def resolve(name: str) -> object | None:
