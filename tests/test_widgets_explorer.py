@@ -7,12 +7,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from convkit import shapes
+from convkit.widgets.explorer import PRESETS, explorer, explorer_data, explorer_state
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
-
-from convkit import shapes
-from convkit.widgets.explorer import PRESETS, explorer, explorer_data, explorer_state
 
 LECTURE = list(PRESETS)[0]
 DILATED = list(PRESETS)[1]

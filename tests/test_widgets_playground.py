@@ -1,16 +1,14 @@
-"""Tests of the kernel playground: presets, the per/across-channel convolution, drawing and wiring."""
+"""Tests of the kernel playground: presets, the per/across-channel convolution and wiring."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from convkit import data
+from convkit.widgets.playground import KERNEL_PRESETS, playground, playground_state
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from matplotlib.figure import Figure
-
-from convkit import data
-from convkit.widgets.playground import KERNEL_PRESETS, draw_playground, playground, playground_state
 
 
 def _torch_conv(image: np.ndarray, weight: np.ndarray, padding: str, groups: int) -> np.ndarray:
@@ -162,42 +160,6 @@ def test_bad_arguments_raise_with_a_message_naming_them(kwargs, error, match):
         playground_state(**kwargs)
 
 
-# ----------------------------------------------------------------------------- draw_playground
-
-
-def test_draw_playground_shows_the_output_on_a_zero_centred_scale():
-    state = playground_state(np.random.default_rng(1).random((3, 9, 9)), KERNEL_PRESETS["laplacian"])
-    fig = Figure()
-    draw_playground(state, fig)
-    # input, kernel, three output maps, colorbar
-    assert len(fig.axes) == 6
-    output_images = [ax.images[0] for ax in fig.axes[2:5]]
-    vmax = np.abs(state.output).max()
-    for d, image in enumerate(output_images):
-        np.testing.assert_array_equal(image.get_array(), state.output[d])
-        assert image.get_clim() == pytest.approx((-vmax, vmax))
-        assert image.get_cmap().name == "RdBu_r"
-    kernel_texts = sorted(text.get_text() for text in fig.axes[1].texts)
-    assert kernel_texts == sorted(["0", "-1", "0", "-1", "4", "-1", "0", "-1", "0"])
-
-
-def test_draw_playground_reuses_the_axes_and_rebuilds_only_when_the_layout_changes():
-    fig = Figure()
-    image = np.random.default_rng(2).random((3, 9, 9))
-    draw_playground(playground_state(image, KERNEL_PRESETS["identity"]), fig)
-    axes_before = list(fig.axes)
-    output_image = fig.axes[2].images[0]
-    second = playground_state(image, KERNEL_PRESETS["gaussian 5x5"], padding="same")
-    draw_playground(second, fig)
-    assert list(fig.axes) == axes_before
-    assert fig.axes[2].images[0] is output_image
-    np.testing.assert_array_equal(output_image.get_array(), second.output[0])
-    assert output_image.get_extent() == [-0.5, 8.5, 8.5, -0.5]
-    assert len(fig.axes[1].texts) == 25
-    draw_playground(playground_state(image, KERNEL_PRESETS["identity"], mode="across_channels"), fig)
-    assert len(fig.axes) == 4
-
-
 # ----------------------------------------------------------------------------- the widget
 
 
@@ -220,8 +182,13 @@ def fake_data(monkeypatch):
     monkeypatch.setattr(data, "photo", _fake_photo)
 
 
-def _cell_values(widget, n):
-    return np.array([[widget.cells[i][j].value for j in range(n)] for i in range(n)])
+def _kernel(widget):
+    return np.array(widget.controls["kernel"].value)
+
+
+def _output(widget):
+    d = widget.data["output"]
+    return np.frombuffer(d["values"], dtype=np.float32).reshape(d["shape"])
 
 
 def test_choosing_a_preset_fills_the_kernel_cells_with_its_values(fake_data):
@@ -230,9 +197,9 @@ def test_choosing_a_preset_fills_the_kernel_cells_with_its_values(fake_data):
         widget.controls["preset"].value = name
         n = KERNEL_PRESETS[name].shape[0]
         assert widget.controls["size"].value == n
-        np.testing.assert_array_equal(_cell_values(widget, n), KERNEL_PRESETS[name])
-        assert len(widget.grid.children) == n * n
-        assert name in widget.html.value
+        np.testing.assert_array_equal(_kernel(widget), KERNEL_PRESETS[name])
+        assert widget.data["kernel"] == KERNEL_PRESETS[name].tolist()
+        assert widget.data["note"].startswith(name)
 
 
 def test_changing_the_kernel_size_keeps_the_kernel_centred(fake_data):
@@ -241,68 +208,71 @@ def test_changing_the_kernel_size_keeps_the_kernel_centred(fake_data):
     widget.controls["size"].value = 5
     expected = np.zeros((5, 5))
     expected[1:4, 1:4] = [[0, -1, 0], [-1, 4, -1], [0, -1, 0]]
-    np.testing.assert_array_equal(_cell_values(widget, 5), expected)
-    assert "kernel 5×5" in widget.html.value
-    assert widget.controls["preset"].value is None
+    np.testing.assert_array_equal(_kernel(widget), expected)
+    assert "kernel 5×5" in widget.state.description
+    assert widget.controls["preset"].value == ""
     widget.controls["size"].value = 3
-    np.testing.assert_array_equal(_cell_values(widget, 3), [[0, -1, 0], [-1, 4, -1], [0, -1, 0]])
-    assert "kernel 3×3" in widget.html.value
+    np.testing.assert_array_equal(_kernel(widget), [[0, -1, 0], [-1, 4, -1], [0, -1, 0]])
 
 
-def test_editing_a_cell_redraws_the_output_and_updates_the_text(fake_data):
+def test_editing_a_cell_recomputes_the_output(fake_data):
     widget = playground()
-    png, text = widget.image.value, widget.html.value
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    widget.cells[1][1].value = 7.0
-    assert widget.image.value != png
-    assert widget.html.value != text
-    # the cells no longer hold the preset, so the dropdown stops naming it
-    assert widget.controls["preset"].value is None
+    before = _output(widget).copy()
+    kernel = widget.controls["kernel"].value
+    kernel[1][1] = 7.0
+    widget.controls["kernel"].value = kernel
+    assert not np.array_equal(_output(widget), before)
+    # the cells no longer hold the preset, so the menu stops naming it
+    assert widget.controls["preset"].value == ""
     widget.controls["preset"].value = "vertical edges"
-    assert widget.cells[1][1].value == 0.0
+    assert widget.controls["kernel"].value[1][1] == 0.0
 
 
-def test_a_bad_kernel_value_becomes_a_message_and_keeps_the_last_figure(fake_data):
+def test_a_bad_kernel_value_becomes_a_message_and_keeps_the_last_picture(fake_data):
     widget = playground()
-    png = widget.image.value
-    widget.cells[0][2].value = float("nan")  # must not raise
-    assert "Cannot update" in widget.html.value
-    assert "non-finite" in widget.html.value
-    assert widget.image.value == png
-    widget.cells[0][2].value = 1.0
-    assert "Cannot update" not in widget.html.value
+    good = widget.data
+    kernel = widget.controls["kernel"].value
+    kernel[0][2] = float("nan")
+    widget.controls["kernel"].value = kernel  # must not raise
+    assert "non-finite" in widget.error and widget.data == good
+    kernel[0][2] = 1.0
+    widget.controls["kernel"].value = kernel
+    assert widget.error == ""
 
 
 def test_an_out_of_range_digit_index_becomes_a_message(fake_data):
     widget = playground()
     widget.controls["index"].value = 1000
-    assert "out of range" in widget.html.value
+    assert "out of range" in widget.error
 
 
 def test_source_mode_and_padding_controls_change_the_convolution(fake_data):
     widget = playground()
     widget.controls["source"].value = "photo"
-    assert "input 3×18×15" in widget.html.value
-    assert "weight 3×1×3×3, groups=3" in widget.html.value
-    assert widget.controls["index"].disabled
-    png = widget.image.value
+    assert "input 3×18×15" in widget.state.description
+    assert "weight 3×1×3×3, groups=3" in widget.state.description
+    assert any(s["name"] == "index" and s["disabled"] for s in widget.spec)
     widget.controls["mode"].value = "across_channels"
-    assert "weight 1×3×3×3" in widget.html.value
-    assert "output 1×16×13" in widget.html.value
-    assert widget.image.value != png
+    assert "weight 1×3×3×3" in widget.state.description
+    assert widget.data["output"]["shape"] == [1, 16, 13]
     widget.controls["padding"].value = "same"
-    assert "output 1×18×15" in widget.html.value
+    assert widget.data["output"]["shape"] == [1, 18, 15]
     widget.controls["source"].value = "digit"
     widget.controls["index"].value = 3
-    assert "input 1×28×28" in widget.html.value
+    assert widget.data["input"]["shape"] == [1, 28, 28]
 
 
 def test_the_default_widget_filters_the_lecture_digit_like_torch(monkeypatch):
     monkeypatch.setenv("CONVKIT_OFFLINE", "1")
     widget = playground()
-    assert "output 1×26×26" in widget.html.value
     x = data.digit(12, verbose=False).double()
     weight = torch.from_numpy(KERNEL_PRESETS["vertical edges"].copy())[None, None]
-    expected = F.conv2d(x[None], weight)[0, 0].numpy()
-    shown = widget.figure.axes[2].images[0].get_array()
-    np.testing.assert_allclose(shown, expected, rtol=1e-6, atol=1e-6)
+    expected = F.conv2d(x[None], weight)[0].numpy()
+    np.testing.assert_allclose(_output(widget), expected, rtol=1e-6, atol=1e-6)
+    lo, hi = widget.data["output_range"]
+    assert lo == -hi == -np.abs(expected).max()  # a colour scale centred on 0
+
+
+def test_the_static_picture_embeds_input_and_output(fake_data):
+    svg = playground()._repr_mimebundle_()[0]["image/svg+xml"]
+    assert svg.count("<image ") == 2 and "data:image/png;base64," in svg

@@ -5,14 +5,15 @@ import re
 import tomllib
 from pathlib import Path
 
-import pytest
-
 import convkit.widgets
+import pytest
 from convkit.widgets import explorer, params, playground, stepper, template
 from convkit.widgets._base import STATIC
 
 ROOT = Path(__file__).resolve().parents[1]
-WIDGET_MODULES = {"explorer.js": explorer.Explorer, "stepper.js": stepper.Stepper}
+WIDGET_MODULES = {"explorer.js": explorer.Explorer, "stepper.js": stepper.Stepper,
+                  "playground.js": playground.Playground, "template.js": template.TemplateMatcher,
+                  "params.js": params.ParameterCounter}
 URL = re.compile(r"https?://|//[a-z0-9-]+\.[a-z]", re.IGNORECASE)
 
 

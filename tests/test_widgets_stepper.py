@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from convkit import shapes
 from convkit.widgets.stepper import EXAMPLES, stepper, stepper_data, stepper_state
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 LECTURE_1D = list(EXAMPLES)[0]
 DERIVATIVE = list(EXAMPLES)[1]
@@ -139,8 +139,9 @@ def test_partial_sums_per_channel_plus_bias_give_torchs_output(data, channels, s
                                       max_size=channels * size[0] * size[1]))).reshape(channels, *size)
     u = np.asarray(data.draw(st.lists(st.integers(-2, 2), min_size=channels * 4,
                                       max_size=channels * 4))).reshape(channels, 2, 2)
-    expected = F.conv2d(torch.tensor(x, dtype=torch.float64)[None], torch.tensor(u, dtype=torch.float64)[None],
-                        torch.tensor([float(bias)], dtype=torch.float64), stride=stride, padding=padding)[0, 0]
+    double = torch.float64
+    expected = F.conv2d(torch.tensor(x, dtype=double)[None], torch.tensor(u, dtype=double)[None],
+                        torch.tensor([float(bias)], dtype=double), stride=stride, padding=padding)[0, 0]
     for position in range(expected.numel()):
         state = stepper_state(x, u, stride=stride, padding=padding, bias=bias, multichannel=True,
                               position=position)

@@ -8,7 +8,8 @@ The deep-learning "convolution" of the course, in three forms:
 * :func:`conv1d_loops`, :func:`conv2d_loops`, :func:`conv3d_loops` -- explicit
   loops over every index, the teaching versions;
 * :func:`conv1d`, :func:`conv2d`, :func:`conv3d` -- the same numbers from one
-  vectorised N-d routine (sliding windows, then a single matrix product).
+  vectorised N-d routine: the windows, laid out a cache-sized block at a time,
+  times the kernels as one matrix product per block.
 
 All of them follow ``torch.nn.functional.conv{1,2,3}d`` exactly: batched
 ``(N, C, *spatial)`` or unbatched ``(C, *spatial)`` input, weight
@@ -16,7 +17,7 @@ All of them follow ``torch.nn.functional.conv{1,2,3}d`` exactly: batched
 ``padding`` (ints, tuples, ``'valid'`` or ``'same'``), ``dilation`` and
 ``groups``.  The backward functions :func:`conv1d_backward` & co. return the
 gradients with respect to input, weight and bias, each computed as another
-convolution.
+call to ``conv{1,2,3}d`` with the helpers :func:`pad`, :func:`dilate` and :func:`flip`.
 
 Output size along each spatial axis, for input size ``H``, kernel ``h``,
 padding ``p``, stride ``s`` and dilation ``d``::

@@ -1,9 +1,10 @@
 """Every course notebook, run in JupyterLab in Chromium as a student would run it.
 
 For each ``notebooks/*.ipynb``: open it, Run All, wait for the kernel to go
-idle, then check that no cell holds an error, that every cell ran, and that
-every widget output is a rendered ipywidgets view with its controls and a
-decoded picture (not "Loading widget...", not a text repr). A screenshot of
+idle, then check that no cell holds an error, that every cell ran, that every
+widget output is a rendered widget view with its controls and a drawn or
+decoded picture (not "Loading widget...", not a text repr), and that every
+request the page made went to the local server. A screenshot of
 the whole notebook goes to ``artifacts/screenshots/``.
 """
 from __future__ import annotations
@@ -46,6 +47,8 @@ def test_the_course_has_notebooks_to_run():
 @pytest.mark.parametrize("name", COURSE)
 def test_notebook_runs_in_jupyterlab_without_errors_and_renders_its_widgets(
         name: str, lab, page, screenshots: Path):
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
     open_notebook(page, lab, name)
     seconds = run_all(page)
     cells = cell_report(page)
@@ -83,6 +86,9 @@ def test_notebook_runs_in_jupyterlab_without_errors_and_renders_its_widgets(
             assert seen["controls"] >= 1, f"{where}: the widget shows no controls"
             assert seen["drawn"] >= 1 or seen["decoded"] == seen["images"] >= 1, \
                 f"{where}: picture missing: {seen}"
+        # Nothing the page asked for left the machine: the lab server, or data in the page.
+        away = [u for u in requests if not u.startswith((lab.url, "data:", "blob:"))]
+        assert not away, f"{name}: requests to other hosts: {away[:5]}"
     finally:
         screenshot_notebook(page, screenshots / f"{Path(name).stem}.png")
         lab.shutdown_kernels()

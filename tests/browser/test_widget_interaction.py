@@ -14,9 +14,8 @@ import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
-from lab_page import open_notebook, run_all
-
 from convkit import shapes
+from lab_page import open_notebook, run_all
 
 WIDGETS = {
     "explorer": "from convkit.widgets.explorer import explorer\nexplorer()",
@@ -47,12 +46,17 @@ def open_widget(lab, page, name: str):
 
 @pytest.fixture
 def widget(lab, page, request, screenshots):
+    """The widget named by the test's parameter; afterwards, no request may have left the machine."""
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
     try:
         view = open_widget(lab, page, request.param)
         yield view
         view.screenshot(path=str(screenshots / f"widget-{request.param}.png"))
     finally:
         lab.shutdown_kernels()
+    away = [u for u in requests if not u.startswith((lab.url, "data:", "blob:"))]
+    assert not away, f"requests to other hosts: {away[:5]}"
 
 
 def _drawn(view) -> int:
@@ -204,6 +208,62 @@ def test_multichannel_partial_sums_and_bias_add_up_to_the_output_value(widget):
         step.click()
 
 
+@pytest.mark.parametrize("widget", ["playground"], indirect=True)
+def test_playground_kernel_is_typed_in_its_grid_and_presets_chosen_by_keyboard(widget):
+    from playwright.sync_api import expect
+
+    before = _drawn(widget)
+    cell = widget.get_by_label("kernel row 1, column 1", exact=True)
+    cell.focus()
+    cell.fill("7")
+    cell.press("Tab")  # a typed value counts once the cell is left
+    _wait_redrawn(widget, before)
+    expect(widget.get_by_label("preset", exact=True)).to_have_value("0")  # "(edited kernel)"
+    before = _drawn(widget)
+    menu = widget.get_by_label("preset", exact=True)
+    menu.focus()
+    menu.select_option(label="horizontal edges")
+    _wait_redrawn(widget, before)
+    top = [widget.get_by_label(f"kernel row 0, column {c}", exact=True).input_value() for c in range(3)]
+    assert [float(v) for v in top] == [-1.0, -1.0, -1.0]
+    # the canvases are drawn at the screen's resolution, each with a colour bar
+    sizes = widget.locator("canvas").evaluate_all(
+        "cs => cs.map(c => [c.width, parseFloat(c.style.width), window.devicePixelRatio])")
+    assert sizes and all(w == round(css * ratio) for w, css, ratio in sizes)
+    assert widget.locator("svg.ck-colorbar").count() == 2
+
+
+@pytest.mark.parametrize("widget", ["template"], indirect=True)
+def test_template_patch_moves_by_keyboard_and_the_ncc_peak_is_marked(widget):
+    before = _drawn(widget)
+    slider = widget.get_by_label("patch left column", exact=True)
+    slider.focus()
+    slider.press("ArrowRight")
+    _wait_redrawn(widget, before)
+    assert "at (row 6, col 2)" in widget.locator(".ck-text").inner_text()
+    # the NCC peaks where the patch was cut out, and the mark sits there
+    peak = widget.locator("figure[data-peak]")
+    assert json.loads(peak.get_attribute("data-peak")) == [6, 2]
+    assert peak.locator("circle.ck-mark-peak").count() == 1
+
+
+@pytest.mark.parametrize("widget", ["params"], indirect=True)
+def test_parameter_counter_follows_its_sliders_by_keyboard(widget):
+    from torch import nn
+
+    bar = widget.locator("rect[data-bar=conv]")
+    width = float(bar.get_attribute("width"))
+    before = _drawn(widget)
+    slider = widget.get_by_label("kernel side k", exact=True)
+    slider.focus()
+    slider.press("ArrowRight")  # k = 4
+    _wait_redrawn(widget, before)
+    count = sum(p.numel() for p in nn.Conv2d(3, 3, 4).parameters())
+    assert "nn.Conv2d(3, 3, 4)" in widget.inner_text()
+    assert f"{count:,} parameters" in widget.inner_text()
+    assert float(bar.get_attribute("width")) > width
+
+
 def _focus_ring_and_names(view) -> list[str]:
     """Controls without an accessible name or without a visible focus style."""
     return view.evaluate(
@@ -218,7 +278,7 @@ def _focus_ring_and_names(view) -> list[str]:
     )
 
 
-@pytest.mark.parametrize("widget", ["explorer", "stepper"],
+@pytest.mark.parametrize("widget", ["explorer", "stepper", "playground", "template", "params"],
                          indirect=True)
 def test_every_control_has_a_name_a_focus_ring_and_text_of_at_least_12px(widget):
     assert _focus_ring_and_names(widget) == []

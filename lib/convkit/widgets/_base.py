@@ -15,15 +15,15 @@ as it was and puts the message in ``error``, which the widget shows above it.
 """
 from __future__ import annotations
 
+import copy
 import html
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import anywidget
 import traitlets
 
-__all__ = ["ConvWidget", "Control", "Preset", "STATIC", "slider", "choice", "preset"]
+__all__ = ["STATIC", "Control", "ConvWidget", "Preset", "choice", "floats", "number", "preset", "slider"]
 
 #: Folder of the ES modules and the style sheet, shipped inside the package.
 STATIC = Path(__file__).with_name("static")
@@ -44,6 +44,12 @@ def slider(name: str, label: str, low: int, high: int, value: int, step: int = 1
            **extra: Any) -> dict[str, Any]:
     """Spec of an integer slider (an ``<input type=range>`` with a visible label)."""
     return dict(kind="range", name=name, label=label, min=low, max=high, step=step, value=value,
+                **extra)
+
+
+def number(name: str, label: str, low: int, high: int, value: int, **extra: Any) -> dict[str, Any]:
+    """Spec of a box to type an integer in (``<input type=number>``)."""
+    return dict(kind="number", name=name, label=label, min=low, max=high, step=1, value=value,
                 **extra)
 
 
@@ -74,11 +80,12 @@ class Control:
 
     @property
     def value(self) -> Any:
-        return self._widget.settings[self.name]
+        # A copy: editing a returned kernel in place must not change the setting unseen.
+        return copy.deepcopy(self._widget.settings[self.name])
 
     @value.setter
     def value(self, value: Any) -> None:
-        self._widget.settings = {**self._widget.settings, self.name: value}
+        self._widget.settings = {**self._widget.settings, self.name: copy.deepcopy(value)}
 
     @property
     def min(self) -> Any:
@@ -196,6 +203,26 @@ class ConvWidget(anywidget.AnyWidget):
         return data, metadata
 
 
+def floats(array: Any) -> dict[str, Any]:
+    """An array for the browser: its shape and its values as float32 bytes (sent as binary)."""
+    import numpy as np
+
+    values = np.ascontiguousarray(array, dtype=np.float32)
+    return {"shape": list(values.shape), "values": memoryview(values.tobytes())}
+
+
+def png_data_uri(rgb: Any) -> str:
+    """An ``(H, W, 3)`` uint8 picture as a ``data:`` URI, to embed in a static SVG."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="png")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def svg_text(x: float, y: float, text: str, size: int = 13, anchor: str = "start",
              weight: str = "normal", fill: str = "#222") -> str:
     """One SVG ``<text>`` element (escaped), for the static pictures."""
@@ -210,5 +237,3 @@ def svg_document(width: float, height: float, body: list[str], label: str) -> st
             f"viewBox='0 0 {width:.0f} {height:.0f}' role='img' aria-label='{html.escape(label)}'>"
             f"<rect width='100%' height='100%' fill='white'/>{''.join(body)}</svg>")
 
-
-Compute = Callable[[dict[str, Any]], tuple[Any, dict[str, Any]]]

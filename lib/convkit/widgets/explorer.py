@@ -437,7 +437,7 @@ def explorer_state(
         y = np.zeros(output_shape)
         for a, row in enumerate(reads[0]):
             for b, col in enumerate(reads[1]):
-                y[a, b] = sum(x[i, k] * w[j, l] for i, j in row for k, l in col)
+                y[a, b] = sum(x[i, c] * w[j, t] for i, j in row for c, t in col)
     else:
         y = reference.conv2d(x[None, None], w[None, None], stride=facts["stride"],
                              padding=facts["padding"], dilation=facts["dilation"])[0, 0]

@@ -6,29 +6,23 @@ value) pair; a convolution with ``h × w`` kernels needs ``D C h w`` weights,
 whatever ``S``. Sliders set ``S``, ``C``, ``D`` and the kernel size, and the
 widget shows both counts, their ratio and their memory in float32.
 
-Three layers, as for every widget of the course:
+As for every widget of the course:
 
 * :func:`parameter_state` computes the numbers (pure, tested against
   ``nn.Linear`` and ``nn.Conv2d``);
-* :func:`draw_parameters` draws them as a log-scale bar chart into a figure
-  it reuses;
-* :func:`parameter_counter` wires ipywidgets sliders to the two.
+* :func:`parameter_counter` builds the widget, whose ``static/params.js``
+  draws them as a log-scale SVG bar chart.
 """
 from __future__ import annotations
 
-import html
 import math
-from typing import NamedTuple
-
-import ipywidgets as widgets
-from matplotlib.figure import Figure
+from typing import Any, NamedTuple
 
 from convkit import shapes
-from convkit.widgets._canvas import image_widget, new_figure, png_bytes
+from convkit.widgets._base import ConvWidget, _module, slider, svg_document, svg_text
 
-__all__ = ["ParameterState", "parameter_state", "draw_parameters", "parameter_counter"]
+__all__ = ["ParameterCounter", "ParameterState", "parameter_counter", "parameter_state"]
 
-_DENSE_COLOR, _CONV_COLOR = "#d1495b", "#2e86ab"
 _UNITS = ((1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB"))
 
 
@@ -157,85 +151,65 @@ def _human_bytes(count: int) -> str:
     return f"{count} bytes"
 
 
-def draw_parameters(state: ParameterState, fig: Figure) -> None:
-    """Draw the two parameter counts as horizontal bars on a log scale.
+class ParameterCounter(ConvWidget):
+    """The parameter counter (see the module's docstring); build it with :func:`parameter_counter`."""
 
-    Each bar is labelled with its count and its float32 memory; the title
-    gives the image shapes and the ratio. The figure's single axes is created
-    on the first call and reused afterwards.
+    _esm = _module("params.js")
 
-    Parameters
-    ----------
-    state : ParameterState
-        From :func:`parameter_state`.
-    fig : matplotlib.figure.Figure
-        The figure to draw into (about 7 × 2.6 inches suits it).
+    def controls_spec(self, settings: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            slider("image_size", "image side S", 8, 1024, settings["image_size"], step=8),
+            slider("kernel_size", "kernel side k", 1, 11, settings["kernel_size"]),
+            slider("channels", "input channels C", 1, 512, settings["channels"]),
+            slider("out_channels", "output channels D", 1, 512, settings["out_channels"]),
+        ]
 
-    Returns
-    -------
-    None
+    def compute(self, settings: dict[str, Any]) -> tuple[ParameterState, dict[str, Any]]:
+        state = parameter_state(settings["image_size"], settings["channels"],
+                                settings["kernel_size"], settings["out_channels"])
+        data = {**state._asdict(), "dense_bytes_text": _human_bytes(state.dense_bytes),
+                "conv_bytes_text": _human_bytes(state.conv_bytes), "ratio_text": f"{state.ratio:.3g}"}
+        data["dense_weight_shape"] = list(state.dense_weight_shape)
+        data["conv_weight_shape"] = list(state.conv_weight_shape)
+        return state, data
 
-    Examples
-    --------
-    >>> from matplotlib.figure import Figure
-    >>> fig = Figure(figsize=(7, 2.6))
-    >>> draw_parameters(parameter_state(256, 3, 3), fig)
-    >>> [label.get_text() for label in fig.axes[0].get_yticklabels()]
-    ['convolution', 'dense']
-    >>> fig.axes[0].get_xscale()
-    'log'
-    """
-    ax = fig.axes[0] if fig.axes else fig.add_axes((0.16, 0.2, 0.8, 0.62))
-    ax.clear()
-    counts = [state.conv_count, state.dense_count]
-    memory = [state.conv_bytes, state.dense_bytes]
-    ax.barh([0, 1], counts, color=[_CONV_COLOR, _DENSE_COLOR], height=0.6, log=True)
-    ax.set_yticks([0, 1], ["convolution", "dense"])
-    right = max(counts) * 20
-    ax.set_xlim(0.5, right)
-    for y, (count, size) in enumerate(zip(counts, memory)):
-        label = f"{count:,}  ({_human_bytes(size)})"
-        # A long bar holds its label inside; a short one has room on its right.
-        if math.log(count) > 0.6 * math.log(right):
-            ax.text(count / 1.6, y, label, va="center", ha="right", fontsize=9, color="white")
-        else:
-            ax.text(count * 1.6, y, label, va="center", ha="left", fontsize=9)
-    ax.set_xlabel("parameters (log scale)")
-    ax.set_title(
-        f"{state.channels}×{state.image_size}×{state.image_size} image → "
-        f"{state.out_channels}×{state.image_size}×{state.image_size}, "
-        f"{state.kernel_size}×{state.kernel_size} kernels: dense / conv = {state.ratio:.3g}",
-        fontsize=10,
-    )
+    def static_svg(self) -> str | None:
+        """Both counts as two bars on a log scale, with their numbers."""
+        s = self.state
+        if s is None:
+            return None
+        decades = max(1, math.ceil(math.log10(s.dense_count)))
+        body = []
+        for i, (call, count, size, color) in enumerate((
+            (f"nn.Linear({s.in_features:,}, {s.out_features:,})", s.dense_count,
+             _human_bytes(s.dense_bytes), "#D55E00"),
+            (f"nn.Conv2d({s.channels}, {s.out_channels}, {s.kernel_size})", s.conv_count,
+             _human_bytes(s.conv_bytes), "#0072B2"),
+        )):
+            y = 10 + 60 * i
+            length = max(2.0, 380 * math.log10(max(count, 1)) / decades)
+            body += [svg_text(4, y + 14, call, 12, weight="bold"),
+                     svg_text(4, y + 31, f"{count:,} parameters", 12),
+                     f"<rect x='230' y='{y}' width='{length:.1f}' height='34' fill='{color}'/>",
+                     svg_text(236 + length, y + 22, size, 12)]
+        body.append(svg_text(230, 140, f"ratio {s.ratio:.3g} (log scale)", 12))
+        return svg_document(700, 150, body, "parameter counter")
 
 
-def _describe(state: ParameterState) -> str:
-    """The numbers of a state as one HTML line for the widget."""
-    C, D, S, k = state.channels, state.out_channels, state.image_size, state.kernel_size
-    return (
-        f"<p>Dense <code>nn.Linear({state.in_features:,}, {state.out_features:,})</code>: "
-        f"<b>{state.dense_count:,}</b> parameters ({_human_bytes(state.dense_bytes)} in float32) "
-        f"· Convolution <code>nn.Conv2d({C}, {D}, {k})</code>: "
-        f"<b>{state.conv_count:,}</b> parameters ({_human_bytes(state.conv_bytes)}) "
-        f"· ratio <b>{state.ratio:.3g}</b>. Image {C}×{S}×{S} → {D}×{S}×{S}.</p>"
-    )
-
-
-def parameter_counter() -> widgets.VBox:
+def parameter_counter() -> ParameterCounter:
     """The parameter-counter widget.
 
     Sliders for the image side ``S``, the input and output channels ``C`` and
-    ``D``, and the kernel side ``k``; below them the bar chart of
-    :func:`draw_parameters` and one line of numbers. A kernel larger than the
-    image gives a message instead of a chart.
+    ``D``, and the kernel side ``k``; below them both counts as a log-scale
+    bar chart with their float32 memory. A kernel larger than the image gives
+    a message and the last chart stays.
 
     Returns
     -------
-    ipywidgets.VBox
-        The widget. Its sliders are in ``.controls`` (keys ``image_size``,
-        ``channels``, ``out_channels``, ``kernel_size``), the picture in
-        ``.image`` (PNG bytes), the text in ``.html``, the figure in
-        ``.figure`` and the last state in ``.state`` (``None`` after an error).
+    ParameterCounter
+        The widget. ``.controls`` holds ``image_size``, ``channels``,
+        ``out_channels`` and ``kernel_size``; ``.state`` is the last
+        :class:`ParameterState`.
 
     Examples
     --------
@@ -244,47 +218,5 @@ def parameter_counter() -> widgets.VBox:
     >>> w.state.dense_count > parameter_state(256, 3, 3).dense_count
     True
     """
-    def slider(description: str, low: int, high: int, value: int, step: int = 1) -> widgets.IntSlider:
-        return widgets.IntSlider(
-            min=low, max=high, value=value, step=step, description=description,
-            continuous_update=False, style={"description_width": "initial"},
-            layout=widgets.Layout(width="320px"),
-        )
-
-    controls = {
-        "image_size": slider("image side S", 8, 1024, 256, step=8),
-        "channels": slider("input channels C", 1, 512, 3),
-        "out_channels": slider("output channels D", 1, 512, 3),
-        "kernel_size": slider("kernel side k", 1, 11, 3),
-    }
-    image = image_widget()
-    text = widgets.HTML()
-    fig = new_figure(7.0, 2.6)
-    box = widgets.VBox()
-
-    def update(*_) -> None:
-        values = {name: control.value for name, control in controls.items()}
-        try:
-            state = parameter_state(**values)
-        except (TypeError, ValueError) as error:
-            text.value = f"<p style='color:#9b1c1c'><b>No count:</b> {html.escape(str(error))}</p>"
-            image.layout.display = "none"  # a stale chart would contradict the message
-            box.state = None
-            return
-        draw_parameters(state, fig)
-        image.layout.display = None
-        image.value = png_bytes(fig)
-        text.value = _describe(state)
-        box.state = state
-
-    for control in controls.values():
-        control.observe(update, "value")
-    box.children = [
-        widgets.HBox([controls["image_size"], controls["kernel_size"]]),
-        widgets.HBox([controls["channels"], controls["out_channels"]]),
-        image,
-        text,
-    ]
-    box.controls, box.image, box.html, box.figure, box.state = controls, image, text, fig, None
-    update()
-    return box
+    return ParameterCounter(dict(image_size=256, channels=3, out_channels=3, kernel_size=3),
+                            title="Parameters: a dense layer against a convolution")

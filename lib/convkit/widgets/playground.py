@@ -1,8 +1,10 @@
 """Kernel playground: edit a 3×3 or 5×5 kernel and watch its convolution with an image.
 
 The pure part is :func:`playground_state` (image and kernel in, output maps and
-a description out) and :func:`draw_playground` (state in, figure drawn). The
-widget built by :func:`playground` only maps its controls onto those two.
+a description out, tested against torch). The widget built by :func:`playground`
+sends the state to ``static/playground.js``, which draws the images on canvases
+sharp at the screen's resolution, with colour bars, and the kernel as a grid of
+cells to type in.
 
 Two ways of applying one ``h×w`` kernel to a ``C``-channel image are offered:
 
@@ -19,24 +21,26 @@ Gaussians, and 5×5 variants.
 """
 from __future__ import annotations
 
-import html
 import math
-import weakref
 from typing import Any, NamedTuple
 
 import numpy as np
-from matplotlib.figure import Figure
 
-from convkit.widgets._canvas import image_widget, png_bytes
-from convkit import plot, reference
+from convkit import reference
+from convkit.widgets._base import (
+    Control,
+    ConvWidget,
+    _module,
+    choice,
+    floats,
+    number,
+    png_data_uri,
+    svg_document,
+    svg_text,
+)
 
-__all__ = [
-    "KERNEL_PRESETS",
-    "PlaygroundState",
-    "playground_state",
-    "draw_playground",
-    "playground",
-]
+__all__ = ["KERNEL_PRESETS", "Playground", "PlaygroundState", "playground", "playground_data",
+           "playground_state"]
 
 _MODES = ("per_channel", "across_channels")
 _PADDINGS = ("valid", "same")
@@ -259,152 +263,136 @@ def playground_state(
     return PlaygroundState(x, k, weight, output, output_shape, mode, padding, description)
 
 
-# The axes and artists of each figure drawn into, so that a redraw updates
-# them in place instead of rebuilding the figure.
-_ARTISTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+def playground_data(state: PlaygroundState) -> dict[str, Any]:
+    """What the browser draws: input and output maps (float32 bytes), their ranges, the kernel.
 
-
-def _display_rgb(x: np.ndarray) -> np.ndarray:
-    rgb = np.moveaxis(x, 0, -1)
-    low, high = rgb.min(), rgb.max()
-    if low < 0 or high > 1:
-        rgb = (rgb - low) / (high - low) if high > low else np.zeros_like(rgb)
-    return rgb
-
-
-def _build_playground_axes(fig: Figure, rgb: bool, n_out: int) -> dict[str, Any]:
-    fig.clear()
-    ratios = [1.0, 0.75] + [1.0] * n_out + [0.07]
-    width = 2.3 * sum(ratios) + 0.7
-    fig.set_size_inches(width, 2.9)
-    # The right margin is fixed in inches so the colorbar labels always fit.
-    grid = fig.add_gridspec(
-        1, len(ratios), width_ratios=ratios, left=0.02, right=1 - 0.55 / width, bottom=0.04, top=0.78, wspace=0.12
-    )
-    axes = [fig.add_subplot(grid[0, c]) for c in range(len(ratios) - 1)]
-    # Tick labels are most of the drawing time and the titles give the shapes.
-    for ax in axes:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    return {
-        "key": (rgb, n_out),
-        "ax_in": axes[0],
-        "ax_kernel": axes[1],
-        "ax_outs": axes[2:],
-        "cax": fig.add_subplot(grid[0, -1]),
-        "im_in": None,
-        "kernel_texts": [],
-        "colorbar": None,
-    }
-
-
-def _bare(ax: Any) -> None:
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-
-
-def draw_playground(state: PlaygroundState, fig: Figure) -> None:
-    """Draw input, kernel and output maps of a playground state into ``fig``.
-
-    Left to right: the input (gray, or RGB when it has 3 channels), the kernel
-    with its values written in the cells, then the ``D`` output maps on a
-    diverging colormap centred on zero, with shared limits ``±max|output|``
-    and one colorbar. Drawing again into the same figure with a state of the
-    same layout (same number of input and output channels) updates the
-    existing axes and images; otherwise the figure is cleared and rebuilt.
-
-    Parameters
-    ----------
-    state : PlaygroundState
-        From :func:`playground_state`.
-    fig : matplotlib.figure.Figure
-        The figure to draw into.
-
-    Returns
-    -------
-    None
-
-    Examples
-    --------
-    >>> from matplotlib.figure import Figure
-    >>> fig = Figure(figsize=(8, 2.5))
-    >>> draw_playground(playground_state(np.eye(5), KERNEL_PRESETS["laplacian"]), fig)
-    >>> len(fig.axes)  # input, kernel, one output, colorbar
-    4
+    The output is drawn on a colour scale symmetric about 0 (``vmax = max |output|``),
+    so that the sign of a response reads the same for every kernel.
     """
-    x, kernel, out = state.input, state.kernel, state.output
-    rgb = x.shape[0] == 3
-    artists = _ARTISTS.get(fig)
-    if artists is None or artists["key"] != (rgb, out.shape[0]) or artists["ax_in"] not in fig.axes:
-        artists = _build_playground_axes(fig, rgb, out.shape[0])
-        _ARTISTS[fig] = artists
-
-    ax_in = artists["ax_in"]
-    if rgb:
-        height, width = x.shape[1:]
-        if artists["im_in"] is None:
-            artists["im_in"] = ax_in.imshow(_display_rgb(x), interpolation="nearest")
-        else:
-            artists["im_in"].set_data(_display_rgb(x))
-            artists["im_in"].set_extent((-0.5, width - 0.5, height - 0.5, -0.5))
-        ax_in.set_title(f"input (RGB) {_fmt_shape(x.shape)}", fontsize=9)
-    else:
-        artists["im_in"] = plot.draw_map(ax_in, x[0], signed=False)
-        ax_in.set_title(f"input {_fmt_shape(x.shape)}", fontsize=9)
-
-    ax_kernel = artists["ax_kernel"]
-    k_max = float(np.abs(kernel).max()) or 1.0
-    plot.draw_map(ax_kernel, kernel, signed=True, vmax=k_max)
-    ax_kernel.set_title(f"kernel {kernel.shape[0]}×{kernel.shape[1]}", fontsize=9)
-    for text in artists["kernel_texts"]:
-        text.remove()
-    # 5×5 cells are narrower: fewer digits in a smaller font.
-    fontsize, digits = (9, 3) if max(kernel.shape) <= 3 else (6, 2)
-    artists["kernel_texts"] = [
-        ax_kernel.text(
-            j, i, f"{kernel[i, j]:.{digits}g}", ha="center", va="center", fontsize=fontsize,
-            # white on the saturated ends of the colormap, black elsewhere
-            color="white" if abs(kernel[i, j]) > 0.6 * k_max else "black",
-        )
-        for i in range(kernel.shape[0])
-        for j in range(kernel.shape[1])
-    ]
-
-    # One colour scale for all output maps, so that channels can be compared.
-    vmax = float(np.abs(out).max()) or 1.0
-    images = []
-    for d, ax in enumerate(artists["ax_outs"]):
-        if state.mode == "across_channels":
-            name = f"output: sum of {x.shape[0]} channel(s)"
-        elif rgb:
-            name = f"output: {_CHANNEL_NAMES[d]} channel"
-        else:
-            name = "output"
-        images.append(plot.draw_map(ax, out[d], signed=True, vmax=vmax))
-        ax.set_title(f"{name}\n{out.shape[1]}×{out.shape[2]}", fontsize=9)
-    if artists["colorbar"] is None:
-        artists["colorbar"] = fig.colorbar(images[0], cax=artists["cax"])
-        for ax in [ax_in, ax_kernel, *artists["ax_outs"]]:
-            _bare(ax)
-    fig.suptitle(
-        f"{state.mode.replace('_', ' ')}, padding '{state.padding}': "
-        f"input {_fmt_shape(x.shape)} → output {_fmt_shape(state.output_shape)}",
-        fontsize=10,
+    x = state.input
+    span = float(np.abs(state.output).max()) or 1.0
+    names = list(_CHANNEL_NAMES) if x.shape[0] == 3 else [f"channel {c}" for c in range(x.shape[0])]
+    outputs = names if state.mode == "per_channel" else ["sum over channels"]
+    return dict(
+        input=floats(x), input_range=[float(x.min()), float(x.max())],
+        output=floats(state.output), output_range=[-span, span],
+        kernel=state.kernel.tolist(), output_names=outputs, mode=state.mode,
+        padding=state.padding, description=state.description,
     )
 
 
-def playground(*, digit_index: int = 12, photo_size: int = 80):
+class Playground(ConvWidget):
+    """The kernel playground (see the module's docstring); build it with :func:`playground`."""
+
+    _esm = _module("playground.js")
+
+    def __init__(self, settings: dict[str, Any], photo_size: int, **kwargs: Any):
+        self._photo_size = photo_size
+        self._images: dict[Any, np.ndarray] = {}
+        super().__init__(settings, **kwargs)
+
+    def _image(self, source: str, index: int) -> np.ndarray:
+        from convkit import data
+
+        key = ("photo",) if source == "photo" else ("digit", index)
+        if key not in self._images:
+            try:
+                if key[0] == "photo":
+                    image = data.photo(size=self._photo_size)
+                else:
+                    image = data.digit(index, verbose=False)
+            except (IndexError, KeyError, OSError, RuntimeError) as error:
+                raise ValueError(f"cannot load the {source}: {error}") from None
+            self._images[key] = np.asarray(image, dtype=float)
+        return self._images[key]
+
+    def _on_settings(self, change: dict[str, Any]) -> None:
+        old, new = change.get("old") or {}, dict(change["new"])
+        if old and new["preset"] and new["preset"] != old.get("preset"):
+            # A preset fills the kernel (and sets its size).
+            new["kernel"] = KERNEL_PRESETS[new["preset"]].tolist()
+            new["size"] = len(new["kernel"])
+        elif old and new["size"] != old.get("size"):
+            # Keep the kernel centred: a 3×3 grows a zero border, a 5×5 keeps its middle.
+            kernel = np.asarray(new["kernel"], dtype=float)
+            grow = (new["size"] - len(kernel)) // 2
+            kernel = np.pad(kernel, grow) if grow > 0 else kernel[-grow:len(kernel) + grow,
+                                                                  -grow:len(kernel) + grow]
+            new["kernel"] = kernel.tolist()
+        elif old and new["kernel"] != old.get("kernel") and new["preset"]:
+            # Edited by hand: the menu stops naming a preset the cells no longer hold.
+            if not np.array_equal(np.asarray(new["kernel"], dtype=float),
+                                  KERNEL_PRESETS[new["preset"]]):
+                new["preset"] = ""
+        if new != change["new"]:
+            self.settings = new
+            return
+        self.refresh()
+
+    def controls_spec(self, settings: dict[str, Any]) -> list[dict[str, Any]]:
+        presets = [("(edited kernel)", "")] + [(name, name) for name in KERNEL_PRESETS]
+        return [
+            choice("preset", "preset", presets, settings["preset"]),
+            choice("size", "kernel size", [("3×3", 3), ("5×5", 5)], settings["size"]),
+            choice("source", "image", [("MNIST digit", "digit"), ("photo", "photo")],
+                   settings["source"]),
+            number("index", "digit index", 0, 59_999, settings["index"],
+                   disabled=settings["source"] == "photo"),
+            choice("mode", "mode", [("per channel", "per_channel"),
+                                    ("across channels", "across_channels")], settings["mode"]),
+            choice("padding", "padding", [("valid", "valid"), ("same", "same")],
+                   settings["padding"]),
+        ]
+
+    def compute(self, settings: dict[str, Any]) -> tuple[PlaygroundState, dict[str, Any]]:
+        image = self._image(settings["source"], settings["index"])
+        state = playground_state(image, settings["kernel"], mode=settings["mode"],
+                                 padding=settings["padding"])
+        data = playground_data(state)
+        note = _PRESET_NOTES.get(settings["preset"])
+        data["note"] = f"{settings['preset']}: {note}" if note else ""
+        return state, data
+
+    def static_svg(self) -> str | None:
+        """The input and the output maps as pictures, with the kernel's numbers."""
+        state = self.state
+        if state is None:
+            return None
+        import matplotlib
+
+        body = [svg_text(8, 18, state.description[:150], 12)]
+        x = state.input
+        low, high = x.min(), x.max()
+        scaled = (x - low) / ((high - low) or 1.0)
+        rgb = np.moveaxis(scaled, 0, -1) if x.shape[0] == 3 else np.repeat(scaled[0][..., None], 3, -1)
+        pictures = [np.uint8(np.round(rgb * 255))]
+        span = float(np.abs(state.output).max()) or 1.0
+        colours = matplotlib.colormaps["PuOr_r"]
+        for channel in state.output:
+            pictures.append(np.uint8(np.round(colours((channel + span) / (2 * span))[..., :3] * 255)))
+        scale, left = 3, 8
+        for picture in pictures:
+            h, w = picture.shape[:2]
+            body.append(f"<image x='{left}' y='30' width='{w * scale}' height='{h * scale}' "
+                        f"style='image-rendering:pixelated' href='{png_data_uri(picture)}'/>")
+            left += w * scale + 12
+        rows = [" ".join(f"{v:g}" for v in row) for row in state.kernel]
+        top = 30 + max(p.shape[0] for p in pictures) * scale + 20
+        body += [svg_text(8, top + 16 * i, ("kernel: " if i == 0 else "        ") + row, 13)
+                 for i, row in enumerate(rows)]
+        return svg_document(max(left, 400), top + 16 * len(rows), body, "kernel playground")
+
+
+def playground(*, digit_index: int = 12, photo_size: int = 80) -> Playground:
     """Build the kernel playground widget.
 
-    Controls: a preset dropdown (fills the kernel cells), the kernel size
-    (3×3 or 5×5), a grid of ``FloatText`` cells, the image source (an MNIST
-    digit, index selectable, or the photograph downsampled so that its short
-    side is ``photo_size`` pixels), the mode (per channel or across channels)
-    and the padding (``'valid'`` or ``'same'``). Every change redraws the
-    figure; a kernel that cannot be used (non-finite value) or data that cannot
-    be loaded becomes a message under the figure, never an exception.
+    Controls: a preset menu (fills the kernel cells), the kernel size (3×3 or
+    5×5, the kernel kept centred), a grid of cells to type the kernel in
+    (arrow keys or the cell's arrows change a value by 1), the image source
+    (an MNIST digit, index selectable, or the photograph downsampled so that
+    its short side is ``photo_size`` pixels), the mode (per channel or across
+    channels) and the padding (``'valid'`` or ``'same'``). A kernel or image
+    that cannot be used shows a message and the last picture stays.
 
     Parameters
     ----------
@@ -415,150 +403,14 @@ def playground(*, digit_index: int = 12, photo_size: int = 80):
 
     Returns
     -------
-    ipywidgets.VBox
-        The widget. Attributes for programmatic use: ``controls`` (dict of the
-        control widgets: ``'preset'``, ``'size'``, ``'source'``, ``'index'``,
-        ``'mode'``, ``'padding'``), ``cells`` (5×5 nested list of
-        ``FloatText``; the top-left ``size×size`` block is the kernel, and
-        changing the size keeps it centred),
-        ``grid`` (the box showing those cells),
-        ``image`` (``ipywidgets.Image`` with the PNG), ``html`` (the text),
-        ``figure`` and ``update()`` (redraw now).
+    Playground
+        The widget. ``.controls`` holds ``preset``, ``size``, ``source``,
+        ``index``, ``mode``, ``padding`` and ``kernel`` (a nested list);
+        ``.state`` is the last :class:`PlaygroundState`.
     """
-    import ipywidgets as widgets
-
-    from convkit import data
-
-    fig = Figure(dpi=72)
-    preset = widgets.Dropdown(options=list(KERNEL_PRESETS), value="vertical edges", description="preset")
-    size = widgets.ToggleButtons(options=[("3×3", 3), ("5×5", 5)], value=3, description="kernel")
-    cells = [
-        [widgets.FloatText(value=0.0, layout=widgets.Layout(width="68px")) for _ in range(5)] for _ in range(5)
-    ]
-    grid = widgets.GridBox(layout=widgets.Layout(grid_template_columns="repeat(3, 72px)"))
-    source = widgets.ToggleButtons(options=[("MNIST digit", "digit"), ("photo", "photo")], description="image")
-    index = widgets.BoundedIntText(value=digit_index, min=0, max=59_999, description="digit index")
-    mode = widgets.ToggleButtons(
-        options=[("per channel", "per_channel"), ("across channels", "across_channels")], description="mode"
-    )
-    padding = widgets.ToggleButtons(options=["valid", "same"], description="padding")
-    image_out = image_widget()
-    text_out = widgets.HTML()
-    images: dict[Any, np.ndarray] = {}
-    busy = {"filling": False}
-
-    def current_image() -> np.ndarray:
-        key = ("photo",) if source.value == "photo" else ("digit", int(index.value))
-        if key not in images:
-            if key[0] == "photo":
-                images[key] = np.asarray(data.photo(size=photo_size), dtype=float)
-            else:
-                images[key] = np.asarray(data.digit(key[1], verbose=False), dtype=float)
-        return images[key]
-
-    def current_kernel() -> np.ndarray:
-        n = size.value
-        return np.array([[cells[i][j].value for j in range(n)] for i in range(n)], dtype=float)
-
-    def show_cells() -> None:
-        n = size.value
-        grid.layout.grid_template_columns = f"repeat({n}, 72px)"
-        grid.children = tuple(cells[i][j] for i in range(n) for j in range(n))
-
-    def update(*_: Any) -> None:
-        if busy["filling"]:
-            return
-        index.disabled = source.value == "photo"
-        try:
-            state = playground_state(current_image(), current_kernel(), mode=mode.value, padding=padding.value)
-        except (ValueError, TypeError, IndexError, KeyError, OSError, RuntimeError) as error:
-            text_out.value = f"<b>Cannot update:</b> {html.escape(str(error))}"
-            return
-        draw_playground(state, fig)
-        image_out.value = png_bytes(fig)
-        note = _PRESET_NOTES.get(preset.value) if preset.value is not None else None
-        parts = [html.escape(state.description)]
-        if note:
-            parts.insert(0, f"<b>{html.escape(preset.value)}</b>: {html.escape(note)}")
-        text_out.value = "<br>".join(parts)
-
-    def fill(kernel: np.ndarray) -> None:
-        """Show ``kernel`` in the cells without redrawing once per cell."""
-        busy["filling"] = True
-        try:
-            size.value = kernel.shape[0]
-            for i in range(5):
-                for j in range(5):
-                    inside = i < kernel.shape[0] and j < kernel.shape[1]
-                    cells[i][j].value = float(kernel[i, j]) if inside else 0.0
-            show_cells()
-        finally:
-            busy["filling"] = False
-
-    def fill_from_preset(change: dict) -> None:
-        if change["new"] is not None:
-            fill(KERNEL_PRESETS[change["new"]])
-            update()
-
-    def forget_preset_if_edited() -> None:
-        # Once the cells no longer hold the preset, the dropdown stops naming it;
-        # choosing the preset again then restores its values.
-        if preset.value is None:
-            return
-        chosen, edited = KERNEL_PRESETS[preset.value], current_kernel()
-        if edited.shape != chosen.shape or not np.array_equal(edited, chosen):
-            busy["filling"] = True
-            preset.value = None
-            busy["filling"] = False
-
-    def cell_edited(_: dict) -> None:
-        if busy["filling"]:
-            return
-        forget_preset_if_edited()
-        update()
-
-    def size_changed(change: dict) -> None:
-        if busy["filling"]:
-            return
-        old_n, new_n = change["old"], change["new"]
-        old = np.array([[cells[i][j].value for j in range(old_n)] for i in range(old_n)], dtype=float)
-        # Keep the kernel centred: a 3×3 grows a zero border, a 5×5 keeps its middle.
-        if new_n > old_n:
-            fill(np.pad(old, (new_n - old_n) // 2))
-        else:
-            margin = (old_n - new_n) // 2
-            fill(old[margin : margin + new_n, margin : margin + new_n])
-        forget_preset_if_edited()
-        update()
-
-    preset.observe(fill_from_preset, names="value")
-    size.observe(size_changed, names="value")
-    for row in cells:
-        for cell in row:
-            cell.observe(cell_edited, names="value")
-    for control in (source, index, mode, padding):
-        control.observe(update, names="value")
-
-    box = widgets.VBox(
-        [
-            widgets.HBox([widgets.VBox([preset, size, grid]), widgets.VBox([source, index, mode, padding])]),
-            image_out,
-            text_out,
-        ]
-    )
-    box.controls = {
-        "preset": preset,
-        "size": size,
-        "source": source,
-        "index": index,
-        "mode": mode,
-        "padding": padding,
-    }
-    box.cells = cells
-    box.grid = grid
-    box.image = image_out
-    box.html = text_out
-    box.figure = fig
-    box.update = update
-    fill_from_preset({"new": preset.value})
-    return box
+    settings = dict(preset="vertical edges", size=3,
+                    kernel=KERNEL_PRESETS["vertical edges"].tolist(), source="digit",
+                    index=digit_index, mode="per_channel", padding="valid")
+    widget = Playground(settings, photo_size, title="Kernel playground")
+    widget.controls["kernel"] = Control(widget, "kernel")
+    return widget

@@ -14,35 +14,36 @@ Two scores are shown side by side:
 
 Both are computed with convolutions: NCC needs one convolution with the
 zero-mean patch and two with a kernel of ones (the window sums of ``x`` and
-of ``x²``).
+of ``x²``). The widget (:func:`template_matcher`) sends the maps to
+``static/template.js``, which draws them sharp at the screen's resolution with
+colour bars and marks the patch and both peaks.
 """
 from __future__ import annotations
 
-import html
-import weakref
 from typing import Any, NamedTuple
 
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
 
-from convkit.widgets._canvas import image_widget, png_bytes
-from convkit import plot, reference
+from convkit import reference
+from convkit.widgets._base import (
+    ConvWidget,
+    _module,
+    choice,
+    floats,
+    png_data_uri,
+    slider,
+    svg_document,
+    svg_text,
+)
 
-__all__ = [
-    "TemplateState",
-    "normalized_cross_correlation",
-    "template_state",
-    "draw_template",
-    "template_matcher",
-]
+__all__ = ["TemplateMatcher", "TemplateState", "normalized_cross_correlation", "template_data",
+           "template_matcher", "template_state"]
 
 # Windows whose spread is below this fraction of their energy count as flat:
 # the correlation coefficient is undefined there and reported as 0.
 _FLAT = 1e-9
 # ITU-R BT.601 luma weights, to turn the RGB photograph into one channel.
 _LUMA = np.array([0.299, 0.587, 0.114])
-_TRUE_COLOR, _PLAIN_COLOR, _NCC_COLOR = "#00b000", "darkorange", "magenta"
 
 
 def _as_image2d(value: Any, name: str) -> np.ndarray:
@@ -247,139 +248,124 @@ def template_state(image2d: Any, top: int, left: int, height: int, width: int) -
     return TemplateState(x, patch, top, left, plain, ncc, plain_peak, ncc_peak, description)
 
 
-def _headline(state: TemplateState) -> str:
-    here = (state.top, state.left)
-    if np.ptp(state.patch) == 0:
-        return "A constant patch: plain correlation only measures brightness, NCC is undefined"
-    if state.ncc_peak == here and state.plain_peak != here:
-        return (
-            f"NCC finds the patch (NCC = {state.ncc[here]:.2f} at row {here[0]}, col {here[1]}); "
-            f"plain correlation peaks elsewhere (row {state.plain_peak[0]}, col {state.plain_peak[1]}), "
-            "on brighter pixels"
-        )
-    if state.ncc_peak == here:
-        return f"Both peak at the patch (row {here[0]}, col {here[1]}); NCC = {state.ncc[here]:.2f} there"
-    return (
-        f"NCC peaks at row {state.ncc_peak[0]}, col {state.ncc_peak[1]} "
-        f"(a window with the same pattern; NCC at the patch = {state.ncc[here]:.2f})"
+def template_data(state: TemplateState) -> dict[str, Any]:
+    """What the browser draws: the image and both maps (float32 bytes), the patch and the peaks."""
+    return dict(
+        image=floats(state.image), plain=floats(state.plain), ncc=floats(state.ncc),
+        image_range=[float(state.image.min()), float(state.image.max())],
+        plain_range=[float(state.plain.min()), float(state.plain.max())],
+        patch=[state.top, state.left, *state.patch.shape],
+        plain_peak=list(state.plain_peak), ncc_peak=list(state.ncc_peak),
+        ncc_peak_value=float(state.ncc[state.ncc_peak]),
+        description=state.description,
     )
 
 
-# The axes and artists of each figure drawn into, so that a redraw updates
-# them in place instead of rebuilding the figure.
-_ARTISTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+class TemplateMatcher(ConvWidget):
+    """The template matcher (see the module's docstring); build it with :func:`template_matcher`."""
 
+    _esm = _module("template.js")
 
-def _build_template_axes(fig: Figure) -> dict[str, Any]:
-    fig.clear()
-    fig.set_size_inches(10.5, 4.0)
-    grid = fig.add_gridspec(
-        1, 5, width_ratios=[1, 1, 0.05, 1, 0.05], left=0.02, right=0.95, bottom=0.14, top=0.8, wspace=0.15
-    )
-    ax_image, ax_plain, cax_plain, ax_ncc, cax_ncc = (fig.add_subplot(grid[0, c]) for c in range(5))
-    # Square pixels leave spare width in each column: push the maps against their colorbars.
-    ax_plain.set_anchor("E")
-    ax_ncc.set_anchor("E")
-    rectangles = {
-        key: ax_image.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=lw, ls=ls, ec=color, label=label))
-        for key, color, ls, lw, label in [
-            ("true", _TRUE_COLOR, "-", 2.0, "patch (its true location)"),
-            ("plain", _PLAIN_COLOR, "--", 1.5, "window where plain correlation peaks"),
-            ("ncc", _NCC_COLOR, ":", 2.0, "window where NCC peaks"),
+    def __init__(self, photo_size: int, **kwargs: Any):
+        self._photo_size = photo_size
+        self._images: dict[str, tuple[np.ndarray, tuple[int, int, int, int]]] = {}
+        top, left, height, width = _PHOTO_PATCH
+        super().__init__(dict(source="photo", top=top, left=left, height=height, width=width),
+                         **kwargs)
+
+    def _image(self, source: str) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+        if source not in self._images:
+            try:
+                self._images[source] = ((_gray_photo(self._photo_size), _PHOTO_PATCH)
+                                        if source == "photo" else _digit_sheet())
+            except (IndexError, KeyError, OSError, RuntimeError) as error:
+                raise ValueError(f"cannot load the {source}: {error}") from None
+        return self._images[source]
+
+    def _on_settings(self, change: dict[str, Any]) -> None:
+        old, new = change.get("old") or {}, change["new"]
+        if old and new["source"] != old.get("source"):
+            # Each image comes with its default patch (a star of the flag; the thin digit).
+            try:
+                _, (top, left, height, width) = self._image(new["source"])
+            except ValueError as error:
+                self.error = str(error)
+                return
+            settings = dict(source=new["source"], top=top, left=left, height=height, width=width)
+            if settings != new:
+                self.settings = settings
+                return
+        if set(new) >= {"top", "left", "height", "width"}:
+            # Keep the patch inside the image: a larger patch moves its corner back.
+            try:
+                H, W = self._image(new["source"])[0].shape
+            except ValueError as error:
+                self.error = str(error)
+                return
+            fitted = dict(new)
+            for corner, size, limit in (("top", "height", H), ("left", "width", W)):
+                if isinstance(new[size], int) and isinstance(new[corner], int):
+                    fitted[size] = min(max(new[size], 1), limit)
+                    fitted[corner] = min(max(new[corner], 0), limit - fitted[size])
+            if fitted != new:
+                self.settings = fitted
+                return
+        self.refresh()
+
+    def controls_spec(self, settings: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            H, W = self._image(settings["source"])[0].shape
+        except ValueError:
+            H = W = 1
+        # The corner's range follows the patch size, so the patch always fits.
+        return [
+            choice("source", "image", [("photo", "photo"), ("MNIST digits", "digits")],
+                   settings["source"]),
+            slider("top", "patch top row", 0, max(H - settings["height"], 0), settings["top"]),
+            slider("left", "patch left column", 0, max(W - settings["width"], 0), settings["left"]),
+            slider("height", "patch height", 1, H, settings["height"]),
+            slider("width", "patch width", 1, W, settings["width"]),
         ]
-    }
-    true_style = dict(ls="none", marker="s", mfc="none", mec=_TRUE_COLOR, ms=9, mew=2)
-    peak_style = dict(ls="none", ms=10, mew=2)
-    markers = {
-        ("plain", "true"): ax_plain.plot([], [], **true_style)[0],
-        ("plain", "peak"): ax_plain.plot([], [], marker="x", color=_PLAIN_COLOR, **peak_style)[0],
-        ("ncc", "true"): ax_ncc.plot([], [], **true_style)[0],
-        ("ncc", "peak"): ax_ncc.plot([], [], marker="+", color=_NCC_COLOR, **peak_style)[0],
-    }
-    fig.legend(handles=list(rectangles.values()), loc="lower center", ncol=3, fontsize=8, frameon=False)
-    return {
-        "axes": (ax_image, ax_plain, ax_ncc),
-        "caxes": (cax_plain, cax_ncc),
-        "rectangles": rectangles,
-        "markers": markers,
-        "colorbars": None,
-    }
 
+    def compute(self, settings: dict[str, Any]) -> tuple[TemplateState, dict[str, Any]]:
+        image, _ = self._image(settings["source"])
+        state = template_state(image, settings["top"], settings["left"], settings["height"],
+                               settings["width"])
+        return state, template_data(state)
 
-def draw_template(state: TemplateState, fig: Figure) -> None:
-    """Draw the image with the patch, the plain response and the NCC response.
+    def static_svg(self) -> str | None:
+        """The image with the patch, and both maps with their peaks."""
+        state = self.state
+        if state is None:
+            return None
+        import matplotlib
 
-    Left: the image in gray with three rectangles, the patch (solid), the
-    window where the plain correlation peaks (dashed) and the one where NCC
-    peaks (dotted). Middle: the plain response (gray, or diverging if it has
-    negative values). Right: NCC on a diverging colormap fixed to ``[-1, 1]``.
-    On both maps a square marks the patch's own position ``(top, left)`` and a
-    cross the map's maximum. The figure title says whether NCC finds the patch
-    while the plain correlation peaks elsewhere. Drawing again into the same
-    figure updates its artists in place.
-
-    Parameters
-    ----------
-    state : TemplateState
-        From :func:`template_state`.
-    fig : matplotlib.figure.Figure
-        The figure to draw into.
-
-    Returns
-    -------
-    None
-
-    Examples
-    --------
-    >>> from matplotlib.figure import Figure
-    >>> fig = Figure()
-    >>> draw_template(template_state(np.arange(30.0).reshape(5, 6) % 4, 1, 1, 2, 2), fig)
-    >>> len(fig.axes)  # image, plain, colorbar, ncc, colorbar
-    5
-    """
-    artists = _ARTISTS.get(fig)
-    if artists is None or artists["axes"][0] not in fig.axes:
-        artists = _build_template_axes(fig)
-        _ARTISTS[fig] = artists
-    ax_image, ax_plain, ax_ncc = artists["axes"]
-    h, w = state.patch.shape
-
-    plot.draw_map(ax_image, state.image, signed=False)
-    ax_image.set_title(f"image {state.image.shape[0]}×{state.image.shape[1]}, patch {h}×{w}", fontsize=9)
-    for key, (row, col) in [("true", (state.top, state.left)), ("plain", state.plain_peak), ("ncc", state.ncc_peak)]:
-        rectangle = artists["rectangles"][key]
-        # Pixel (r, c) covers [c - 0.5, c + 0.5] × [r - 0.5, r + 0.5].
-        rectangle.set_xy((col - 0.5, row - 0.5))
-        rectangle.set_width(w)
-        rectangle.set_height(h)
-
-    signed = bool(state.plain.min() < 0)
-    image_plain = plot.draw_map(ax_plain, state.plain, signed=signed)
-    ax_plain.set_title(
-        f"plain: conv2d(image, patch)\npeak at (row {state.plain_peak[0]}, col {state.plain_peak[1]})", fontsize=9
-    )
-    image_ncc = plot.draw_map(ax_ncc, state.ncc, signed=True, vmax=1.0)
-    ax_ncc.set_title(
-        f"normalised cross-correlation\npeak {state.ncc[state.ncc_peak]:.2f} at "
-        f"(row {state.ncc_peak[0]}, col {state.ncc_peak[1]})",
-        fontsize=9,
-    )
-    for name, peak in [("plain", state.plain_peak), ("ncc", state.ncc_peak)]:
-        artists["markers"][(name, "true")].set_data([state.left], [state.top])
-        artists["markers"][(name, "peak")].set_data([peak[1]], [peak[0]])
-
-    if artists["colorbars"] is None:
-        artists["colorbars"] = (
-            fig.colorbar(image_plain, cax=artists["caxes"][0]),
-            fig.colorbar(image_ncc, cax=artists["caxes"][1]),
-        )
-        # Tick labels are most of the drawing time and the titles give the positions.
-        for ax in artists["axes"]:
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.set_xlabel("")
-            ax.set_ylabel("")
-    fig.suptitle(_headline(state), fontsize=10)
+        viridis = matplotlib.colormaps["viridis"]
+        scale, left, body = 3, 8, [svg_text(8, 18, state.description[:160], 12)]
+        for name, values, mark in (("image", state.image, None), ("plain", state.plain,
+                                   state.plain_peak), ("NCC", state.ncc, state.ncc_peak)):
+            low, high = values.min(), values.max()
+            if name == "image":
+                gray = np.uint8(np.round((values - low) / ((high - low) or 1) * 255))
+                rgb = np.repeat(gray[..., None], 3, -1)
+            else:
+                rgb = np.uint8(np.round(viridis((values - low) / ((high - low) or 1))[..., :3] * 255))
+            h, w = values.shape
+            body.append(svg_text(left, 42, name, 13))
+            body.append(f"<image x='{left}' y='50' width='{w * scale}' height='{h * scale}' "
+                        f"style='image-rendering:pixelated' href='{png_data_uri(rgb)}'/>")
+            if mark is None:
+                body.append(f"<rect x='{left + state.left * scale}' y='{50 + state.top * scale}' "
+                            f"width='{state.patch.shape[1] * scale}' "
+                            f"height='{state.patch.shape[0] * scale}' fill='none' "
+                            f"stroke='#E69F00' stroke-width='2'/>")
+            else:
+                body.append(f"<circle cx='{left + (mark[1] + 0.5) * scale}' "
+                            f"cy='{50 + (mark[0] + 0.5) * scale}' r='6' fill='none' "
+                            f"stroke='#D55E00' stroke-width='2'/>")
+            left += w * scale + 16
+        height = 50 + state.image.shape[0] * scale + 10
+        return svg_document(max(left, 500), height, body, "template matcher")
 
 
 def _gray_photo(size: int) -> np.ndarray:
@@ -416,17 +402,17 @@ def _digit_sheet(pool: int = 300) -> tuple[np.ndarray, tuple[int, int, int, int]
 _PHOTO_PATCH = (6, 1, 10, 10)
 
 
-def template_matcher(*, photo_size: int = 80):
+def template_matcher(*, photo_size: int = 80) -> TemplateMatcher:
     """Build the template-matcher widget.
 
     Controls: the image source (the photograph in gray, short side
     ``photo_size`` pixels, or a 2×3 sheet of MNIST digits in which the
     thinnest digit sits among bold ones) and four sliders for the patch's
-    top-left row and column and its height and width. Each change recomputes
-    both response maps and redraws the figure; the text under it gives the
-    shapes and peaks. Switching the source restores that source's default
-    patch (a star of the flag; the thin digit), where the plain correlation
-    peaks away from the patch and NCC peaks exactly on it.
+    top-left row and column and its height and width; a click on the image
+    moves the patch there. Each change recomputes both response maps, drawn
+    with colour bars and their peaks marked. Switching the source restores
+    that source's default patch (a star of the flag; the thin digit), where
+    the plain correlation peaks away from the patch and NCC peaks exactly on it.
 
     Parameters
     ----------
@@ -435,94 +421,8 @@ def template_matcher(*, photo_size: int = 80):
 
     Returns
     -------
-    ipywidgets.VBox
-        The widget. Attributes for programmatic use: ``controls`` (dict with
-        ``'source'``, ``'top'``, ``'left'``, ``'height'``, ``'width'``),
-        ``image`` (``ipywidgets.Image`` with the PNG), ``html`` (the text),
-        ``figure`` and ``update()`` (redraw now).
+    TemplateMatcher
+        The widget. ``.controls`` holds ``source``, ``top``, ``left``,
+        ``height`` and ``width``; ``.state`` is the last :class:`TemplateState`.
     """
-    import ipywidgets as widgets
-
-    fig = Figure(dpi=72)
-    source = widgets.ToggleButtons(options=[("photo", "photo"), ("MNIST digits", "digits")], description="image")
-    sliders = {
-        name: widgets.IntSlider(value=1, min=minimum, max=1, description=name)
-        for name, minimum in [("top", 0), ("left", 0), ("height", 1), ("width", 1)]
-    }
-    image_out = image_widget()
-    text_out = widgets.HTML()
-    images: dict[str, tuple[np.ndarray, tuple[int, int, int, int]]] = {}
-    busy = {"setting": False}
-
-    def current() -> tuple[np.ndarray, tuple[int, int, int, int]]:
-        if source.value not in images:
-            if source.value == "photo":
-                images["photo"] = (_gray_photo(photo_size), _PHOTO_PATCH)
-            else:
-                images["digits"] = _digit_sheet()
-        return images[source.value]
-
-    def fit_ranges() -> None:
-        # Largest allowed sizes first, then the corner limits that depend on them.
-        H, W = current()[0].shape
-        sliders["height"].max, sliders["width"].max = H, W
-        sliders["top"].max = H - sliders["height"].value
-        sliders["left"].max = W - sliders["width"].value
-
-    def update(*_: Any) -> None:
-        if busy["setting"]:
-            return
-        try:
-            image, _ = current()
-            busy["setting"] = True
-            try:
-                fit_ranges()
-            finally:
-                busy["setting"] = False
-            values = {name: slider.value for name, slider in sliders.items()}
-            state = template_state(image, values["top"], values["left"], values["height"], values["width"])
-        except (ValueError, TypeError, IndexError, KeyError, OSError, RuntimeError) as error:
-            text_out.value = f"<b>Cannot update:</b> {html.escape(str(error))}"
-            return
-        draw_template(state, fig)
-        image_out.value = png_bytes(fig)
-        text_out.value = html.escape(state.description)
-
-    def source_changed(*_: Any) -> None:
-        try:
-            image, (top, left, height, width) = current()
-        except (ValueError, TypeError, IndexError, KeyError, OSError, RuntimeError) as error:
-            text_out.value = f"<b>Cannot load the image:</b> {html.escape(str(error))}"
-            return
-        H, W = image.shape
-        busy["setting"] = True
-        try:
-            # Widen every range before moving values, so no value is clipped on the way.
-            sliders["height"].max, sliders["width"].max = H, W
-            sliders["top"].max, sliders["left"].max = H - 1, W - 1
-            sliders["height"].value, sliders["width"].value = height, width
-            sliders["top"].value, sliders["left"].value = top, left
-        finally:
-            busy["setting"] = False
-        update()
-
-    source.observe(source_changed, names="value")
-    for slider in sliders.values():
-        slider.observe(update, names="value")
-
-    box = widgets.VBox(
-        [
-            source,
-            widgets.HBox([sliders["top"], sliders["left"]]),
-            widgets.HBox([sliders["height"], sliders["width"]]),
-            image_out,
-            text_out,
-        ]
-    )
-    box.controls = {"source": source, **sliders}
-    box.image = image_out
-    box.html = text_out
-    box.figure = fig
-    box.update = update
-    source_changed()
-    return box
+    return TemplateMatcher(photo_size, title="Template matching: plain correlation against NCC")

@@ -139,6 +139,10 @@ function ckFrame(model, el, extraClass) {
         });
         box.append(input, shown);
         input.ckShown = shown;
+      } else if (spec.kind === "number") {
+        input = ckNode("input", { type: "number", id, min: spec.min, max: spec.max, step: spec.step });
+        input.addEventListener("change", () => ckSend(model, { [spec.name]: Number(input.value) }));
+        box.append(input);
       } else if (spec.kind === "select") {
         input = ckNode("select", { id });
         spec.options.forEach(([text], i) => input.append(ckNode("option", { value: i }, text)));
@@ -165,6 +169,8 @@ function ckFrame(model, el, extraClass) {
         input.max = spec.max;
         if (document.activeElement !== input || Number(input.value) !== value) input.value = value;
         input.ckShown.textContent = value;
+      } else if (spec.kind === "number") {
+        if (document.activeElement !== input) input.value = value;
       } else if (spec.kind === "select") {
         const index = spec.options.findIndex(([, v]) => JSON.stringify(v) === JSON.stringify(value));
         input.value = String(Math.max(index, 0));
@@ -249,7 +255,8 @@ function ckPaint(canvas, values, rows, cols, { map = "viridis", vmin, vmax, scal
 // A vertical colour bar as SVG: the map from vmin (bottom) to vmax (top), with three ticks.
 function ckColorbar(map, vmin, vmax, height, label) {
   const id = ckId("bar");
-  const stops = CK_MAPS[map].map((c, i, all) => `<stop offset="${(1 - i / (all.length - 1)).toFixed(3)}" stop-color="${c}"/>`).join("");
+  // Offsets must increase down the bar: the top (offset 0) is vmax, the last colour of the map.
+  const stops = CK_MAPS[map].slice().reverse().map((c, i, all) => `<stop offset="${(i / (all.length - 1)).toFixed(3)}" stop-color="${c}"/>`).join("");
   const ticks = [vmax, (vmin + vmax) / 2, vmin].map((v, i) => {
     const y = 8 + (i * (height - 16)) / 2;
     return `<line x1="26" x2="30" y1="${y}" y2="${y}" stroke="#333"/><text x="33" y="${y + 4}" class="ck-small">${ckEsc(ckFmt(v))}</text>`;
