@@ -7,6 +7,7 @@ wall time, the time per student and per notebook, the time to start the sandbox'
 helper, and the set-up cost of one notebook's sandbox (fork, namespaces, mounts, limits:
 from the request to the empty notebook's end, median of 30).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,11 +90,15 @@ def main() -> None:
     assert len(rows) == args.students
     notebooks = args.students * len(NOTEBOOKS)
     print(f"sandbox helper start (imports torch once per run): {startup:.1f} s")
-    print(f"one notebook's sandbox (fork, namespaces, mounts, limits): median {median * 1000:.0f} ms, "
-          f"p90 {p90 * 1000:.0f} ms")
+    print(
+        f"one notebook's sandbox (fork, namespaces, mounts, limits): median {median * 1000:.0f} ms, "
+        f"p90 {p90 * 1000:.0f} ms"
+    )
     print(f"{args.students} students x {len(NOTEBOOKS)} notebooks, --jobs {args.jobs}: {wall:.1f} s wall")
-    print(f"per student: {wall / args.students * args.jobs:.2f} s of a worker; "
-          f"per notebook: {wall / notebooks * args.jobs * 1000:.0f} ms of a worker")
+    print(
+        f"per student: {wall / args.students * args.jobs:.2f} s of a worker; "
+        f"per notebook: {wall / notebooks * args.jobs * 1000:.0f} ms of a worker"
+    )
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.figure import Figure
 
-from convkit.widgets._canvas import png_bytes
 from convkit.plot import (
     FootprintCell,
     draw_footprint,
@@ -370,12 +369,6 @@ def test_show_footprint_returns_a_labelled_figure_with_a_legend():
     assert ax.get_title() == "output (1, 2) reads rows 1, 5, 9, columns 2, 6, 10"
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "padding (zeros)" in legend and "never read" in legend
-
-
-def test_png_bytes_renders_a_png():
-    fig = show_map(np.eye(3))
-    data = png_bytes(fig)
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # ------------------------------------------------------------- peaks and channel sums

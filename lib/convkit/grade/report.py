@@ -4,6 +4,7 @@ Everything here runs in the grading process on the grader's own results. Text th
 came from student code (error messages, descriptions of answers, justifications,
 folder names) is escaped before it goes into Markdown (:func:`escape_markdown`).
 """
+
 from __future__ import annotations
 
 import csv
@@ -17,11 +18,24 @@ from pathlib import Path
 
 from convkit.grade.model import NOTEBOOKS, Outcome, Question
 
-__all__ = ["NotebookResult", "escape_markdown", "header", "row", "feedback", "gradescope",
-           "csv_text", "write_atomically", "ResumeState", "merge", "UNSAFE_NOTE"]
+__all__ = [
+    "NotebookResult",
+    "escape_markdown",
+    "header",
+    "row",
+    "feedback",
+    "gradescope",
+    "csv_text",
+    "write_atomically",
+    "ResumeState",
+    "merge",
+    "UNSAFE_NOTE",
+]
 
-UNSAFE_NOTE = ("graded with --unsafe-process-sandbox: student code ran without namespace isolation "
-               "and could have read or changed files the grader's user can reach")
+UNSAFE_NOTE = (
+    "graded with --unsafe-process-sandbox: student code ran without namespace isolation "
+    "and could have read or changed files the grader's user can reach"
+)
 
 
 @dataclass
@@ -45,7 +59,7 @@ def escape_markdown(text: str, limit: int = 500) -> str:
     """
     text = " ".join(str(text).split())
     if len(text) > limit:
-        text = text[:limit - 1] + "…"
+        text = text[: limit - 1] + "…"
     out = []
     for char in text:
         if char in _MARKDOWN_SPECIAL:
@@ -71,22 +85,35 @@ def header(questions: list[Question], level: str = "namespaces") -> list[str]:
     return columns + (["isolation"] if level != "namespaces" else [])
 
 
-def row(student: str, results: dict[str, NotebookResult], questions: list[Question],
-        level: str = "namespaces") -> dict:
+def row(
+    student: str, results: dict[str, NotebookResult], questions: list[Question], level: str = "namespaces"
+) -> dict:
     points = {q.id: results[q.notebook].outcomes[q.id].points for q in questions}
-    values = {"student": student, "total": number(sum(points.values())),
-              "max": sum(q.points for q in questions)}
+    values = {
+        "student": student,
+        "total": number(sum(points.values())),
+        "max": sum(q.points for q in questions),
+    }
     values.update({qid: number(value) for qid, value in points.items()})
     if level != "namespaces":
         values["isolation"] = f"{level} (unsafe)"
     return values
 
 
-def feedback(student: str, results: dict[str, NotebookResult], questions: list[Question], values: dict,
-             level: str = "namespaces") -> str:
+def feedback(
+    student: str,
+    results: dict[str, NotebookResult],
+    questions: list[Question],
+    values: dict,
+    level: str = "namespaces",
+) -> str:
     """The Markdown feedback of one student."""
-    lines = [f"# Feedback for {escape_markdown(student, 200)}", "",
-             f"Total: **{values['total']} / {values['max']}**", ""]
+    lines = [
+        f"# Feedback for {escape_markdown(student, 200)}",
+        "",
+        f"Total: **{values['total']} / {values['max']}**",
+        "",
+    ]
     if level != "namespaces":
         lines += [f"Isolation: **{level}** — {UNSAFE_NOTE}.", ""]
     for name in NOTEBOOKS:
@@ -109,17 +136,22 @@ def feedback(student: str, results: dict[str, NotebookResult], questions: list[Q
                 text += f" — {escape_markdown(outcome.message)}"
             lines.append(text)
             if q.id in result.justifications:
-                lines.append(f"  - justification (not graded): {escape_markdown(result.justifications[q.id], 2000)}")
+                lines.append(
+                    f"  - justification (not graded): {escape_markdown(result.justifications[q.id], 2000)}"
+                )
         if result.cell_errors:
             lines += ["", "Cells that failed (code cells counted from 0):", ""]
-            lines += [f"- cell {index}: {escape_markdown(error.splitlines()[-1] if error else error)}"
-                      for index, error in sorted(result.cell_errors.items())]
+            lines += [
+                f"- cell {index}: {escape_markdown(error.splitlines()[-1] if error else error)}"
+                for index, error in sorted(result.cell_errors.items())
+            ]
         lines.append("")
     return "\n".join(lines)
 
 
-def gradescope(results: dict[str, NotebookResult], questions: list[Question], values: dict,
-               level: str = "namespaces") -> dict:
+def gradescope(
+    results: dict[str, NotebookResult], questions: list[Question], values: dict, level: str = "namespaces"
+) -> dict:
     """One student's results in Gradescope's autograder schema (``results.json``)."""
     tests = []
     for number_, q in enumerate(questions, start=1):
@@ -130,10 +162,23 @@ def gradescope(results: dict[str, NotebookResult], questions: list[Question], va
             output = result.note
         if q.id in result.justifications:
             output += f"\nYour justification (not graded): {result.justifications[q.id][:2000]}"
-        tests.append({"name": f"{q.id} {q.name}", "number": str(number_), "score": number(outcome.points),
-                      "max_score": q.points, "output": output, "visibility": "visible"})
-    document = {"score": values["total"], "max_score": values["max"], "tests": tests,
-                "visibility": "visible", "stdout_visibility": "hidden"}
+        tests.append(
+            {
+                "name": f"{q.id} {q.name}",
+                "number": str(number_),
+                "score": number(outcome.points),
+                "max_score": q.points,
+                "output": output,
+                "visibility": "visible",
+            }
+        )
+    document = {
+        "score": values["total"],
+        "max_score": values["max"],
+        "tests": tests,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+    }
     if level != "namespaces":
         document["output"] = UNSAFE_NOTE
     return document
@@ -165,8 +210,11 @@ class ResumeState:
 
     def __init__(self, out: Path, questions: list[Question], level: str) -> None:
         self.folder = out.parent / f".{out.name}.state"
-        digest = hashlib.sha256(json.dumps([header(questions, level), [q.points for q in questions],
-                                            [len(q.checks) for q in questions]]).encode())
+        digest = hashlib.sha256(
+            json.dumps(
+                [header(questions, level), [q.points for q in questions], [len(q.checks) for q in questions]]
+            ).encode()
+        )
         self.fingerprint = digest.hexdigest()
         self.path = self.folder / "finished.jsonl"
 
@@ -182,7 +230,11 @@ class ResumeState:
                         entry = json.loads(line)
                     except ValueError:
                         continue
-                    if type(entry) is dict and type(entry.get("student")) is str and type(entry.get("record")) is dict:
+                    if (
+                        type(entry) is dict
+                        and type(entry.get("student")) is str
+                        and type(entry.get("record")) is dict
+                    ):
                         finished[entry["student"]] = entry["record"]
         except OSError:
             return {}

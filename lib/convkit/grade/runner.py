@@ -20,6 +20,7 @@ nesting, new data only searched for line ends, anything else skipped. Checks run
 at a time on the grader's command, and only the reply that repeats the check's index
 and a fresh random nonce counts.
 """
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -32,9 +33,9 @@ import secrets
 import select
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -44,8 +45,16 @@ from convkit.grade.model import NOTEBOOKS, Check, Outcome, Question, verdict
 from convkit.grade.report import NotebookResult
 from convkit.grade.sandbox import Limits, Sandbox
 
-__all__ = ["load_questions", "default_checks_dir", "grade_notebook", "grade_class", "select_shard",
-           "NOTEBOOKS", "NotebookResult", "Sandbox"]
+__all__ = [
+    "load_questions",
+    "default_checks_dir",
+    "grade_notebook",
+    "grade_class",
+    "select_shard",
+    "NOTEBOOKS",
+    "NotebookResult",
+    "Sandbox",
+]
 
 _MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 _MAX_REPLY_BYTES = 256 * 1024 * 1024
@@ -101,7 +110,7 @@ def nesting_depth(line: bytes) -> int:
     skeleton = np.frombuffer(_JSON_STRING.sub(b"", line), dtype=np.uint8)
     if skeleton.size == 0:
         return 0
-    steps = (np.isin(skeleton, (0x5B, 0x7B)).astype(np.int64) - np.isin(skeleton, (0x5D, 0x7D)))
+    steps = np.isin(skeleton, (0x5B, 0x7B)).astype(np.int64) - np.isin(skeleton, (0x5D, 0x7D))
     return int(np.cumsum(steps).max())
 
 
@@ -149,7 +158,7 @@ class _Reader:
                 self.buffer += chunk
                 end = self.buffer.find(b"\n", self.scanned)
             line = bytes(self.buffer[:end])
-            del self.buffer[:end + 1]
+            del self.buffer[: end + 1]
             self.scanned = 0
             try:
                 message = loads_bounded(line)
@@ -188,9 +197,17 @@ def _zero(questions: list[Question], message: str) -> dict[str, Outcome]:
     return {q.id: Outcome(0, q.points, message) for q in questions}
 
 
-def grade_notebook(sandbox: Sandbox, text: str | None, questions: list[Question],
-                   expected: dict, *, timeout: float = 10.0, notebook_timeout: float = 120.0,
-                   memory_mb: int | None = None, deadline: float | None = None) -> NotebookResult:
+def grade_notebook(
+    sandbox: Sandbox,
+    text: str | None,
+    questions: list[Question],
+    expected: dict,
+    *,
+    timeout: float = 10.0,
+    notebook_timeout: float = 120.0,
+    memory_mb: int | None = None,
+    deadline: float | None = None,
+) -> NotebookResult:
     """Run one notebook (its JSON text) in a fresh sandbox and judge its answers.
 
     ``deadline`` is a ``time.monotonic()`` value the notebook may not outlive.
@@ -204,8 +221,9 @@ def grade_notebook(sandbox: Sandbox, text: str | None, questions: list[Question]
         message = f"the notebook could not be read ({type(error).__name__})"
         return NotebookResult(_zero(questions, message), note=message)
     try:
-        return _run_notebook(sandbox, cells, questions, expected, timeout, notebook_timeout,
-                             memory_mb, deadline)
+        return _run_notebook(
+            sandbox, cells, questions, expected, timeout, notebook_timeout, memory_mb, deadline
+        )
     except SandboxBroken as error:
         message = f"grading failed: {error}; ask your instructor to regrade"
         return NotebookResult(_zero(questions, message), note=message)
@@ -214,8 +232,9 @@ def grade_notebook(sandbox: Sandbox, text: str | None, questions: list[Question]
         return NotebookResult(_zero(questions, message), note=message)
 
 
-def _run_notebook(sandbox, cells, questions, expected, timeout, notebook_timeout, memory_mb,
-                  deadline) -> NotebookResult:
+def _run_notebook(
+    sandbox, cells, questions, expected, timeout, notebook_timeout, memory_mb, deadline
+) -> NotebookResult:
     probes = [_Probe(q, c, expected[(q.id, k)]) for q in questions for k, c in enumerate(q.checks)]
     probes += [_Probe(q, None, None) for q in questions if q.justification]
     cap = min(timeout * (len(cells) + len(probes)) + 5.0, notebook_timeout)
@@ -231,8 +250,9 @@ def _run_notebook(sandbox, cells, questions, expected, timeout, notebook_timeout
     grace = 1.0 + 0.25 * timeout
     note, starts = "", 0
     while True:
-        job = sandbox.start({"cells": cells, "timeout": timeout, "skip_cells": sorted(skip_cells)},
-                            limits=limits)
+        job = sandbox.start(
+            {"cells": cells, "timeout": timeout, "skip_cells": sorted(skip_cells)}, limits=limits
+        )
         step, failure = None, None
         try:
             if not job.wait_started(min(_START_SECONDS, max(0.0, notebook_deadline - time.monotonic()))):
@@ -241,8 +261,9 @@ def _run_notebook(sandbox, cells, questions, expected, timeout, notebook_timeout
                 reader = _Reader(job.results)
                 step, failure = _run_cells(reader, cell_errors, timeout, grace, notebook_deadline)
                 if failure is None:
-                    step, failure = _run_checks(job, reader, probes, replies, forbidden, timeout, grace,
-                                                notebook_deadline)
+                    step, failure = _run_checks(
+                        job, reader, probes, replies, forbidden, timeout, grace, notebook_deadline
+                    )
                     if failure is None:
                         job.send({"end": True}, timeout=1.0)
         finally:
@@ -257,11 +278,17 @@ def _run_notebook(sandbox, cells, questions, expected, timeout, notebook_timeout
             sandbox.replace_helper()
             continue
         if time.monotonic() >= notebook_deadline:
-            note = (f"the notebook went over its time limit of {cap:.0f} s"
-                    if deadline is None or time.monotonic() < deadline else "the run's deadline passed")
+            note = (
+                f"the notebook went over its time limit of {cap:.0f} s"
+                if deadline is None or time.monotonic() < deadline
+                else "the run's deadline passed"
+            )
             break
-        why = {"timeout": f"timed out (over {timeout:g} s, killed)",
-               "eof": "ended the process", "garbage": "sent unreadable output"}[failure]
+        why = {
+            "timeout": f"timed out (over {timeout:g} s, killed)",
+            "eof": "ended the process",
+            "garbage": "sent unreadable output",
+        }[failure]
         if step is None:  # died between steps: nothing left to skip, so stop retrying
             note = f"the notebook {why} outside any cell"
             break
@@ -315,8 +342,11 @@ def _run_checks(job, reader, probes, replies, forbidden, timeout, grace, noteboo
         if probe.check is None:
             command.update(name=question.justification, args=None)
         else:
-            command.update(name=question.name, torch=probe.check.torch,
-                           args=None if probe.check.args is None else encode(tuple(probe.check.args)))
+            command.update(
+                name=question.name,
+                torch=probe.check.torch,
+                args=None if probe.check.args is None else encode(tuple(probe.check.args)),
+            )
         step = ("check", index)
         if not job.send(command, timeout=min(5.0, max(0.1, notebook_deadline - time.monotonic()))):
             return step, "timeout"
@@ -344,18 +374,19 @@ def _run_checks(job, reader, probes, replies, forbidden, timeout, grace, noteboo
 
 def _call_text(name: str, args) -> str:
     from convkit.grade.model import describe
+
     if args is None:
         return name
     return f"{name}({', '.join(describe(a, 40) for a in args)})"
 
 
-def _judge(question: Question, probes: list[tuple[int, _Probe]], replies: dict, forbidden: dict,
-           note: str) -> Outcome:
-    for number, (index, probe) in enumerate(probes, start=1):
+def _judge(
+    question: Question, probes: list[tuple[int, _Probe]], replies: dict, forbidden: dict, note: str
+) -> Outcome:
+    for index, _ in probes:
         if index in forbidden:
             why = f": {question.why_forbidden}" if question.why_forbidden else ""
-            return Outcome(0, question.points,
-                           f"`{forbidden[index]}` is not allowed in this question{why}")
+            return Outcome(0, question.points, f"`{forbidden[index]}` is not allowed in this question{why}")
     for number, (index, probe) in enumerate(probes, start=1):
         label = ("hidden check" if probe.check.hidden else "check") + f" {number}"
         if probe.check.note:
@@ -403,16 +434,28 @@ def select_shard(students: list[str], shard: tuple[int, int] | None) -> list[str
     k, n = shard
     if not (type(k) is int and type(n) is int and 1 <= k <= n):
         raise ValueError(f"shard must be K/N with 1 <= K <= N, got {k}/{n}")
-    return [s for s in students
-            if int.from_bytes(hashlib.sha256(s.encode()).digest()[:8], "big") % n == k - 1]
+    return [
+        s for s in students if int.from_bytes(hashlib.sha256(s.encode()).digest()[:8], "big") % n == k - 1
+    ]
 
 
-def grade_class(submissions: str | os.PathLike, out: str | os.PathLike = "grades.csv", *,
-                jobs: int = 2, timeout: float = 10.0, memory_mb: int = 2048,
-                notebook_timeout: float = 120.0, deadline: float | None = None,
-                checks_dir: str | os.PathLike | None = None, feedback_dir: str | os.PathLike | None = None,
-                restart: bool = False, progress: bool = True, level: str = "namespaces",
-                shard: tuple[int, int] | None = None, formats: tuple[str, ...] = ("markdown",)) -> dict[str, dict]:
+def grade_class(
+    submissions: str | os.PathLike,
+    out: str | os.PathLike = "grades.csv",
+    *,
+    jobs: int = 2,
+    timeout: float = 10.0,
+    memory_mb: int = 2048,
+    notebook_timeout: float = 120.0,
+    deadline: float | None = None,
+    checks_dir: str | os.PathLike | None = None,
+    feedback_dir: str | os.PathLike | None = None,
+    restart: bool = False,
+    progress: bool = True,
+    level: str = "namespaces",
+    shard: tuple[int, int] | None = None,
+    formats: tuple[str, ...] = ("markdown",),
+) -> dict[str, dict]:
     """Grade every student folder in ``submissions``; write the CSV and the feedback files.
 
     Parameters
@@ -458,9 +501,11 @@ def grade_class(submissions: str | os.PathLike, out: str | os.PathLike = "grades
     if not submissions.is_dir():
         raise ValueError(f"submissions must be a folder of student folders, got {str(submissions)!r}")
     if jobs < 1 or timeout <= 0 or memory_mb < 64 or notebook_timeout <= 0:
-        raise ValueError(f"need jobs >= 1, timeout > 0, notebook_timeout > 0 and memory_mb >= 64 "
-                         f"(got jobs={jobs}, timeout={timeout}, notebook_timeout={notebook_timeout}, "
-                         f"memory_mb={memory_mb})")
+        raise ValueError(
+            f"need jobs >= 1, timeout > 0, notebook_timeout > 0 and memory_mb >= 64 "
+            f"(got jobs={jobs}, timeout={timeout}, notebook_timeout={notebook_timeout}, "
+            f"memory_mb={memory_mb})"
+        )
     unknown = set(formats) - {"markdown", "gradescope"}
     if unknown:
         raise ValueError(f"formats must be 'markdown' or 'gradescope', got {sorted(unknown)}")
@@ -486,21 +531,31 @@ def grade_class(submissions: str | os.PathLike, out: str | os.PathLike = "grades
         results = {}
         for name in NOTEBOOKS:
             results[name] = grade_notebook(
-                sandbox, texts[student][name], [q for q in questions if q.notebook == name], expected,
-                timeout=timeout, notebook_timeout=notebook_timeout, deadline=run_deadline)
+                sandbox,
+                texts[student][name],
+                [q for q in questions if q.notebook == name],
+                expected,
+                timeout=timeout,
+                notebook_timeout=notebook_timeout,
+                deadline=run_deadline,
+            )
             if run_deadline is not None and time.monotonic() >= run_deadline:
                 return student, None
         values = report.row(student, results, questions, level)
-        return student, {"row": values, "feedback": report.feedback(student, results, questions, values, level),
-                         "gradescope": report.gradescope(results, questions, values, level)}
+        return student, {
+            "row": values,
+            "feedback": report.feedback(student, results, questions, values, level),
+            "gradescope": report.gradescope(results, questions, values, level),
+        }
 
     def write_student(student: str) -> None:
         record = finished[student]
         if "markdown" in formats:
             report.write_atomically(feedback_dir / f"{student}.md", record["feedback"])
         if "gradescope" in formats:
-            report.write_atomically(gradescope_dir / student / "results.json",
-                                    json.dumps(record["gradescope"], indent=1))
+            report.write_atomically(
+                gradescope_dir / student / "results.json", json.dumps(record["gradescope"], indent=1)
+            )
 
     def write_csv() -> None:
         report.write_atomically(out, report.csv_text({s: r["row"] for s, r in finished.items()}, columns))
@@ -509,11 +564,14 @@ def grade_class(submissions: str | os.PathLike, out: str | os.PathLike = "grades
     for student in finished:
         write_student(student)
     write_csv()
-    with Sandbox(level, Limits(memory_mb=memory_mb)) as sandbox, \
-            tqdm(total=len(todo), desc="grading", unit="student", disable=not progress, file=sys.stderr) as bar:
+    with (
+        Sandbox(level, Limits(memory_mb=memory_mb)) as sandbox,
+        tqdm(total=len(todo), desc="grading", unit="student", disable=not progress, file=sys.stderr) as bar,
+    ):
         with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-            for count, future in enumerate(concurrent.futures.as_completed(
-                    [pool.submit(grade_one, s) for s in todo]), start=1):
+            for count, future in enumerate(
+                concurrent.futures.as_completed([pool.submit(grade_one, s) for s in todo]), start=1
+            ):
                 student, record = future.result()
                 if record is not None:
                     finished[student] = record
@@ -533,6 +591,8 @@ class DeadlinePassed(RuntimeError):
     """The run's deadline passed before every student was graded (the others are recorded)."""
 
     def __init__(self, students: list[str]) -> None:
-        super().__init__(f"{len(students)} student(s) not graded before the deadline; "
-                         "run the same command again to grade them (finished students are kept)")
+        super().__init__(
+            f"{len(students)} student(s) not graded before the deadline; "
+            "run the same command again to grade them (finished students are kept)"
+        )
         self.students = students

@@ -32,6 +32,7 @@ Isolation levels
 :func:`capabilities` reports what this machine supports (``python -m convkit.grade
 --check-sandbox``).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -105,8 +106,10 @@ def _unshare(flags: int) -> None:
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     encode = lambda s: None if s is None else s.encode()  # noqa: E731
-    _check(_libc.mount(encode(source), encode(target), encode(fstype), ctypes.c_ulong(flags),
-                       encode(data)), f"mount {target}")
+    _check(
+        _libc.mount(encode(source), encode(target), encode(fstype), ctypes.c_ulong(flags), encode(data)),
+        f"mount {target}",
+    )
 
 
 def _prctl(option: int, value: int) -> None:
@@ -122,12 +125,16 @@ def _pivot_root(new_root: str, put_old: str) -> None:
 
 def _drop_capabilities() -> None:
     """Empty the effective, permitted and inheritable capability sets (capset(2))."""
+
     class Header(ctypes.Structure):
         _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
 
     class Data(ctypes.Structure):
-        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                    ("inheritable", ctypes.c_uint32)]
+        _fields_ = [
+            ("effective", ctypes.c_uint32),
+            ("permitted", ctypes.c_uint32),
+            ("inheritable", ctypes.c_uint32),
+        ]
 
     header, data = Header(0x20080522, 0), (Data * 2)()
     _check(_libc.capset(ctypes.byref(header), ctypes.byref(data)), "capset")
@@ -163,8 +170,12 @@ class _Cgroups:
                 folder.mkdir(exist_ok=True)
                 if controller == "memory":
                     amount = str(limits.memory_mb * 1024 * 1024)
-                    for name in ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.max",
-                                 "memory.swap.max"):
+                    for name in (
+                        "memory.limit_in_bytes",
+                        "memory.memsw.limit_in_bytes",
+                        "memory.max",
+                        "memory.swap.max",
+                    ):
                         if (folder / name).exists():
                             (folder / name).write_text(amount if "swap" not in name else "0")
                 elif controller == "pids":
@@ -235,8 +246,9 @@ def capabilities() -> dict:
     """
     result = {"platform": sys.platform, "root": os.geteuid() == 0}
     if sys.platform != "linux":
-        result.update(user_namespaces=False, namespaces=False, memory_cgroup=False, pids_cgroup=False,
-                      cpu_cgroup=False)
+        result.update(
+            user_namespaces=False, namespaces=False, memory_cgroup=False, pids_cgroup=False, cpu_cgroup=False
+        )
         result["level"] = "process"
         return result
     result["user_namespaces"] = _probe(lambda: _unshare(CLONE_NEWUSER))
@@ -272,7 +284,8 @@ def choose_level(unsafe_process_sandbox: bool) -> str:
         f"(user namespaces: {found.get('user_namespaces')}, root: {found['root']}); grading refuses "
         "to start. Run it on Linux with unprivileged user namespaces (or as root), or pass "
         "--unsafe-process-sandbox to grade with process limits only (the results will say so). "
-        "`python -m convkit.grade --check-sandbox` shows what is available.")
+        "`python -m convkit.grade --check-sandbox` shows what is available."
+    )
 
 
 # --------------------------------------------------------------------------- inside a job
@@ -283,8 +296,11 @@ def _mount_points() -> list[tuple[str, bool]]:
     import convkit
 
     paths = [p for p in _SYSTEM_DIRS if os.path.lexists(p)]
-    extra = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix),
-             os.path.realpath(os.path.dirname(convkit.__file__))}
+    extra = {
+        os.path.realpath(sys.base_prefix),
+        os.path.realpath(sys.prefix),
+        os.path.realpath(os.path.dirname(convkit.__file__)),
+    }
     for path in sys.path:  # site-packages outside the prefixes (user site is off with -I)
         if path and os.path.isdir(path) and "site-packages" in path:
             extra.add(os.path.realpath(path))
@@ -304,7 +320,7 @@ def _bind_read_only(source: str, target: str) -> None:
         _mount(None, target, None, flags)
     except OSError:  # locked flags in a user namespace: keep the ones the source has
         vfs = os.statvfs(target).f_flag
-        keep = (MS_NOEXEC if vfs & os.ST_NOEXEC else 0)
+        keep = MS_NOEXEC if vfs & os.ST_NOEXEC else 0
         _mount(None, target, None, flags | keep)
 
 
@@ -345,8 +361,10 @@ def _build_jail(limits: Limits, slot: int, root: bool) -> None:
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     points = _mount_points()
     # Hold every source open before the tmpfs below may cover it (a venv under /tmp, say).
-    sources = {path: (os.readlink(path) if is_link else os.open(path, os.O_PATH | os.O_DIRECTORY))
-               for path, is_link in points}
+    sources = {
+        path: (os.readlink(path) if is_link else os.open(path, os.O_PATH | os.O_DIRECTORY))
+        for path, is_link in points
+    }
     new = "/tmp"  # a tmpfs over /tmp of this mount namespace only; the host's /tmp is untouched
     _mount("convkit-jail", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=0755")
     for path, is_link in points:
@@ -442,17 +460,25 @@ def enter(level: str, limits: Limits, slot: int, cgroup_procs: tuple = ()) -> in
 
 def _scrubbed_environment(home: str) -> dict[str, str]:
     return {
-        "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": "/tmp",
-        "MPLCONFIGDIR": home, "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
-        "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1", "CONVKIT_OFFLINE": "1", "CONVKIT_GRADING": "1",
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "TMPDIR": "/tmp",
+        "MPLCONFIGDIR": home,
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "CONVKIT_OFFLINE": "1",
+        "CONVKIT_GRADING": "1",
     }
 
 
 class Job:
     """One running notebook, seen from the grader: its result and command pipes, and its PID."""
 
-    def __init__(self, results: int, commands: int, control: int, name: str, sandbox: "Sandbox") -> None:
+    def __init__(self, results: int, commands: int, control: int, name: str, sandbox: Sandbox) -> None:
         self.results, self.commands, self.control, self.name = results, commands, control, name
         self.pid: int | None = None
         self.pidfd: int | None = None
@@ -552,13 +578,20 @@ class Sandbox:
     def _start_helper(self) -> None:
         ours, theirs = socket.socketpair()
         library = str(Path(__file__).resolve().parents[2])
-        bootstrap = (f"import sys; sys.path.insert(0, {library!r}); "
-                     "from convkit.grade.zygote import serve; serve(int(sys.argv[1]))")
+        bootstrap = (
+            f"import sys; sys.path.insert(0, {library!r}); "
+            "from convkit.grade.zygote import serve; serve(int(sys.argv[1]))"
+        )
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-c", bootstrap, str(theirs.fileno())],
-            pass_fds=[theirs.fileno()], env=_scrubbed_environment(self._home),
-            cwd=self._home, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True)
+            pass_fds=[theirs.fileno()],
+            env=_scrubbed_environment(self._home),
+            cwd=self._home,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         theirs.close()
         ours.settimeout(300)
         try:
@@ -568,7 +601,9 @@ class Sandbox:
         if ready != b"R":
             self.process.kill()
             self.process.wait()
-            raise SandboxError("the grading helper did not start (try: python -m convkit.grade --check-sandbox)")
+            raise SandboxError(
+                "the grading helper did not start (try: python -m convkit.grade --check-sandbox)"
+            )
         ours.settimeout(10)
         self._socket = ours
 
@@ -624,9 +659,9 @@ class Sandbox:
                         socket.send_fds(self._socket, [len(payload).to_bytes(8, "big")], list(handed))
                         self._socket.sendall(payload)
                         break
-                    except OSError:
+                    except OSError as error:
                         if attempt:
-                            raise SandboxError("the grading helper does not take jobs")
+                            raise SandboxError("the grading helper does not take jobs") from error
                         self.process.kill()
         finally:
             for fd in handed:
@@ -653,7 +688,7 @@ class Sandbox:
         self._cgroups.close()
         shutil.rmtree(self._home, ignore_errors=True)
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -26,6 +26,7 @@ unprivileged UID, limits); inside it the notebook's PID 1
 Everything the job writes is untrusted: the grader parses it strictly, enforces the
 wall-clock limits and kills the job's PID namespace.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -40,9 +41,22 @@ import traceback
 
 __all__ = ["serve", "run_job"]
 
-_PRELOAD = ("numpy", "torch", "torch.nn", "torch.nn.functional", "matplotlib", "scipy.signal",
-            "convkit.reference", "convkit.shapes", "convkit.plot", "convkit.data", "convkit.grade.check",
-            "convkit.grade.codec", "convkit.grade.forbid", "convkit.grade.sandbox")
+_PRELOAD = (
+    "numpy",
+    "torch",
+    "torch.nn",
+    "torch.nn.functional",
+    "matplotlib",
+    "scipy.signal",
+    "convkit.reference",
+    "convkit.shapes",
+    "convkit.plot",
+    "convkit.data",
+    "convkit.grade.check",
+    "convkit.grade.codec",
+    "convkit.grade.forbid",
+    "convkit.grade.sandbox",
+)
 _MAX_JOB_BYTES = 256 * 1024 * 1024
 _MAX_COMMAND_BYTES = 64 * 1024 * 1024
 
@@ -59,6 +73,7 @@ def _preload() -> None:
     import importlib
 
     import matplotlib
+
     matplotlib.use("Agg")
     for name in _PRELOAD:
         try:
@@ -67,9 +82,11 @@ def _preload() -> None:
             pass
     import matplotlib.pyplot  # noqa: F401
     import torch
+
     torch.set_num_threads(1)
     try:
         from IPython.core.inputtransformer2 import TransformerManager
+
         TransformerManager().transform_cell("%matplotlib inline\nx = 1\n")
     except ImportError:  # pragma: no cover - IPython comes with Jupyter
         pass
@@ -100,11 +117,12 @@ class _Channel:
 
     def send(self, message: dict) -> None:
         from convkit.grade.codec import encode
+
         if "value" in message:
             message = dict(message, value=encode(message["value"]))
         data = memoryview((self._dumps(message, allow_nan=False) + "\n").encode())
         while data:
-            data = data[self._write(self.results, data):]
+            data = data[self._write(self.results, data) :]
 
     def command(self) -> dict | None:
         while b"\n" not in self.buffer:
@@ -136,6 +154,7 @@ def _timed(seconds: float, function, *args):
 def run_job(job: dict, results: int, commands: int) -> None:
     """In the sandboxed process: run the cells, answer the grader's probes; never returns."""
     from convkit.grade.sandbox import Limits, set_limits
+
     try:
         channel = _Channel(results, commands)
         set_limits(Limits(**job["limits"]))
@@ -154,8 +173,12 @@ def run_job(job: dict, results: int, commands: int) -> None:
 
 def _run(job: dict, channel: _Channel) -> None:
     timeout = float(job["timeout"])
-    namespace = {"__name__": "__main__", "__builtins__": builtins,
-                 "get_ipython": lambda: _Shell(), "display": lambda *a, **k: None}
+    namespace = {
+        "__name__": "__main__",
+        "__builtins__": builtins,
+        "get_ipython": lambda: _Shell(),
+        "display": lambda *a, **k: None,
+    }
     skip_cells = set(job["skip_cells"])
     channel.send({"event": "ready"})
     for index, source in enumerate(job["cells"]):
@@ -183,8 +206,9 @@ def _run(job: dict, channel: _Channel) -> None:
         try:
             channel.send(reply)
         except (TypeError, ValueError) as caught:
-            channel.send({"event": "result", "index": index, "nonce": nonce,
-                          "error": f"result not sendable: {caught}"})
+            channel.send(
+                {"event": "result", "index": index, "nonce": nonce, "error": f"result not sendable: {caught}"}
+            )
 
 
 def _probe(command: dict, namespace: dict, timeout: float, channel: _Channel):
@@ -200,13 +224,20 @@ def _probe(command: dict, namespace: dict, timeout: float, channel: _Channel):
         if command["torch"]:
             import numpy as np
             import torch
+
             args = tuple(torch.from_numpy(a) if type(a) is np.ndarray else a for a in args)
         if not callable(answer):
             raise TypeError(f"{name} is not a function")
 
         def report(forbidden: str) -> None:  # at once, before student code can catch anything
-            channel.send({"event": "forbidden", "index": command["check"], "nonce": command["nonce"],
-                          "name": forbidden})
+            channel.send(
+                {
+                    "event": "forbidden",
+                    "index": command["check"],
+                    "nonce": command["nonce"],
+                    "name": forbidden,
+                }
+            )
 
         try:
             with watching(command.get("forbid") or (), on_hit=report):
@@ -241,6 +272,7 @@ def _receive(connection: socket.socket) -> tuple[dict, list[int]] | None:
 def _start(job: dict, fds: list[int], connection: socket.socket) -> None:
     """In a fresh child of the helper: enter the sandbox and run the job; never returns."""
     from convkit.grade.sandbox import Limits, enter
+
     results, commands, control = fds
     try:
         connection.close()
@@ -297,6 +329,7 @@ def _reap() -> None:
 def serve(fd: int) -> None:
     """The helper's loop: receive a job and its pipes on socket ``fd``, fork a sandbox for it."""
     from convkit.grade.sandbox import die_with_parent
+
     die_with_parent()  # the grader gone, the helper goes (jobs end when the grader closes their pipes)
     _preload()
     connection = socket.socket(fileno=fd)
