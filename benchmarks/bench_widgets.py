@@ -67,7 +67,8 @@ export default { render({ model, el }) {
   const root = document.createElement("div"); root.className = "ck-widget"; root.dataset.drawn = "0";
   root.innerHTML = '<label for="echo-in">echo</label><input id="echo-in" type="range" min="0" max="9">';
   const input = root.querySelector("input");
-  input.addEventListener("input", () => { model.set("settings", {v: Number(input.value)}); model.save_changes(); });
+  input.addEventListener("input", () => {
+    model.set("settings", {v: Number(input.value)}); model.save_changes(); });
   model.on("change:data", () => { root.dataset.drawn = String(Number(root.dataset.drawn) + 1); });
   el.append(root);
 } };"""
@@ -227,7 +228,8 @@ def main() -> int:
                         heap_after, nodes_after = _heap(cdp)
                         print(f"explorer: {args.memory_updates} updates: JS heap {heap_before:.1f}"
                               f" -> {heap_after:.1f} MB, DOM nodes {nodes_before} -> {nodes_after}")
-                        if heap_after - heap_before > HEAP_GROWTH_LIMIT_MB or nodes_after > 1.01 * nodes_before:
+                        grew = heap_after - heap_before > HEAP_GROWTH_LIMIT_MB
+                        if grew or nodes_after > 1.01 * nodes_before:
                             failures.append("memory grew over the updates")
                     lab.shutdown_kernels()
                 browser.close()

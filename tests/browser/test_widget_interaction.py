@@ -290,6 +290,7 @@ def test_every_control_has_a_name_a_focus_ring_and_text_of_at_least_12px(widget)
     small = widget.evaluate(
         """root => Array.from(root.querySelectorAll('*')).filter(e =>
             Array.from(e.childNodes).some(n => n.nodeType === 3 && n.textContent.trim())
-            && parseFloat(getComputedStyle(e).fontSize) < 12).map(e => e.tagName + ':' + e.textContent.slice(0, 30))"""
+            && parseFloat(getComputedStyle(e).fontSize) < 12)
+            .map(e => e.tagName + ':' + e.textContent.slice(0, 30))"""
     )
     assert small == []

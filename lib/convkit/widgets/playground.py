@@ -86,7 +86,8 @@ KERNEL_PRESETS: dict[str, np.ndarray] = {
 _PRESET_NOTES = {
     "identity": "copies the input; with 'valid' padding only its interior (the one-pixel border is lost)",
     "box blur": "the lecture's all-ones kernel, not normalised: a flat area of value v becomes 9v",
-    "vertical edges": "responds to left-to-right changes: positive where the image gets brighter to the right",
+    "vertical edges": ("responds to left-to-right changes: positive where the image gets brighter "
+                       "to the right"),
     "horizontal edges": "responds to top-to-bottom changes: positive where the image gets brighter downwards",
     "laplacian": "zero on flat areas and on linear ramps, large on thin strokes and corners",
     "sharpen": "identity + laplacian: keeps the image and boosts its edges",

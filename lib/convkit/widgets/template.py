@@ -69,7 +69,8 @@ def _plain_and_ncc(x: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray
     plain, numerator = reference.conv2d(x[None, None], np.stack([p, p0])[:, None])[0]
     # Window sums of x and of x² in one grouped convolution: channel 0 is x,
     # channel 1 is x², and each gets its own h×w kernel of ones (groups=2).
-    window_sum, window_energy = reference.conv2d(np.stack([x, x**2])[None], np.ones((2, 1, h, w)), groups=2)[0]
+    window_sum, window_energy = reference.conv2d(np.stack([x, x**2])[None], np.ones((2, 1, h, w)),
+                                                 groups=2)[0]
     # sum((X - mean X)²) from the window sums; rounding can make it slightly negative.
     window_spread = np.maximum(window_energy - window_sum**2 / (h * w), 0.0)
     patch_spread = float(np.sum(p0**2))
@@ -226,7 +227,8 @@ def template_state(image2d: Any, top: int, left: int, height: int, width: int) -
     if top + height > H or left + width > W:
         raise ValueError(
             f"patch rows {top}..{top + height - 1} and columns {left}..{left + width - 1} "
-            f"(top={top}, left={left}, height={height}, width={width}) do not fit in the image of shape {x.shape}"
+            f"(top={top}, left={left}, height={height}, width={width}) do not fit in the image "
+            f"of shape {x.shape}"
         )
     patch = x[top : top + height, left : left + width].copy()
     plain, ncc = _plain_and_ncc(x, patch)
