@@ -292,6 +292,16 @@ def test_dilation_preset_gives_12x22_and_a_9x9_receptive_field():
     assert w.data["effective_kernel"] == [9, 9]
 
 
+def test_kernel_sliders_stop_where_the_kernel_still_fits_the_padded_input():
+    w = explorer()  # 7 × 9 input, no padding, dilation 1
+    assert (w.controls["kernel_h"].max, w.controls["kernel_w"].max) == (7, 9)
+    w.controls["dilation_h"].value = 2  # 1 + (k - 1)·2 <= 7: k <= 4
+    w.controls["padding_h"].value = 1  # 1 + (k - 1)·2 <= 9: k <= 5
+    assert w.controls["kernel_h"].max == 5
+    w.controls["kernel_h"].value = 5
+    assert w.error == "" and w.state.output_shape[0] == 1
+
+
 def test_groups_menu_offers_the_divisors_of_both_channel_counts():
     w = explorer()
     w.controls["in_channels"].value, w.controls["out_channels"].value = 4, 6

@@ -155,12 +155,15 @@ def test_explorer_is_operated_by_keyboard_and_a_bad_setting_keeps_the_picture(wi
     grid.press("ArrowDown")
     rows, cols = shapes.footprint(1, 3), shapes.footprint(1, 3, stride=2)
     assert _lit(widget, "in") == {(r, c) for r in rows for c in cols}
-    # A kernel taller than the input (End: 9 rows of 7): a message, and the last picture stays.
-    widget.get_by_label("kernel height h", exact=True).press("End")
+    # An input shorter than the kernel (Home: 1 row for a 3-row kernel): a message, and
+    # the last picture stays.
+    height = widget.get_by_label("input height H", exact=True)
+    height.focus()
+    height.press("Home")
     widget.locator(".ck-error").wait_for(state="visible", timeout=30_000)
-    assert "spans 9 cells" in widget.locator(".ck-error").inner_text()
+    assert "spans 3 cells" in widget.locator(".ck-error").inner_text()
     assert widget.locator("rect[data-g=out]").count() == 5 * 4
-    _set_range(widget, "kernel height h", 3)
+    _set_range(widget, "input height H", 7)
     widget.locator(".ck-error").wait_for(state="hidden", timeout=30_000)
 
 

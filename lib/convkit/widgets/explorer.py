@@ -529,14 +529,24 @@ class Explorer(ConvWidget):
         common = np.gcd(settings["in_channels"], settings["out_channels"])
         divisors = sorted({g for g in range(1, common + 1) if common % g == 0}
                           | {settings["groups"]})
+        # As in the best visualizers, a kernel slider stops where the dilated kernel still
+        # fits in the padded input (a convolution), and output padding below max(s, d).
+        def kernel_max(axis: str) -> int:
+            if not plain:
+                return 9
+            n = settings["height" if axis == "_h" else "width"]
+            p, d = settings[f"padding{axis}"], settings[f"dilation{axis}"]
+            return max(1, min(9, (n + 2 * p - 1) // max(d, 1) + 1), settings[f"kernel{axis}"])
+
         spec = [
             choice("ndim", "dimensions", [("2d", 2), ("1d", 1)], settings["ndim"]),
             choice("mode", "layer", [("convolution", "conv"), ("transposed convolution",
                                                                 "transposed")], settings["mode"]),
             slider("height", "input height H", 1, 32, settings["height"], hidden=one),
             slider("width", "input width W", 1, 32, settings["width"]),
-            slider("kernel_h", "kernel height h", 1, 9, settings["kernel_h"], hidden=one),
-            slider("kernel_w", "kernel width w", 1, 9, settings["kernel_w"]),
+            slider("kernel_h", "kernel height h", 1, kernel_max("_h"), settings["kernel_h"],
+                   hidden=one),
+            slider("kernel_w", "kernel width w", 1, kernel_max("_w"), settings["kernel_w"]),
         ]
         for name, low, high in (("padding", 0, 6), ("stride", 1, 6), ("dilation", 1, 6),
                                 ("output_padding", 0, 5)):
