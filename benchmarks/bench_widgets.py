@@ -27,6 +27,7 @@ Prints medians and 90th percentiles; exits 1 if a target is missed
 (repaint median <= 30 ms and p90 <= 60 ms, hover median <= 16 ms, heap growth
 <= 2 MB and DOM nodes within 1 % of where they started after 1,000 updates).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -84,10 +85,16 @@ WIDGETS = {
     "echo (the floor: kernel round trip only)": (ECHO, "echo", (1, 2)),
     "explorer": ("from convkit.widgets.explorer import explorer\nexplorer()", "stride (columns)", (1, 2)),
     "stepper": ("from convkit.widgets.stepper import stepper\nstepper()", "padding (length)", (0, 1)),
-    "params": ("from convkit.widgets.params import parameter_counter\nparameter_counter()",
-               "kernel side k", (3, 5)),
-    "template": ("from convkit.widgets.template import template_matcher\ntemplate_matcher()",
-                 "patch left column", (1, 2)),
+    "params": (
+        "from convkit.widgets.params import parameter_counter\nparameter_counter()",
+        "kernel side k",
+        (3, 5),
+    ),
+    "template": (
+        "from convkit.widgets.template import template_matcher\ntemplate_matcher()",
+        "patch left column",
+        (1, 2),
+    ),
 }
 
 # One slider change, timed in the page: input event -> data-drawn moves -> next frame.
@@ -156,20 +163,39 @@ def start_lab(root: Path) -> Lab:
     for name, values in LAB_SETTINGS.items():
         (settings / name).parent.mkdir(parents=True, exist_ok=True)
         (settings / name).write_text(json.dumps(values))
-    env = dict(os.environ, CONVKIT_OFFLINE="1", JUPYTERLAB_SETTINGS_DIR=str(settings),
-               JUPYTERLAB_WORKSPACES_DIR=str(root.parent / "workspaces"),
-               JUPYTER_RUNTIME_DIR=str(root.parent / "runtime"),
-               JUPYTER_CONFIG_DIR=str(root.parent / "config"))
+    env = dict(
+        os.environ,
+        CONVKIT_OFFLINE="1",
+        JUPYTERLAB_SETTINGS_DIR=str(settings),
+        JUPYTERLAB_WORKSPACES_DIR=str(root.parent / "workspaces"),
+        JUPYTER_RUNTIME_DIR=str(root.parent / "runtime"),
+        JUPYTER_CONFIG_DIR=str(root.parent / "config"),
+    )
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "lib"), env.get("PYTHONPATH")]))
     token, port = secrets.token_hex(24), _free_port()
     log = root.parent / "lab.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-         "--ServerApp.terminals_enabled=False", f"--ServerApp.root_dir={root}",
-         "--LabApp.news_url=None", "--LabApp.expose_app_in_browser=True",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        cwd=root, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--allow-root",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            "--ServerApp.terminals_enabled=False",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.news_url=None",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+        cwd=root,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
     )
     lab = Lab(url=f"http://127.0.0.1:{port}", token=token, root=root, process=process)
     _wait_until_serving(lab, log)
@@ -180,8 +206,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--updates", type=int, default=200, help="timed slider changes per widget")
     parser.add_argument("--hovers", type=int, default=300, help="timed hovers on the explorer")
-    parser.add_argument("--memory-updates", type=int, default=1000,
-                        help="slider changes between the two heap measurements")
+    parser.add_argument(
+        "--memory-updates", type=int, default=1000, help="slider changes between the two heap measurements"
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -191,14 +218,18 @@ def main() -> int:
         root.mkdir()
         for name, (source, _, _) in WIDGETS.items():
             notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
-            notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                               "language": "python"}
+            notebook.metadata["kernelspec"] = {
+                "name": "python3",
+                "display_name": "Python 3",
+                "language": "python",
+            }
             nbformat.write(notebook, root / f"{name.split()[0]}.ipynb")
         lab = start_lab(root)
         try:
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                     args=CHROMIUM_ARGS)
+                browser = playwright.chromium.launch(
+                    executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+                )
                 page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
                 print(f"Chromium {browser.version}, JupyterLab at {lab.url}")
                 for name, (_, label, values) in WIDGETS.items():
@@ -226,8 +257,10 @@ def main() -> int:
                         heap_before, nodes_before = _heap(cdp)
                         page.evaluate(REPAINT_JS, [label, list(values), args.memory_updates])
                         heap_after, nodes_after = _heap(cdp)
-                        print(f"explorer: {args.memory_updates} updates: JS heap {heap_before:.1f}"
-                              f" -> {heap_after:.1f} MB, DOM nodes {nodes_before} -> {nodes_after}")
+                        print(
+                            f"explorer: {args.memory_updates} updates: JS heap {heap_before:.1f}"
+                            f" -> {heap_after:.1f} MB, DOM nodes {nodes_before} -> {nodes_after}"
+                        )
                         grew = heap_after - heap_before > HEAP_GROWTH_LIMIT_MB
                         if grew or nodes_after > 1.01 * nodes_before:
                             failures.append("memory grew over the updates")

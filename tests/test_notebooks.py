@@ -13,6 +13,7 @@ Each check is a function returning a list of problems (empty when the
 notebook is fine), so the tests at the bottom can prove that it notices a
 broken notebook.
 """
+
 from __future__ import annotations
 
 import ast
@@ -80,8 +81,11 @@ def convkit_public_names() -> set[str]:
     names: set[str] = set()
     modules = ["convkit.reference", "convkit.shapes", "convkit.data", "convkit.plot"]
     widgets = importlib.import_module("convkit.widgets")
-    modules += [f"convkit.widgets.{m.name}" for m in pkgutil.iter_modules(widgets.__path__)
-                if not m.name.startswith("_")]
+    modules += [
+        f"convkit.widgets.{m.name}"
+        for m in pkgutil.iter_modules(widgets.__path__)
+        if not m.name.startswith("_")
+    ]
     for name in modules:
         names.update(getattr(importlib.import_module(name), "__all__", ()))
     return names
@@ -115,16 +119,19 @@ def redefinition_problems(nb, public: set[str]) -> list[str]:
         if cell.cell_type != "code":
             continue
         # IPython magics and shell escapes are not Python.
-        source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line
-                           for line in cell.source.splitlines())
+        source = "\n".join(
+            "" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.splitlines()
+        )
         try:
             tree = ast.parse(source)
         except SyntaxError as error:
             problems.append(f"cell {index} is not valid Python: {error}")
             continue
         for node in ast.walk(tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) \
-                    and node.name in public:
+            if (
+                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                and node.name in public
+            ):
                 problems.append(f"cell {index} redefines convkit's {node.name!r}; import it instead")
     return problems
 
@@ -141,8 +148,11 @@ def absolute_path_problems(nb) -> list[str]:
 
 
 def todo_problems(nb) -> list[str]:
-    return [f"cell {index} has a leftover {match.group(0)}"
-            for index, cell in enumerate(nb.cells) if (match := _TODO.search(cell.source))]
+    return [
+        f"cell {index} has a leftover {match.group(0)}"
+        for index, cell in enumerate(nb.cells)
+        if (match := _TODO.search(cell.source))
+    ]
 
 
 def error_output_problems(nb) -> list[str]:
@@ -165,8 +175,9 @@ def execution_count_problems(nb) -> list[str]:
     for cell in _code_cells(nb):
         for output in cell.outputs:
             if output.output_type == "execute_result" and output.execution_count != cell.execution_count:
-                problems.append(f"cell [{cell.execution_count}] holds a result from run "
-                                f"[{output.execution_count}]")
+                problems.append(
+                    f"cell [{cell.execution_count}] holds a result from run [{output.execution_count}]"
+                )
     return problems
 
 
@@ -191,8 +202,9 @@ def link_title_problems(path: Path, nb) -> list[str]:
                 continue
             other = path.parent / target
             if other.exists() and text != title_of(other):
-                problems.append(f"link to {target} reads {text!r}, but that notebook is "
-                                f"titled {title_of(other)!r}")
+                problems.append(
+                    f"link to {target} reads {text!r}, but that notebook is titled {title_of(other)!r}"
+                )
     return problems
 
 
@@ -212,8 +224,7 @@ def structure_problems(path: Path, nb, order: list[str]) -> list[str]:
         expected.append(f"{order[position - 1]}.ipynb")
     if position is not None and position < len(order) - 1:
         expected.append(f"{order[position + 1]}.ipynb")
-    problems += [f"the last cell does not link to {target}" for target in expected
-                 if target not in targets]
+    problems += [f"the last cell does not link to {target}" for target in expected if target not in targets]
     return problems
 
 
@@ -229,8 +240,10 @@ def checked_output_problems(nb) -> list[str]:
         for output in cell.outputs:
             data = output.get("data", {})
             if any(key.startswith("image/") or "widget" in key for key in data):
-                problems.append(f"cell [{cell.execution_count}] is tagged {CHECK_TAG} but shows a "
-                                "figure or widget, whose text repr varies")
+                problems.append(
+                    f"cell [{cell.execution_count}] is tagged {CHECK_TAG} but shows a "
+                    "figure or widget, whose text repr varies"
+                )
     return problems
 
 
@@ -318,29 +331,44 @@ def _good_notebook(folder: Path, name: str = "01_first.ipynb") -> Path:
     neighbour = new_notebook(cells=[new_markdown_cell("# 02 · Second")])
     nbformat.write(neighbour, folder / "notebooks" / "02_second.ipynb")
     imports = new_code_cell("from convkit import shapes", execution_count=1)
-    fact = new_code_cell("print(shapes.conv_output_size(4, 2))", execution_count=2,
-                         outputs=[new_output("stream", name="stdout", text="3\n")])
+    fact = new_code_cell(
+        "print(shapes.conv_output_size(4, 2))",
+        execution_count=2,
+        outputs=[new_output("stream", name="stdout", text="3\n")],
+    )
     fact.metadata["tags"] = [CHECK_TAG]
-    nb = new_notebook(cells=[
-        new_markdown_cell("# 01 · First\n\n**Read first:** nothing; see $[0, 1](x)$ and `a[0](1)`."),
-        imports,
-        fact,
-        new_markdown_cell("## Recap\n\n- a fact"),
-        new_markdown_cell("## Try it yourself\n\n1. a prompt"),
-        new_markdown_cell(f"---\nNext: [02 · Second](02_second.ipynb)\n\n"
-                          f"Exercises: [`exercises/{name}`](../exercises/{name})"),
-    ])
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# 01 · First\n\n**Read first:** nothing; see $[0, 1](x)$ and `a[0](1)`."),
+            imports,
+            fact,
+            new_markdown_cell("## Recap\n\n- a fact"),
+            new_markdown_cell("## Try it yourself\n\n1. a prompt"),
+            new_markdown_cell(
+                f"---\nNext: [02 · Second](02_second.ipynb)\n\n"
+                f"Exercises: [`exercises/{name}`](../exercises/{name})"
+            ),
+        ]
+    )
     nbformat.write(nb, path)
     return path
 
 
 def _all_problems(path: Path, public: set[str], order: list[str]) -> list[str]:
     nb = _read(path)
-    return (title_problems(path, nb) + import_problems(nb) + redefinition_problems(nb, public)
-            + absolute_path_problems(nb) + todo_problems(nb) + error_output_problems(nb)
-            + execution_count_problems(nb) + link_problems(path, nb)
-            + link_title_problems(path, nb) + structure_problems(path, nb, order)
-            + checked_output_problems(nb))
+    return (
+        title_problems(path, nb)
+        + import_problems(nb)
+        + redefinition_problems(nb, public)
+        + absolute_path_problems(nb)
+        + todo_problems(nb)
+        + error_output_problems(nb)
+        + execution_count_problems(nb)
+        + link_problems(path, nb)
+        + link_title_problems(path, nb)
+        + structure_problems(path, nb, order)
+        + checked_output_problems(nb)
+    )
 
 
 def _broken(path: Path, edit) -> Path:
@@ -382,15 +410,21 @@ def test_redefinition_check_notices_a_copy_of_a_convkit_function(tmp_path, publi
     path = _good_notebook(tmp_path)
 
     def redefine(nb):
-        nb.cells[1].source = "%matplotlib inline\ndef conv2d(x, w):\n    return x\n\nclass show_map:\n    pass"
+        nb.cells[
+            1
+        ].source = "%matplotlib inline\ndef conv2d(x, w):\n    return x\n\nclass show_map:\n    pass"
 
     problems = redefinition_problems(_read(_broken(path, redefine)), public_names)
     assert len(problems) == 2 and "'conv2d'" in problems[0] and "'show_map'" in problems[1]
 
 
 def test_absolute_path_check_notices_paths_in_sources_and_outputs(tmp_path):
-    for where, text in [("source", "open('/home/me/data.csv')"), ("output", "saved to /tmp/x.png\n"),
-                        ("source", r"open('C:\\data\\x.csv')"), ("source", "path = '/work/main'")]:
+    for where, text in [
+        ("source", "open('/home/me/data.csv')"),
+        ("output", "saved to /tmp/x.png\n"),
+        ("source", r"open('C:\\data\\x.csv')"),
+        ("source", "path = '/work/main'"),
+    ]:
         path = _good_notebook(tmp_path)
 
         def add_path(nb, where=where, text=text):
@@ -450,8 +484,9 @@ def test_link_title_check_notices_a_stale_notebook_title(tmp_path):
         nb.cells[-1].source = nb.cells[-1].source.replace("02 · Second", "02 · Old name")
 
     problems = link_title_problems(path, _read(_broken(path, stale)))
-    assert problems == ["link to 02_second.ipynb reads '02 · Old name', but that notebook is "
-                        "titled '02 · Second'"]
+    assert problems == [
+        "link to 02_second.ipynb reads '02 · Old name', but that notebook is titled '02 · Second'"
+    ]
 
 
 def test_structure_check_notices_missing_recap_and_footer_links(tmp_path):
@@ -461,10 +496,11 @@ def test_structure_check_notices_missing_recap_and_footer_links(tmp_path):
         nb.cells[3].source = "## Summary"
         nb.cells[-1].source = "---\nNext: [02 · Second](02_second.ipynb)"
 
-    problems = structure_problems(path, _read(_broken(path, no_recap_no_exercise)),
-                                  ["01_first", "02_second"])
-    assert problems == ["no '## Recap' followed by '## Try it yourself'",
-                        f"the last cell does not link to ../exercises/{path.name}"]
+    problems = structure_problems(path, _read(_broken(path, no_recap_no_exercise)), ["01_first", "02_second"])
+    assert problems == [
+        "no '## Recap' followed by '## Try it yourself'",
+        f"the last cell does not link to ../exercises/{path.name}",
+    ]
     # The second of three notebooks must also link back to the first.
     assert structure_problems(path, _read(path), ["00_zero", "01_first", "02_second"])[1:] == [
         f"the last cell does not link to ../exercises/{path.name}",
@@ -490,8 +526,10 @@ def test_checked_output_check_notices_untagged_notebooks_and_tagged_figures(tmp_
 
 
 def test_readme_order_reads_the_table_and_notices_a_wrong_order():
-    readme = ("# Course\n\n## The notebooks, in order\n\n| notebook | what |\n|---|---|\n"
-              "| `01_why` | a |\n| `03_third` | c |\n| `02_second` | b |\n\n## Next section\n")
+    readme = (
+        "# Course\n\n## The notebooks, in order\n\n| notebook | what |\n|---|---|\n"
+        "| `01_why` | a |\n| `03_third` | c |\n| `02_second` | b |\n\n## Next section\n"
+    )
     assert readme_order(readme) == ["01_why", "03_third", "02_second"]
     assert readme_order(readme) != ["01_why", "02_second", "03_third"]
     assert readme_order("# Course\n\nNo table here.\n") is None

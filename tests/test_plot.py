@@ -1,4 +1,5 @@
 """Tests of convkit.plot: what the figures hold, checked against hand-computed and torch truths."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -15,9 +16,9 @@ from convkit.plot import (
     draw_footprint,
     draw_map,
     mark_peak,
+    show_bank,
     show_channel_sum,
     show_curves,
-    show_bank,
     show_footprint,
     show_map,
     show_signal,
@@ -175,8 +176,7 @@ def test_show_signal_refuses_a_kernel_longer_than_the_signal():
 
 
 def test_show_signal_refuses_a_2d_signal():
-    with pytest.raises(ValueError,
-                       match=r"x must be a 1d array \(W,\), got shape \(2, 2\)"):
+    with pytest.raises(ValueError, match=r"x must be a 1d array \(W,\), got shape \(2, 2\)"):
         show_signal(np.ones((2, 2)))
 
 
@@ -206,8 +206,7 @@ def test_show_bank_shows_a_3d_stack_as_one_row_without_colorbars_when_unsigned()
 
 
 def test_show_bank_checks_the_number_of_labels():
-    with pytest.raises(ValueError,
-                       match=r"col_labels has 2 entries but maps \(1, 3, 2, 2\) has K=3"):
+    with pytest.raises(ValueError, match=r"col_labels has 2 entries but maps \(1, 3, 2, 2\) has K=3"):
         show_bank(np.ones((1, 3, 2, 2)), col_labels=["a", "b"])
     with pytest.raises(ValueError, match=r"maps must be a non-empty array \(R, K, h, w\)"):
         show_bank(np.ones((2, 2)))
@@ -215,23 +214,30 @@ def test_show_bank_checks_the_number_of_labels():
 
 # ------------------------------------------------------------------ draw_footprint
 
-P, T, Q, I, U = (FootprintCell.PADDING, FootprintCell.TAP, FootprintCell.TAP_PADDING,
-                 FootprintCell.INPUT, FootprintCell.UNREAD)
+P, T, Q, IN, U = (
+    FootprintCell.PADDING,
+    FootprintCell.TAP,
+    FootprintCell.TAP_PADDING,
+    FootprintCell.INPUT,
+    FootprintCell.UNREAD,
+)
 
 
 def test_lecture_footprint_of_output_0_0_reads_padded_rows_minus2_to_0_and_cols_minus1_to_1():
     # C×3×5 input, padding (2, 1), stride (2, 2), kernel 3×3: by hand from the lecture's figure.
     ax = _axes()
     draw_footprint(ax, (4, 3, 5), 3, stride=(2, 2), padding=(2, 1))
-    expected = np.array([
-        [Q, Q, Q, P, P, P, P],  # row -2
-        [Q, Q, Q, P, P, P, P],  # row -1
-        [Q, T, T, I, I, I, P],  # row 0
-        [P, I, I, I, I, I, P],
-        [P, I, I, I, I, I, P],
-        [P, P, P, P, P, P, P],  # row 3
-        [P, P, P, P, P, P, P],  # row 4
-    ])
+    expected = np.array(
+        [
+            [Q, Q, Q, P, P, P, P],  # row -2
+            [Q, Q, Q, P, P, P, P],  # row -1
+            [Q, T, T, IN, IN, IN, P],  # row 0
+            [P, IN, IN, IN, IN, IN, P],
+            [P, IN, IN, IN, IN, IN, P],
+            [P, P, P, P, P, P, P],  # row 3
+            [P, P, P, P, P, P, P],  # row 4
+        ]
+    )
     np.testing.assert_array_equal(ax.images[0].get_array(), expected)
     # Cell centres sit at their unpadded indices: padding rows are negative.
     assert ax.get_xlim() == (-1.5, 5.5)
@@ -256,11 +262,9 @@ def test_dilated_footprint_highlights_the_taps_but_not_the_cells_between_them():
     codes = ax.images[0].get_array()
     taps = {tuple(t) for t in np.argwhere(codes == T)}
     assert taps == {(r, c) for r in (1, 5, 9) for c in (2, 6, 10)}
-    assert codes[1, 3] == codes[3, 2] == I  # skipped, inside the window
+    assert codes[1, 3] == codes[3, 2] == IN  # skipped, inside the window
     (window,) = [p for p in ax.patches if p.get_gid() == "window"]
-    assert (window.get_x(), window.get_y(), window.get_width(), window.get_height()) == (
-        1.5, 0.5, 9, 9
-    )
+    assert (window.get_x(), window.get_y(), window.get_width(), window.get_height()) == (1.5, 0.5, 9, 9)
 
 
 def test_stride_leaves_last_row_and_column_unread_and_they_are_hatched():
@@ -294,14 +298,12 @@ def test_show_unread_false_marks_nothing():
     dilation=st.tuples(st.integers(1, 3), st.integers(1, 3)),
     pick=st.tuples(st.floats(0, 1, exclude_max=True), st.floats(0, 1, exclude_max=True)),
 )
-def test_footprint_cells_are_those_torch_differentiates(size, kernel, stride, padding, dilation,
-                                                       pick):
+def test_footprint_cells_are_those_torch_differentiates(size, kernel, stride, padding, dilation, pick):
     (H, W), (ph, pw) = size, padding
     span = [1 + (k - 1) * d for k, d in zip(kernel, dilation)]
     if H + 2 * ph < span[0] or W + 2 * pw < span[1]:
         with pytest.raises(ValueError, match="along the"):
-            draw_footprint(_axes(), size, kernel, stride=stride, padding=padding,
-                           dilation=dilation)
+            draw_footprint(_axes(), size, kernel, stride=stride, padding=padding, dilation=dilation)
         return
     # Torch truth: the padded input cells that one output depends on, and the
     # real input cells that no output depends on.
@@ -311,18 +313,16 @@ def test_footprint_cells_are_those_torch_differentiates(size, kernel, stride, pa
     y[0, 0][out].backward()
     read_by_cell = padded.grad[0, 0].numpy() != 0
     x = torch.zeros(1, 1, H, W, requires_grad=True)
-    F.conv2d(x, torch.ones(1, 1, *kernel), stride=stride, padding=padding,
-             dilation=dilation).sum().backward()
+    F.conv2d(x, torch.ones(1, 1, *kernel), stride=stride, padding=padding, dilation=dilation).sum().backward()
     never_read = x.grad[0, 0].numpy() == 0
 
     ax = _axes()
-    draw_footprint(ax, size, kernel, stride=stride, padding=padding, dilation=dilation,
-                   output_index=out)
+    draw_footprint(ax, size, kernel, stride=stride, padding=padding, dilation=dilation, output_index=out)
     codes = ax.images[0].get_array()
     np.testing.assert_array_equal(np.isin(codes, [T, Q]), read_by_cell)
-    np.testing.assert_array_equal(codes[ph:ph + H, pw:pw + W] == U, never_read)
+    np.testing.assert_array_equal(codes[ph : ph + H, pw : pw + W] == U, never_read)
     is_padding = np.ones_like(read_by_cell)
-    is_padding[ph:ph + H, pw:pw + W] = False
+    is_padding[ph : ph + H, pw : pw + W] = False
     np.testing.assert_array_equal(np.isin(codes, [P, Q]), is_padding)
 
 
@@ -345,8 +345,7 @@ def test_draw_footprint_creates_no_figure():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(output_index=(3, 0)),
-         r"output_index=\(3, 0\) is outside the output of shape \(3, 3\)"),
+        (dict(output_index=(3, 0)), r"output_index=\(3, 0\) is outside the output of shape \(3, 3\)"),
         (dict(kernel_size=8), r"along the rows: kernel_size=8 .* spans 8 cells"),
         (dict(stride=0), r"stride must be >= 1, got 0"),
         (dict(input_shape=(5,)), r"input_shape must be \(H, W\) or \(C, H, W\), got \(5,\)"),
@@ -400,37 +399,49 @@ def test_show_channel_sum_adds_the_partial_maps_and_the_bias_like_conv2d():
     x = rng.standard_normal((3, 6, 7))
     u = rng.standard_normal((3, 3, 3))
     bias = 0.25
-    partials = np.stack([F.conv2d(torch.tensor(x[c])[None, None], torch.tensor(u[c])[None, None])[0, 0].numpy()
-                         for c in range(3)])
+    partials = np.stack(
+        [
+            F.conv2d(torch.tensor(x[c])[None, None], torch.tensor(u[c])[None, None])[0, 0].numpy()
+            for c in range(3)
+        ]
+    )
     fig = show_channel_sum(partials, bias, channel_labels=["r", "g", "b"], title="sum")
     try:
         images = [ax.images[0] for ax in fig.axes if ax.images]
         assert len(images) == 4
-        expected = F.conv2d(torch.tensor(x)[None], torch.tensor(u)[None], torch.tensor([bias], dtype=torch.float64))[0, 0]
+        expected = F.conv2d(
+            torch.tensor(x)[None], torch.tensor(u)[None], torch.tensor([bias], dtype=torch.float64)
+        )[0, 0]
         np.testing.assert_allclose(images[-1].get_array(), expected.numpy(), atol=1e-12)
         for c in range(3):
             np.testing.assert_array_equal(images[c].get_array(), partials[c])
         # One colour scale for all panels, so the maps can be compared by eye.
         assert len({image.get_clim() for image in images}) == 1
-        assert fig.axes[0].get_title().startswith("r") and fig.axes[3].get_title() == "activation map (b = 0.25)"
+        assert (
+            fig.axes[0].get_title().startswith("r") and fig.axes[3].get_title() == "activation map (b = 0.25)"
+        )
         assert fig._suptitle.get_text() == "sum"
     finally:
         plt.close(fig)
 
 
-@pytest.mark.parametrize("partials, kwargs, error, match", [
-    (np.zeros((4, 4)), {}, ValueError, "partials"),
-    (np.zeros((2, 4, 4)), dict(channel_labels=["a"]), ValueError, "channel_labels"),
-    (np.zeros((2, 4, 4)), dict(bias="1"), TypeError, "bias"),
-])
+@pytest.mark.parametrize(
+    "partials, kwargs, error, match",
+    [
+        (np.zeros((4, 4)), {}, ValueError, "partials"),
+        (np.zeros((2, 4, 4)), dict(channel_labels=["a"]), ValueError, "channel_labels"),
+        (np.zeros((2, 4, 4)), dict(bias="1"), TypeError, "bias"),
+    ],
+)
 def test_show_channel_sum_names_the_bad_argument(partials, kwargs, error, match):
     with pytest.raises(error, match=match):
         show_channel_sum(partials, **kwargs)
 
 
 def test_show_curves_draws_each_curve_with_its_label_and_values():
-    fig = show_curves({"reference": [2.0, 1.0, 0.5], "torch": np.array([2.0, 1.1, 0.4])},
-                      title="losses", logy=True)
+    fig = show_curves(
+        {"reference": [2.0, 1.0, 0.5], "torch": np.array([2.0, 1.1, 0.4])}, title="losses", logy=True
+    )
     try:
         ax = fig.axes[0]
         lines = ax.get_lines()
@@ -444,11 +455,14 @@ def test_show_curves_draws_each_curve_with_its_label_and_values():
         plt.close(fig)
 
 
-@pytest.mark.parametrize("curves, error, match", [
-    ([1, 2, 3], TypeError, "dict"),
-    ({}, ValueError, "at least one"),
-    ({"a": [[1, 2]]}, ValueError, "curves\\['a'\\]"),
-])
+@pytest.mark.parametrize(
+    "curves, error, match",
+    [
+        ([1, 2, 3], TypeError, "dict"),
+        ({}, ValueError, "at least one"),
+        ({"a": [[1, 2]]}, ValueError, "curves\\['a'\\]"),
+    ],
+)
 def test_show_curves_names_the_bad_argument(curves, error, match):
     with pytest.raises(error, match=match):
         show_curves(curves)

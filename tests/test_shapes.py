@@ -1,4 +1,5 @@
 """Tests for convkit.shapes: the lecture's figures by hand, everything else against torch."""
+
 from __future__ import annotations
 
 import re
@@ -165,8 +166,16 @@ def test_memory_bytes_counts_itemsize_of_numpy_and_torch_dtypes(dtype, expected)
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda: conv_output_size(3, 5), ValueError, "kernel_size=5 with dilation=1 spans 5 cells but the padded input has only 3 (size=3, padding=0)"),
-        (lambda: conv_output_size(4, 3, dilation=2), ValueError, "kernel_size=3 with dilation=2 spans 5 cells"),
+        (
+            lambda: conv_output_size(3, 5),
+            ValueError,
+            "kernel_size=5 with dilation=1 spans 5 cells but the padded input has only 3 (size=3, padding=0)",
+        ),
+        (
+            lambda: conv_output_size(4, 3, dilation=2),
+            ValueError,
+            "kernel_size=3 with dilation=2 spans 5 cells",
+        ),
         (lambda: conv_output_size(0, 1), ValueError, "size must be >= 1, got 0"),
         (lambda: conv_output_size(10, 0), ValueError, "kernel_size must be >= 1, got 0"),
         (lambda: conv_output_size(10, 3, stride=0), ValueError, "stride must be >= 1, got 0"),
@@ -177,31 +186,67 @@ def test_memory_bytes_counts_itemsize_of_numpy_and_torch_dtypes(dtype, expected)
         (lambda: effective_kernel_size(3, dilation=0), ValueError, "dilation must be >= 1, got 0"),
         (lambda: footprint(-1, 3), ValueError, "output_index must be >= 0, got -1"),
         (lambda: unread_positions(2, 3), ValueError, "spans 3 cells but the padded input has only 2"),
-        (lambda: conv_output_shape((10, 3), (2, 3, 4)), ValueError, "kernel_size=(2, 3, 4) has 3 entries, but kernel_size must be an int or a tuple of 2 ints, one per spatial axis of input_shape (10, 3)"),
+        (
+            lambda: conv_output_shape((10, 3), (2, 3, 4)),
+            ValueError,
+            "kernel_size=(2, 3, 4) has 3 entries, but kernel_size must be an int or a tuple of 2 ints, one per spatial axis of input_shape (10, 3)",
+        ),
         (lambda: conv_output_shape((10, 3), 2, padding=(1,)), ValueError, "padding=(1,) has 1 entries"),
         (lambda: conv_output_shape((10, 3), 2, stride=(1, 0)), ValueError, "stride[1] must be >= 1, got 0"),
-        (lambda: conv_output_shape((10, 3), 2, stride=(2, 1), padding="same"), ValueError, "padding='same' needs stride 1 on every axis, as in torch, got stride=(2, 1)"),
+        (
+            lambda: conv_output_shape((10, 3), 2, stride=(2, 1), padding="same"),
+            ValueError,
+            "padding='same' needs stride 1 on every axis, as in torch, got stride=(2, 1)",
+        ),
         (lambda: conv_output_shape((10, 3), 2, padding="full"), ValueError, "got 'full'"),
-        (lambda: conv_output_shape((10, 3), (2, 4)), ValueError, "spans 4 cells but the padded input has only 3 (size=3, padding=0) along axis 1 of input_shape (10, 3)"),
+        (
+            lambda: conv_output_shape((10, 3), (2, 4)),
+            ValueError,
+            "spans 4 cells but the padded input has only 3 (size=3, padding=0) along axis 1 of input_shape (10, 3)",
+        ),
         (lambda: conv_output_shape((10, 0), 1), ValueError, "input_shape[1] must be >= 1, got 0"),
         (lambda: conv_output_shape(10, 3), TypeError, "input_shape must be a sequence"),
         (lambda: conv_output_shape((), 3), ValueError, "at least one spatial dim"),
-        (lambda: conv_output_shape((10,), "3"), TypeError, "kernel_size must be an int or a tuple of 1 ints, got '3'"),
+        (
+            lambda: conv_output_shape((10,), "3"),
+            TypeError,
+            "kernel_size must be an int or a tuple of 1 ints, got '3'",
+        ),
         (lambda: receptive_field([(3, 0, 1)]), ValueError, "layers[0] stride must be >= 1, got 0"),
-        (lambda: receptive_field([(3, 1, 1), (3, 1, 1, 1)]), ValueError, "layers[1] must be (kernel_size, stride, dilation), got (3, 1, 1, 1) with 4 entries"),
-        (lambda: receptive_field((3, 1, 1)), TypeError, "layers[0] must be a (kernel_size, stride, dilation) tuple or a dict, got 3"),
+        (
+            lambda: receptive_field([(3, 1, 1), (3, 1, 1, 1)]),
+            ValueError,
+            "layers[1] must be (kernel_size, stride, dilation), got (3, 1, 1, 1) with 4 entries",
+        ),
+        (
+            lambda: receptive_field((3, 1, 1)),
+            TypeError,
+            "layers[0] must be a (kernel_size, stride, dilation) tuple or a dict, got 3",
+        ),
         (lambda: receptive_field([dict(kernel=3)]), ValueError, "layers[0] has unknown keys ['kernel']"),
         (lambda: receptive_field([dict(stride=2)]), ValueError, "layers[0] has no 'kernel_size' key"),
         (lambda: receptive_field(3), TypeError, "layers must be a sequence"),
         (lambda: dense_parameter_count(0, 3), ValueError, "in_features must be >= 1, got 0"),
         (lambda: dense_parameter_count(3, 3, bias=1), TypeError, "bias must be a bool, got 1 (int)"),
-        (lambda: conv_parameter_count(4, 6, 3, groups=4), ValueError, "in_channels=4 and out_channels=6 must both be divisible by groups=4"),
+        (
+            lambda: conv_parameter_count(4, 6, 3, groups=4),
+            ValueError,
+            "in_channels=4 and out_channels=6 must both be divisible by groups=4",
+        ),
         (lambda: conv_parameter_count(4, 4, (3, 0)), ValueError, "kernel_size[1] must be >= 1, got 0"),
         (lambda: conv_parameter_count(4, 4, ()), ValueError, "kernel_size must have at least one entry"),
         (lambda: memory_bytes(-1), ValueError, "count must be >= 0, got -1"),
-        (lambda: memory_bytes(1, "no_such_type"), ValueError, "dtype 'no_such_type' is neither a numpy nor a torch dtype"),
+        (
+            lambda: memory_bytes(1, "no_such_type"),
+            ValueError,
+            "dtype 'no_such_type' is neither a numpy nor a torch dtype",
+        ),
         (lambda: memory_bytes(1, object), ValueError, "has no fixed size"),
-        (lambda: memory_bytes(1, 3.5), TypeError, "dtype must be a str, a numpy dtype or a torch dtype, got 3.5"),
+        (
+            lambda: memory_bytes(1, 3.5),
+            TypeError,
+            "dtype must be a str, a numpy dtype or a torch dtype, got 3.5",
+        ),
     ],
 )
 def test_bad_arguments_are_refused_with_a_message_naming_them(call, error, message):
@@ -285,7 +330,9 @@ def test_conv_output_shape_matches_torch_conv2d_conv3d_or_both_refuse(call):
     kernel=st.lists(st.integers(1, 5), min_size=3, max_size=3),
     bias=st.booleans(),
 )
-def test_conv_parameter_count_matches_torch_conv_modules(ndim, groups, in_per_group, out_per_group, kernel, bias):
+def test_conv_parameter_count_matches_torch_conv_modules(
+    ndim, groups, in_per_group, out_per_group, kernel, bias
+):
     c_in, c_out = groups * in_per_group, groups * out_per_group
     kernel_size = kernel[0] if ndim == 1 else tuple(kernel[:ndim])
     module_class = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[ndim - 1]
@@ -402,28 +449,36 @@ def test_conv_multiply_adds_of_the_two_classic_layers():
     assert conv_parameter_count(256, 256, (3, 3)) == 590_080
     assert conv_multiply_adds((256, 256), 3, 3, 3) == _torch_macs((256, 256), 3, 3, 3)
     assert conv_multiply_adds((56, 56), 256, 256, 3, padding=1) == _torch_macs(
-        (56, 56), 256, 256, 3, padding=1)
+        (56, 56), 256, 256, 3, padding=1
+    )
 
 
-@pytest.mark.parametrize("input_shape, c, d, kernel, kwargs", [
-    ((10,), 4, 6, 3, {}),
-    ((20,), 4, 6, 5, dict(stride=3, padding=2, dilation=2, groups=2)),
-    ((10, 3), 4, 5, (2, 3), {}),
-    ((28, 28), 8, 8, 3, dict(padding="same", groups=8)),
-    ((9, 11), 6, 4, (3, 2), dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2)),
-    ((4, 6, 5), 2, 3, (2, 3, 1), dict(stride=2)),
-])
+@pytest.mark.parametrize(
+    "input_shape, c, d, kernel, kwargs",
+    [
+        ((10,), 4, 6, 3, {}),
+        ((20,), 4, 6, 5, dict(stride=3, padding=2, dilation=2, groups=2)),
+        ((10, 3), 4, 5, (2, 3), {}),
+        ((28, 28), 8, 8, 3, dict(padding="same", groups=8)),
+        ((9, 11), 6, 4, (3, 2), dict(stride=(2, 1), padding=(1, 0), dilation=(1, 2), groups=2)),
+        ((4, 6, 5), 2, 3, (2, 3, 1), dict(stride=2)),
+    ],
+)
 def test_conv_multiply_adds_is_half_of_torch_flop_counter(input_shape, c, d, kernel, kwargs):
     assert conv_multiply_adds(input_shape, c, d, kernel, **kwargs) == _torch_macs(
-        input_shape, c, d, kernel, **kwargs)
+        input_shape, c, d, kernel, **kwargs
+    )
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    (dict(groups=4), ValueError, "divisible by groups"),
-    (dict(kernel_size=30), ValueError, "does not fit|kernel"),
-    (dict(kernel_size=2.0), TypeError, "kernel_size"),
-    (dict(in_channels=0), ValueError, "in_channels"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(groups=4), ValueError, "divisible by groups"),
+        (dict(kernel_size=30), ValueError, "does not fit|kernel"),
+        (dict(kernel_size=2.0), TypeError, "kernel_size"),
+        (dict(in_channels=0), ValueError, "in_channels"),
+    ],
+)
 def test_conv_multiply_adds_names_the_bad_argument(kwargs, error, match):
     args = dict(input_shape=(10, 10), in_channels=6, out_channels=3, kernel_size=3) | kwargs
     with pytest.raises(error, match=match):

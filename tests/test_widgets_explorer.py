@@ -1,4 +1,5 @@
 """Tests of the convolution explorer: facts against torch and the lecture, the JSON drawn, wiring."""
+
 from __future__ import annotations
 
 import re
@@ -7,11 +8,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from convkit import shapes
-from convkit.widgets.explorer import PRESETS, explorer, explorer_data, explorer_state
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
+
+from convkit import shapes
+from convkit.widgets.explorer import PRESETS, explorer, explorer_data, explorer_state
 
 LECTURE = list(PRESETS)[0]
 DILATED = list(PRESETS)[1]
@@ -23,6 +25,7 @@ def _torch_unread(height, width, kernel, stride, padding, dilation):
     Each axis is its own 1d convolution (a 2d kernel is the product of its rows
     and columns), so a row counts as read even when every column is skipped.
     """
+
     def unread(size, k, s, p, d):
         x = torch.zeros(1, 1, size, requires_grad=True)
         F.conv1d(x, torch.ones(1, 1, k), stride=s, padding=p, dilation=d).sum().backward()
@@ -64,18 +67,22 @@ def test_stride_leaves_row_19_unread_and_says_so():
 
 def test_unread_message_explains_gaps_left_by_stride_and_by_dilation():
     gaps = explorer_state(5, 10, 1, 1, stride=(1, 3)).unread_message
-    assert gaps == ("Columns 1, 2, 4, 5, 7 and 8 are never read: the stride (3) is longer "
-                    "than the kernel (1), so consecutive windows leave them out.")
+    assert gaps == (
+        "Columns 1, 2, 4, 5, 7 and 8 are never read: the stride (3) is longer "
+        "than the kernel (1), so consecutive windows leave them out."
+    )
     dilated = explorer_state(10, 5, 2, 1, stride=(3, 1), dilation=(3, 1)).unread_message
-    assert dilated.startswith("Rows 1, 2, 4, 5, 7 and 8 are never read: they fall between "
-                              "the taps of the dilated kernel")
+    assert dilated.startswith(
+        "Rows 1, 2, 4, 5, 7 and 8 are never read: they fall between the taps of the dilated kernel"
+    )
     tail = explorer_state(5, 9, 1, 1, stride=(1, 3)).unread_message
     assert tail.endswith("Columns 7 and 8 are never read: the stride jumps over them.")
 
 
 def test_conv2d_call_builds_the_layer_torch_agrees_with():
-    state = explorer_state(11, 13, 3, 2, padding=(1, 0), stride=(2, 3), dilation=(1, 2),
-                           in_channels=4, out_channels=5)
+    state = explorer_state(
+        11, 13, 3, 2, padding=(1, 0), stride=(2, 3), dilation=(1, 2), in_channels=4, out_channels=5
+    )
     layer = eval(state.conv2d_call, {"nn": nn})
     assert state.parameter_count == sum(p.numel() for p in layer.parameters())
     assert state.weight_shape == tuple(layer.weight.shape)
@@ -92,10 +99,18 @@ def test_conv2d_call_builds_the_layer_torch_agrees_with():
     dilation=st.tuples(st.integers(1, 3), st.integers(1, 3)),
     channels=st.tuples(st.integers(1, 4), st.integers(1, 4)),
 )
-def test_state_agrees_with_torch_or_reports_why_torch_refuses(size, kernel, stride, padding,
-                                                              dilation, channels):
-    state = explorer_state(*size, *kernel, padding=padding, stride=stride, dilation=dilation,
-                           in_channels=channels[0], out_channels=channels[1])
+def test_state_agrees_with_torch_or_reports_why_torch_refuses(
+    size, kernel, stride, padding, dilation, channels
+):
+    state = explorer_state(
+        *size,
+        *kernel,
+        padding=padding,
+        stride=stride,
+        dilation=dilation,
+        in_channels=channels[0],
+        out_channels=channels[1],
+    )
     layer = nn.Conv2d(*channels, kernel, stride=stride, padding=padding, dilation=dilation)
     try:
         y = layer(torch.zeros(1, channels[0], *size))
@@ -105,8 +120,7 @@ def test_state_agrees_with_torch_or_reports_why_torch_refuses(size, kernel, stri
     assert state.error is None
     assert state.output_shape == tuple(y.shape[2:])
     assert state.parameter_count == sum(p.numel() for p in layer.parameters())
-    assert (state.unread_rows, state.unread_cols) == _torch_unread(*size, kernel, stride,
-                                                                   padding, dilation)
+    assert (state.unread_rows, state.unread_cols) == _torch_unread(*size, kernel, stride, padding, dilation)
     assert eval(state.conv2d_call, {"nn": nn})(torch.zeros(1, channels[0], *size)).shape == y.shape
 
 
@@ -114,8 +128,11 @@ def test_state_agrees_with_torch_or_reports_why_torch_refuses(size, kernel, stri
     "args, kwargs, match",
     [
         ((2, 2, 3, 3), {}, r"spans 3 cells but the padded input has only 2"),
-        ((3, 5, 3, 3), dict(padding=(2, 1), stride=(2, 2), output_index=(3, 0)),
-         r"output cell \(3, 0\) does not exist: the output is 3 × 3"),
+        (
+            (3, 5, 3, 3),
+            dict(padding=(2, 1), stride=(2, 2), output_index=(3, 0)),
+            r"output cell \(3, 0\) does not exist: the output is 3 × 3",
+        ),
         ((3, 5, 3, 3), dict(stride=0), r"stride"),
         ((3, 5, 3, 3), dict(in_channels=0), r"in_channels"),
         ((3, 5, 3, 3), dict(padding="same"), r"padding must be an int or a pair"),
@@ -135,8 +152,9 @@ def _torch_reads(transposed, size, kernel, stride, padding, dilation, output_pad
     x = torch.zeros(1, 1, size, requires_grad=True)
     w = torch.ones(1, 1, kernel)
     if transposed:
-        y = F.conv_transpose1d(x, w, stride=stride, padding=padding, dilation=dilation,
-                               output_padding=output_padding)
+        y = F.conv_transpose1d(
+            x, w, stride=stride, padding=padding, dilation=dilation, output_padding=output_padding
+        )
     else:
         y = F.conv1d(F.pad(x, (padding, padding)), w, stride=stride, dilation=dilation)
     reads = []
@@ -147,12 +165,19 @@ def _torch_reads(transposed, size, kernel, stride, padding, dilation, output_pad
 
 
 @settings(max_examples=40, deadline=None)
-@given(size=st.integers(1, 9), kernel=st.integers(1, 4), stride=st.integers(1, 3),
-       padding=st.integers(0, 2), dilation=st.integers(1, 3))
+@given(
+    size=st.integers(1, 9),
+    kernel=st.integers(1, 4),
+    stride=st.integers(1, 3),
+    padding=st.integers(0, 2),
+    dilation=st.integers(1, 3),
+)
 def test_every_output_reads_the_cells_shapes_footprint_gives_and_torch_confirms(
-        size, kernel, stride, padding, dilation):
-    state = explorer_state(1, size, 1, kernel, padding=(0, padding), stride=(1, stride),
-                           dilation=(1, dilation))
+    size, kernel, stride, padding, dilation
+):
+    state = explorer_state(
+        1, size, 1, kernel, padding=(0, padding), stride=(1, stride), dilation=(1, dilation)
+    )
     if state.error is not None:
         return
     inside = _torch_reads(False, size, kernel, stride, padding, dilation)
@@ -163,16 +188,37 @@ def test_every_output_reads_the_cells_shapes_footprint_gives_and_torch_confirms(
 
 
 @settings(max_examples=40, deadline=None)
-@given(size=st.integers(1, 6), kernel=st.integers(1, 4), stride=st.integers(1, 3),
-       padding=st.integers(0, 2), dilation=st.integers(1, 3), output_padding=st.integers(0, 2))
+@given(
+    size=st.integers(1, 6),
+    kernel=st.integers(1, 4),
+    stride=st.integers(1, 3),
+    padding=st.integers(0, 2),
+    dilation=st.integers(1, 3),
+    output_padding=st.integers(0, 2),
+)
 def test_transposed_mode_matches_conv_transpose_in_size_reads_and_values(
-        size, kernel, stride, padding, dilation, output_padding):
-    state = explorer_state(size, size + 1, kernel, kernel, padding=padding, stride=stride,
-                           dilation=dilation, output_padding=output_padding, transposed=True)
+    size, kernel, stride, padding, dilation, output_padding
+):
+    state = explorer_state(
+        size,
+        size + 1,
+        kernel,
+        kernel,
+        padding=padding,
+        stride=stride,
+        dilation=dilation,
+        output_padding=output_padding,
+        transposed=True,
+    )
     try:
-        y = F.conv_transpose2d(torch.tensor(state.x)[None, None], torch.tensor(state.weight)[None, None],
-                               stride=stride, padding=padding, dilation=dilation,
-                               output_padding=output_padding)
+        y = F.conv_transpose2d(
+            torch.tensor(state.x)[None, None],
+            torch.tensor(state.weight)[None, None],
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            output_padding=output_padding,
+        )
     except RuntimeError:
         assert state.error is not None
         return
@@ -216,8 +262,9 @@ def test_channels_that_do_not_split_into_groups_are_an_error_naming_groups():
 
 def test_1d_setting_gives_the_conv1d_call_and_output():
     state = explorer_state(1, 4, 1, 2, ndim=1)
-    assert state.conv2d_call == ("nn.Conv1d(in_channels=1, out_channels=1, kernel_size=2, "
-                                 "stride=1, padding=0, dilation=1)")
+    assert state.conv2d_call == (
+        "nn.Conv1d(in_channels=1, out_channels=1, kernel_size=2, stride=1, padding=0, dilation=1)"
+    )
     y = F.conv1d(torch.tensor(state.x[0])[None, None], torch.tensor(state.weight[0])[None, None])
     assert state.output_shape == (1, 3)
     np.testing.assert_allclose(state.output[0], y[0, 0].numpy())

@@ -1,11 +1,13 @@
 """Tests of the parameter counter: counts against torch and the lecture, wiring."""
+
 from __future__ import annotations
 
 import pytest
-from convkit.widgets.params import parameter_counter, parameter_state
 from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
+
+from convkit.widgets.params import parameter_counter, parameter_state
 
 
 def _torch_count(module: nn.Module) -> int:
@@ -37,7 +39,9 @@ def test_small_case_matches_counts_worked_by_hand():
 
 
 @given(
-    size=st.integers(1, 6), channels=st.integers(1, 4), out_channels=st.integers(1, 4),
+    size=st.integers(1, 6),
+    channels=st.integers(1, 4),
+    out_channels=st.integers(1, 4),
     kernel=st.integers(1, 6),
 )
 def test_counts_and_shapes_match_nn_linear_and_nn_conv2d(size, channels, out_channels, kernel):

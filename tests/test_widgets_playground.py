@@ -1,14 +1,16 @@
 """Tests of the kernel playground: presets, the per/across-channel convolution and wiring."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from convkit import data
-from convkit.widgets.playground import KERNEL_PRESETS, playground, playground_state
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from convkit import data
+from convkit.widgets.playground import KERNEL_PRESETS, playground, playground_state
 
 
 def _torch_conv(image: np.ndarray, weight: np.ndarray, padding: str, groups: int) -> np.ndarray:
@@ -118,7 +120,9 @@ def test_per_channel_mode_matches_torch_depthwise_conv(channels, height, width, 
     padding=st.sampled_from(["valid", "same"]),
     seed=st.integers(0, 2**16),
 )
-def test_across_channels_mode_matches_torch_with_a_c_by_h_by_w_kernel(channels, height, width, size, padding, seed):
+def test_across_channels_mode_matches_torch_with_a_c_by_h_by_w_kernel(
+    channels, height, width, size, padding, seed
+):
     rng = np.random.default_rng(seed)
     image, kernel = rng.normal(size=(channels, height, width)), rng.normal(size=(size, size))
     state = playground_state(image, kernel, mode="across_channels", padding=padding)
@@ -146,13 +150,41 @@ def test_a_torch_tensor_image_is_accepted():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        (dict(image=np.zeros((2, 2)), kernel=np.ones((3, 3))), ValueError, r"kernel of shape \(3, 3\) is larger than the image"),
-        (dict(image=np.zeros((5, 5)), kernel=[[1.0, np.nan], [0.0, 1.0]]), ValueError, r"non-finite.*\(0, 1\)"),
-        (dict(image=np.zeros((5, 5)), kernel=np.ones(3)), ValueError, r"kernel must have shape \(h, w\).*\(3,\)"),
-        (dict(image=np.zeros((1, 1, 5, 5)), kernel=np.ones((3, 3))), ValueError, r"image must have shape.*\(1, 1, 5, 5\)"),
-        (dict(image=np.zeros((5, 5)), kernel=[["a", "b"], ["c", "d"]]), TypeError, "kernel must be a numeric"),
-        (dict(image=np.zeros((5, 5)), kernel=np.ones((3, 3)), mode="depthwise"), ValueError, "mode must be one of.*'depthwise'"),
-        (dict(image=np.zeros((5, 5)), kernel=np.ones((3, 3)), padding="full"), ValueError, "padding must be one of.*'full'"),
+        (
+            dict(image=np.zeros((2, 2)), kernel=np.ones((3, 3))),
+            ValueError,
+            r"kernel of shape \(3, 3\) is larger than the image",
+        ),
+        (
+            dict(image=np.zeros((5, 5)), kernel=[[1.0, np.nan], [0.0, 1.0]]),
+            ValueError,
+            r"non-finite.*\(0, 1\)",
+        ),
+        (
+            dict(image=np.zeros((5, 5)), kernel=np.ones(3)),
+            ValueError,
+            r"kernel must have shape \(h, w\).*\(3,\)",
+        ),
+        (
+            dict(image=np.zeros((1, 1, 5, 5)), kernel=np.ones((3, 3))),
+            ValueError,
+            r"image must have shape.*\(1, 1, 5, 5\)",
+        ),
+        (
+            dict(image=np.zeros((5, 5)), kernel=[["a", "b"], ["c", "d"]]),
+            TypeError,
+            "kernel must be a numeric",
+        ),
+        (
+            dict(image=np.zeros((5, 5)), kernel=np.ones((3, 3)), mode="depthwise"),
+            ValueError,
+            "mode must be one of.*'depthwise'",
+        ),
+        (
+            dict(image=np.zeros((5, 5)), kernel=np.ones((3, 3)), padding="full"),
+            ValueError,
+            "padding must be one of.*'full'",
+        ),
     ],
 )
 def test_bad_arguments_raise_with_a_message_naming_them(kwargs, error, match):

@@ -1,19 +1,25 @@
 """The widgets' browser code ships inside the package and loads nothing from the network."""
+
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
-import convkit.widgets
 import pytest
+import tomllib
+
+import convkit.widgets
 from convkit.widgets import explorer, params, playground, stepper, template
 from convkit.widgets._base import STATIC
 
 ROOT = Path(__file__).resolve().parents[1]
-WIDGET_MODULES = {"explorer.js": explorer.Explorer, "stepper.js": stepper.Stepper,
-                  "playground.js": playground.Playground, "template.js": template.TemplateMatcher,
-                  "params.js": params.ParameterCounter}
+WIDGET_MODULES = {
+    "explorer.js": explorer.Explorer,
+    "stepper.js": stepper.Stepper,
+    "playground.js": playground.Playground,
+    "template.js": template.TemplateMatcher,
+    "params.js": params.ParameterCounter,
+}
 URL = re.compile(r"https?://|//[a-z0-9-]+\.[a-z]", re.IGNORECASE)
 
 
@@ -47,5 +53,6 @@ def test_pyproject_ships_the_static_files_as_package_data():
 
 
 def test_every_widget_module_is_importable():
-    assert all(m.__name__.startswith("convkit.widgets.") for m in
-               (explorer, params, playground, stepper, template))
+    assert all(
+        m.__name__.startswith("convkit.widgets.") for m in (explorer, params, playground, stepper, template)
+    )

@@ -1,14 +1,16 @@
 """Tests of the sliding-window stepper: numbers against torch and the lecture, the JSON drawn, wiring."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from convkit import shapes
-from convkit.widgets.stepper import EXAMPLES, stepper, stepper_data, stepper_state
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from convkit import shapes
+from convkit.widgets.stepper import EXAMPLES, stepper, stepper_data, stepper_state
 
 LECTURE_1D = list(EXAMPLES)[0]
 DERIVATIVE = list(EXAMPLES)[1]
@@ -72,10 +74,8 @@ def test_2d_example_matches_a_hand_computation():
 def test_every_position_matches_torch(data, ndim, stride, padding, dilation):
     size = data.draw(st.tuples(*[st.integers(1, 7)] * ndim))
     kshape = data.draw(st.tuples(*[st.integers(1, 3)] * ndim))
-    x = data.draw(st.lists(st.integers(-5, 5), min_size=int(np.prod(size)),
-                           max_size=int(np.prod(size))))
-    u = data.draw(st.lists(st.integers(-3, 3), min_size=int(np.prod(kshape)),
-                           max_size=int(np.prod(kshape))))
+    x = data.draw(st.lists(st.integers(-5, 5), min_size=int(np.prod(size)), max_size=int(np.prod(size))))
+    u = data.draw(st.lists(st.integers(-3, 3), min_size=int(np.prod(kshape)), max_size=int(np.prod(kshape))))
     x, u = np.reshape(x, size), np.reshape(u, kshape)
     if any(n + 2 * padding < 1 + (k - 1) * dilation for n, k in zip(size, kshape)):
         with pytest.raises(ValueError, match="no output position fits"):
@@ -84,8 +84,7 @@ def test_every_position_matches_torch(data, ndim, stride, padding, dilation):
     expected = _torch_conv(x, u, stride, padding, dilation)
     padded = np.pad(x, padding)
     for position in range(expected.size):
-        state = stepper_state(x, u, stride=stride, padding=padding, dilation=dilation,
-                              position=position)
+        state = stepper_state(x, u, stride=stride, padding=padding, dilation=dilation, position=position)
         index = np.unravel_index(position, expected.shape)
         np.testing.assert_allclose(state.output, expected)
         assert state.value == pytest.approx(expected[index])
@@ -107,14 +106,26 @@ def test_per_axis_settings_match_torch():
     "kwargs, error, match",
     [
         (dict(x=[1, 2], kernel=[1, 2, 3]), ValueError, r"no output position fits"),
-        (dict(x=[1, 2, 3, 4], kernel=[3, 2], position=3), ValueError,
-         r"position=3 is outside 0..2: the output of shape \(3,\) has 3 positions"),
-        (dict(x=np.ones((3, 3)), kernel=[1, 1]), ValueError,
-         r"kernel has shape \(2,\) but x has shape \(3, 3\): both must be 1d or both 2d"),
-        (dict(x=np.ones((2, 2, 2)), kernel=np.ones((1, 1, 1))), ValueError,
-         r"x must be a .*\(W,\) or \(H, W\).*got shape \(2, 2, 2\)"),
-        (dict(x=np.ones((2, 3, 3)), kernel=np.ones((3, 2, 2)), multichannel=True), ValueError,
-         r"kernel has shape \(3, 2, 2\) but x has shape \(2, 3, 3\)"),
+        (
+            dict(x=[1, 2, 3, 4], kernel=[3, 2], position=3),
+            ValueError,
+            r"position=3 is outside 0..2: the output of shape \(3,\) has 3 positions",
+        ),
+        (
+            dict(x=np.ones((3, 3)), kernel=[1, 1]),
+            ValueError,
+            r"kernel has shape \(2,\) but x has shape \(3, 3\): both must be 1d or both 2d",
+        ),
+        (
+            dict(x=np.ones((2, 2, 2)), kernel=np.ones((1, 1, 1))),
+            ValueError,
+            r"x must be a .*\(W,\) or \(H, W\).*got shape \(2, 2, 2\)",
+        ),
+        (
+            dict(x=np.ones((2, 3, 3)), kernel=np.ones((3, 2, 2)), multichannel=True),
+            ValueError,
+            r"kernel has shape \(3, 2, 2\) but x has shape \(2, 3, 3\)",
+        ),
         (dict(x=[1, 2, 3], kernel=[1], bias="1"), TypeError, r"bias must be a number"),
         (dict(x=[1, 2, 3], kernel=[1], stride=0), ValueError, r"stride"),
         (dict(x=[1, 2, 3], kernel=[1], padding="same"), TypeError, r"padding must be an int"),
@@ -130,27 +141,48 @@ def test_stepper_state_names_the_bad_argument(kwargs, error, match):
 
 
 @settings(max_examples=30, deadline=None)
-@given(data=st.data(), channels=st.integers(1, 3), stride=st.integers(1, 2),
-       padding=st.integers(0, 1), bias=st.integers(-3, 3))
-def test_partial_sums_per_channel_plus_bias_give_torchs_output(data, channels, stride, padding,
-                                                               bias):
+@given(
+    data=st.data(),
+    channels=st.integers(1, 3),
+    stride=st.integers(1, 2),
+    padding=st.integers(0, 1),
+    bias=st.integers(-3, 3),
+)
+def test_partial_sums_per_channel_plus_bias_give_torchs_output(data, channels, stride, padding, bias):
     size = data.draw(st.tuples(st.integers(2, 5), st.integers(2, 5)))
-    x = np.asarray(data.draw(st.lists(st.integers(-4, 4), min_size=channels * size[0] * size[1],
-                                      max_size=channels * size[0] * size[1]))).reshape(channels, *size)
-    u = np.asarray(data.draw(st.lists(st.integers(-2, 2), min_size=channels * 4,
-                                      max_size=channels * 4))).reshape(channels, 2, 2)
+    x = np.asarray(
+        data.draw(
+            st.lists(
+                st.integers(-4, 4),
+                min_size=channels * size[0] * size[1],
+                max_size=channels * size[0] * size[1],
+            )
+        )
+    ).reshape(channels, *size)
+    u = np.asarray(
+        data.draw(st.lists(st.integers(-2, 2), min_size=channels * 4, max_size=channels * 4))
+    ).reshape(channels, 2, 2)
     double = torch.float64
-    expected = F.conv2d(torch.tensor(x, dtype=double)[None], torch.tensor(u, dtype=double)[None],
-                        torch.tensor([float(bias)], dtype=double), stride=stride, padding=padding)[0, 0]
+    expected = F.conv2d(
+        torch.tensor(x, dtype=double)[None],
+        torch.tensor(u, dtype=double)[None],
+        torch.tensor([float(bias)], dtype=double),
+        stride=stride,
+        padding=padding,
+    )[0, 0]
     for position in range(expected.numel()):
-        state = stepper_state(x, u, stride=stride, padding=padding, bias=bias, multichannel=True,
-                              position=position)
+        state = stepper_state(
+            x, u, stride=stride, padding=padding, bias=bias, multichannel=True, position=position
+        )
         index = state.output_index
         # each channel alone, by torch: its partial sum
         for c in range(channels):
-            alone = F.conv2d(torch.tensor(x[c:c + 1], dtype=torch.float64)[None],
-                             torch.tensor(u[c:c + 1], dtype=torch.float64)[None], stride=stride,
-                             padding=padding)[0, 0]
+            alone = F.conv2d(
+                torch.tensor(x[c : c + 1], dtype=torch.float64)[None],
+                torch.tensor(u[c : c + 1], dtype=torch.float64)[None],
+                stride=stride,
+                padding=padding,
+            )[0, 0]
             assert state.partials[c] == pytest.approx(float(alone[index]))
         assert state.value == pytest.approx(float(expected[index]))
         np.testing.assert_allclose(state.output, expected.numpy())
@@ -179,7 +211,7 @@ def test_data_holds_every_positions_products_and_partial_sums_as_stepper_state_d
         np.testing.assert_allclose(data["partials"][position], state.partials)
         assert sum(data["partials"][position]) + data["bias"] == pytest.approx(state.value)
     # the browser lights these rows and columns: shapes.footprint, per axis
-    for axis, reads in enumerate(data["reads"][2 - first.ndim:]):
+    for axis, reads in enumerate(data["reads"][2 - first.ndim :]):
         k = first.kernel.shape[-first.ndim + axis]
         s, p, d = first.stride[axis], first.padding[axis], first.dilation[axis]
         assert reads == [shapes.footprint(o, k, s, p, d) for o in range(len(reads))]
@@ -214,8 +246,7 @@ def test_changing_stride_and_padding_changes_the_output_shape_in_the_widget():
     assert w.state.output_shape == (12,)
     w.controls["stride_w"].value = 3
     assert w.state.output_shape == (4,)
-    np.testing.assert_allclose(w.state.output,
-                               _torch_conv(EXAMPLES[DERIVATIVE]["x"], [-1, 1], 3, 1, 1))
+    np.testing.assert_allclose(w.state.output, _torch_conv(EXAMPLES[DERIVATIVE]["x"], [-1, 1], 3, 1, 1))
 
 
 def test_impossible_setting_shows_a_message_keeps_the_picture_and_recovers():

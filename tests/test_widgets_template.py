@@ -1,14 +1,16 @@
 """Tests of the template matcher: normalised cross-correlation, the state, drawing and wiring."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from convkit import data
-from convkit.widgets.template import normalized_cross_correlation, template_matcher, template_state
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+
+from convkit import data
+from convkit.widgets.template import normalized_cross_correlation, template_matcher, template_state
 
 
 def _brute_force_ncc(image: np.ndarray, patch: np.ndarray) -> np.ndarray:
@@ -62,7 +64,9 @@ def test_ncc_equals_a_brute_force_loop_of_pearson_correlations(height, width, h,
     assume(h * w > 1)
     rng = np.random.default_rng(seed)
     image, patch = rng.normal(size=(height, width)), rng.normal(size=(h, w))
-    np.testing.assert_allclose(normalized_cross_correlation(image, patch), _brute_force_ncc(image, patch), atol=1e-9)
+    np.testing.assert_allclose(
+        normalized_cross_correlation(image, patch), _brute_force_ncc(image, patch), atol=1e-9
+    )
 
 
 @settings(max_examples=30, deadline=None)
@@ -88,7 +92,9 @@ def test_ncc_ignores_affine_brightness_changes(a, b):
 def test_ncc_flips_sign_when_the_image_is_inverted():
     rng = np.random.default_rng(4)
     image, patch = rng.random((8, 8)), rng.random((3, 3))
-    np.testing.assert_allclose(normalized_cross_correlation(1 - image, patch), -_brute_force_ncc(image, patch), atol=1e-9)
+    np.testing.assert_allclose(
+        normalized_cross_correlation(1 - image, patch), -_brute_force_ncc(image, patch), atol=1e-9
+    )
 
 
 def test_flat_windows_and_a_constant_patch_give_zero():
@@ -153,7 +159,11 @@ def test_a_constant_patch_is_described_not_raised():
 @pytest.mark.parametrize(
     ("args", "error", "match"),
     [
-        ((np.zeros((5, 6)), 3, 0, 3, 2), ValueError, r"patch rows 3\.\.5 .* do not fit in the image of shape \(5, 6\)"),
+        (
+            (np.zeros((5, 6)), 3, 0, 3, 2),
+            ValueError,
+            r"patch rows 3\.\.5 .* do not fit in the image of shape \(5, 6\)",
+        ),
         ((np.zeros((5, 6)), 0, 4, 2, 3), ValueError, r"columns 4\.\.6 .* do not fit"),
         ((np.zeros((5, 6)), -1, 0, 2, 2), ValueError, r"top must be >= 0, got top=-1"),
         ((np.zeros((5, 6)), 0, 0, 0, 2), ValueError, r"height must be >= 1, got height=0"),
@@ -243,7 +253,9 @@ def test_the_real_defaults_show_plain_correlation_missing_the_patch_and_ncc_find
         c = {k: widget.controls[k].value for k in ("top", "left", "height", "width")}
         image = widget.state.image
         state = template_state(image, c["top"], c["left"], c["height"], c["width"])
-        truth = _torch_correlate(image, image[c["top"] : c["top"] + c["height"], c["left"] : c["left"] + c["width"]])
+        truth = _torch_correlate(
+            image, image[c["top"] : c["top"] + c["height"], c["left"] : c["left"] + c["width"]]
+        )
         assert np.unravel_index(truth.argmax(), truth.shape) != (c["top"], c["left"]), source
         assert state.ncc_peak == (c["top"], c["left"]), source
         assert state.ncc[c["top"], c["left"]] == pytest.approx(1.0), source

@@ -17,6 +17,7 @@ no web fonts), copied into ``mathjax/`` from the PyPI package
 ``make install`` installs; the CDN scripts of nbconvert's template (require.js,
 mermaid, the widget manager) are left out (see ``site_templates/notebook.html.j2``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,8 +90,9 @@ def _readme_summaries(readme: Path) -> dict[str, str]:
     """The README's table of notebooks: ``| `NN_name` | what it teaches |`` rows, by stem."""
     if not readme.is_file():
         return {}
-    rows = re.findall(r"^\|\s*`(\d\d_\w+)`\s*\|\s*(.+?)\s*\|\s*$",
-                      readme.read_text(encoding="utf-8"), flags=re.MULTILINE)
+    rows = re.findall(
+        r"^\|\s*`(\d\d_\w+)`\s*\|\s*(.+?)\s*\|\s*$", readme.read_text(encoding="utf-8"), flags=re.MULTILINE
+    )
     return dict(rows)
 
 
@@ -119,8 +121,7 @@ def _title(nb: nbformat.NotebookNode, fallback: str) -> str:
     return fallback
 
 
-def course_pages(notebooks: Path = ROOT / "notebooks", readme: Path = ROOT / "README.md"
-                 ) -> list[Page]:
+def course_pages(notebooks: Path = ROOT / "notebooks", readme: Path = ROOT / "README.md") -> list[Page]:
     """The course notebooks in order (their file names start with the number).
 
     Each summary is the notebook's line in the README's table of notebooks
@@ -141,12 +142,20 @@ def _inline(markdown: mistune.Markdown, text: str) -> str:
 
 
 def _nav(previous: Page | None, following: Page | None) -> str:
-    left = (f"<a rel='prev' href='{previous.html_name}'>← {html.escape(previous.title)}</a>"
-            if previous else "<span></span>")
-    right = (f"<a rel='next' href='{following.html_name}'>{html.escape(following.title)} →</a>"
-             if following else "<span></span>")
-    return (f"<nav class='course-nav'>{left}<a href='index.html'>Course index</a>"
-            f"<a href='readme.html'>About</a>{right}</nav>")
+    left = (
+        f"<a rel='prev' href='{previous.html_name}'>← {html.escape(previous.title)}</a>"
+        if previous
+        else "<span></span>"
+    )
+    right = (
+        f"<a rel='next' href='{following.html_name}'>{html.escape(following.title)} →</a>"
+        if following
+        else "<span></span>"
+    )
+    return (
+        f"<nav class='course-nav'>{left}<a href='index.html'>Course index</a>"
+        f"<a href='readme.html'>About</a>{right}</nav>"
+    )
 
 
 def _relink(text: str, pages: list[Page], exercises: list[Path] = (), up: str = "") -> str:
@@ -156,8 +165,10 @@ def _relink(text: str, pages: list[Page], exercises: list[Path] = (), up: str = 
     (``"../"`` for a page in ``exercises/``).
     """
     targets = [(r"(?:\.\./)?(?:notebooks/)?", p.source.name, p.html_name) for p in pages]
-    targets += [(r"(?:\.\./)?(?:exercises/)?" if up else r"(?:\.\./)?exercises/", e.name,
-                 f"exercises/{e.stem}.html") for e in exercises]
+    targets += [
+        (r"(?:\.\./)?(?:exercises/)?" if up else r"(?:\.\./)?exercises/", e.name, f"exercises/{e.stem}.html")
+        for e in exercises
+    ]
     for prefix, name, page in targets:
         text = re.sub(
             rf"""href=(["']){prefix}{re.escape(name)}(#[^"']*)?\1""",
@@ -167,8 +178,9 @@ def _relink(text: str, pages: list[Page], exercises: list[Path] = (), up: str = 
     return text
 
 
-def build_site(out: Path, notebooks: Path = ROOT / "notebooks",
-               readme: Path = ROOT / "README.md") -> list[Path]:
+def build_site(
+    out: Path, notebooks: Path = ROOT / "notebooks", readme: Path = ROOT / "README.md"
+) -> list[Path]:
     """Write the site into ``out`` (emptied first); return the pages written, index first."""
     pages = course_pages(notebooks, readme)
     if not pages:
@@ -180,8 +192,12 @@ def build_site(out: Path, notebooks: Path = ROOT / "notebooks",
     for name in MATHJAX_FILES:
         shutil.copy(MATHJAX / name, out / "mathjax" / Path(name).name)
 
-    exporter = HTMLExporter(template_name="lab", extra_template_paths=[str(TEMPLATES)],
-                            template_file="notebook.html.j2", embed_images=True)
+    exporter = HTMLExporter(
+        template_name="lab",
+        extra_template_paths=[str(TEMPLATES)],
+        template_file="notebook.html.j2",
+        embed_images=True,
+    )
     exporter.register_preprocessor(_StaticWidgetNote(), enabled=True)
     exercises = sorted((notebooks.parent / "exercises").glob("*.ipynb"))
     written = []
@@ -195,11 +211,16 @@ def build_site(out: Path, notebooks: Path = ROOT / "notebooks",
         (out / "exercises").mkdir()
     for exercise in exercises:
         course = next((p for p in pages if p.source.name == exercise.name), None)
-        back = (f"<a href='../{course.html_name}'>← {html.escape(course.title)}</a>"
-                if course else "<span></span>")
-        nav = (f"<nav class='course-nav'>{back}<a href='../index.html'>Course index</a>"
-               f"<span>Exercises: open <code>exercises/{exercise.name}</code> in JupyterLab "
-               f"to work on them</span></nav>")
+        back = (
+            f"<a href='../{course.html_name}'>← {html.escape(course.title)}</a>"
+            if course
+            else "<span></span>"
+        )
+        nav = (
+            f"<nav class='course-nav'>{back}<a href='../index.html'>Course index</a>"
+            f"<span>Exercises: open <code>exercises/{exercise.name}</code> in JupyterLab "
+            f"to work on them</span></nav>"
+        )
         body, _ = exporter.from_filename(str(exercise), resources={"course_nav": nav, "course_root": "../"})
         target = out / "exercises" / f"{exercise.stem}.html"
         target.write_text(_relink(body, pages, exercises, up="../"), encoding="utf-8")
@@ -210,21 +231,28 @@ def build_site(out: Path, notebooks: Path = ROOT / "notebooks",
     markdown = mistune.create_markdown(plugins=["table", "strikethrough", "url"])
     course = "\n".join(
         f"<li><a href='{p.html_name}'>{html.escape(p.title)}</a>"
-        f"<span class='summary'>{_inline(markdown, p.summary)}</span></li>" for p in pages
+        f"<span class='summary'>{_inline(markdown, p.summary)}</span></li>"
+        for p in pages
     )
-    first = (f"<nav class='course-nav'><a href='readme.html'>About the course</a>"
-             f"<a rel='next' href='{pages[0].html_name}'>Start: {html.escape(pages[0].title)} →</a></nav>")
+    first = (
+        f"<nav class='course-nav'><a href='readme.html'>About the course</a>"
+        f"<a rel='next' href='{pages[0].html_name}'>Start: {html.escape(pages[0].title)} →</a></nav>"
+    )
     index = frame.render(
-        title="Convolutions for deep learning: the course", nav=first,
-        body=("<h1>Convolutions for deep learning, hands-on</h1>"
-              "<p>The notebooks in order, with the outputs they were saved with. "
-              "To run them and use the widgets, open them in JupyterLab with "
-              "<code>make lab</code>.</p>"
-              f"<ol class='course'>{course}</ol>"),
+        title="Convolutions for deep learning: the course",
+        nav=first,
+        body=(
+            "<h1>Convolutions for deep learning, hands-on</h1>"
+            "<p>The notebooks in order, with the outputs they were saved with. "
+            "To run them and use the widgets, open them in JupyterLab with "
+            "<code>make lab</code>.</p>"
+            f"<ol class='course'>{course}</ol>"
+        ),
     )
     (out / "index.html").write_text(index, encoding="utf-8")
     about = frame.render(
-        title="About the course", nav=_nav(None, pages[0]),
+        title="About the course",
+        nav=_nav(None, pages[0]),
         body=_relink(markdown(readme.read_text(encoding="utf-8")), pages),
     )
     (out / "readme.html").write_text(about, encoding="utf-8")

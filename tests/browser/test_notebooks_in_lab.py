@@ -7,6 +7,7 @@ decoded picture (not "Loading widget...", not a text repr), and that every
 request the page made went to the local server. A screenshot of
 the whole notebook goes to ``artifacts/screenshots/``.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,13 +15,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from lab_page import NOTEBOOKS
 from lab_page import (
+    NOTEBOOKS,
+    WIDGET_MIME,
     cell_report,
     open_notebook,
     run_all,
     screenshot_notebook,
-    WIDGET_MIME,
     widget_outputs,
     widget_report,
 )
@@ -29,15 +30,20 @@ COURSE = sorted(path.name for path in NOTEBOOKS.glob("*.ipynb"))
 # Text ipywidgets shows in place of a view it could not render.
 NOT_RENDERED = ("Loading widget", "Error displaying widget", "Error rendering")
 # The text repr of an ipywidgets container or control, e.g. "VBox(children=(...".
-WIDGET_REPR = re.compile(r"^(VBox|HBox|Box|GridBox|Tab|Accordion|Stack|\w*Slider|Image|HTML|Play"
-                         r"|Dropdown|ToggleButtons|Button|Output)\(")
+WIDGET_REPR = re.compile(
+    r"^(VBox|HBox|Box|GridBox|Tab|Accordion|Stack|\w*Slider|Image|HTML|Play"
+    r"|Dropdown|ToggleButtons|Button|Output)\("
+)
 
 
 def _saved_widget_cells(name: str) -> set[int]:
     """Cells whose committed outputs hold a widget: they must show one in the browser too."""
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    return {i for i, cell in enumerate(nb.cells)
-            if any(WIDGET_MIME in o.get("data", {}) for o in cell.get("outputs", []))}
+    return {
+        i
+        for i, cell in enumerate(nb.cells)
+        if any(WIDGET_MIME in o.get("data", {}) for o in cell.get("outputs", []))
+    }
 
 
 def test_the_course_has_notebooks_to_run():
@@ -46,15 +52,20 @@ def test_the_course_has_notebooks_to_run():
 
 @pytest.mark.parametrize("name", COURSE)
 def test_notebook_runs_in_jupyterlab_without_errors_and_renders_its_widgets(
-        name: str, lab, page, screenshots: Path):
+    name: str, lab, page, screenshots: Path
+):
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     open_notebook(page, lab, name)
     seconds = run_all(page)
     cells = cell_report(page)
     try:
-        errors = [f"cell {c['index']}: {o['error']}\n  {c['source'][:120]!r}"
-                  for c in cells for o in c["outputs"] if o["error"]]
+        errors = [
+            f"cell {c['index']}: {o['error']}\n  {c['source'][:120]!r}"
+            for c in cells
+            for o in c["outputs"]
+            if o["error"]
+        ]
         assert not errors, f"{name}: cells raised after {seconds:.0f} s:\n" + "\n".join(errors)
         not_run = [c["index"] for c in cells if c["type"] == "code" and c["count"] is None]
         assert not not_run, f"{name}: cells {not_run} never ran"
@@ -62,8 +73,12 @@ def test_notebook_runs_in_jupyterlab_without_errors_and_renders_its_widgets(
         shown = set(widget_outputs(cells))
         missing = sorted(_saved_widget_cells(name) - shown)
         assert not missing, f"{name}: cells {missing} were saved with a widget but show none now"
-        reprs = [c["index"] for c in cells for o in c["outputs"]
-                 if o["plain"] and WIDGET_REPR.match(o["plain"]) and WIDGET_MIME not in o["mimes"]]
+        reprs = [
+            c["index"]
+            for c in cells
+            for o in c["outputs"]
+            if o["plain"] and WIDGET_REPR.match(o["plain"]) and WIDGET_MIME not in o["mimes"]
+        ]
         assert not reprs, f"{name}: cells {reprs} show a widget as its text repr"
 
         for index in sorted(shown):
@@ -76,7 +91,8 @@ def test_notebook_runs_in_jupyterlab_without_errors_and_renders_its_widgets(
                     return area.querySelector('.ck-widget[data-drawn]') !== null
                         || (images.length > 0 && images.every(i => i.complete && i.naturalWidth > 0));
                 }""",
-                arg=index, timeout=30_000,
+                arg=index,
+                timeout=30_000,
             )
             seen = widget_report(page, index)
             where = f"{name}, cell {index} ({cells[index]['source'][:60]!r})"
@@ -84,8 +100,9 @@ def test_notebook_runs_in_jupyterlab_without_errors_and_renders_its_widgets(
             assert seen["plain"] == 0, f"{where}: widget shown as its text repr"
             assert seen["views"] >= 1, f"{where}: no ipywidgets view in the output"
             assert seen["controls"] >= 1, f"{where}: the widget shows no controls"
-            assert seen["drawn"] >= 1 or seen["decoded"] == seen["images"] >= 1, \
+            assert seen["drawn"] >= 1 or seen["decoded"] == seen["images"] >= 1, (
                 f"{where}: picture missing: {seen}"
+            )
         # Nothing the page asked for left the machine: the lab server, or data in the page.
         away = [u for u in requests if not u.startswith((lab.url, "data:", "blob:"))]
         assert not away, f"{name}: requests to other hosts: {away[:5]}"

@@ -5,6 +5,7 @@ Chromium. What the page lights up or writes is compared with an independent
 truth: ``convkit.shapes.footprint`` for the cells an output reads, torch for
 the transposed output size and for the multichannel output value.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,13 +15,16 @@ import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
-from convkit import shapes
 from lab_page import open_notebook, run_all
+
+from convkit import shapes
 
 WIDGETS = {
     "explorer": "from convkit.widgets.explorer import explorer\nexplorer()",
-    "explorer_lecture": ("from convkit.widgets.explorer import explorer\n"
-                         "explorer('lecture: 3×5, padding (2, 1), stride (2, 2)')"),
+    "explorer_lecture": (
+        "from convkit.widgets.explorer import explorer\n"
+        "explorer('lecture: 3×5, padding (2, 1), stride (2, 2)')"
+    ),
     "stepper": "from convkit.widgets.stepper import stepper\nstepper()",
     "playground": "from convkit.widgets.playground import playground\nplayground()",
     "template": "from convkit.widgets.template import template_matcher\ntemplate_matcher()",
@@ -34,8 +38,7 @@ def open_widget(lab, page, name: str):
     path = Path(lab.root) / "widgets" / f"{name}.ipynb"
     path.parent.mkdir(exist_ok=True)
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(WIDGETS[name])])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, path)
     open_notebook(page, lab, f"widgets/{name}.ipynb")
     run_all(page)
@@ -65,8 +68,8 @@ def _drawn(view) -> int:
 
 def _wait_redrawn(view, before: int) -> None:
     view.page.wait_for_function(
-        "([el, n]) => Number(el.dataset.drawn) > n", arg=[view.element_handle(), before],
-        timeout=30_000)
+        "([el, n]) => Number(el.dataset.drawn) > n", arg=[view.element_handle(), before], timeout=30_000
+    )
 
 
 def _set_range(view, label: str, value: int) -> None:
@@ -80,13 +83,15 @@ def _set_range(view, label: str, value: int) -> None:
 
 def _lit(view, grid: str) -> set[tuple[int, int]]:
     cells = view.locator(f"rect[data-g={grid}].lit").evaluate_all(
-        "rects => rects.map(r => [Number(r.dataset.r), Number(r.dataset.c)])")
+        "rects => rects.map(r => [Number(r.dataset.r), Number(r.dataset.c)])"
+    )
     return {tuple(c) for c in cells}
 
 
 def _out_shape(view) -> tuple[int, int]:
     cells = view.locator("rect[data-g=out]").evaluate_all(
-        "rects => rects.map(r => [Number(r.dataset.r), Number(r.dataset.c)])")
+        "rects => rects.map(r => [Number(r.dataset.r), Number(r.dataset.c)])"
+    )
     return max(r for r, _ in cells) + 1, max(c for _, c in cells) + 1
 
 
@@ -110,9 +115,11 @@ def test_hovering_an_output_cell_lights_exactly_the_inputs_shapes_footprint_give
     assert _lit(widget, "out") == {(0, 0), (0, 1), (1, 0), (1, 1)}
     # a weight lights every input it multiplies: tap (j, l) of every output's footprint
     widget.locator("rect[data-g=w][data-r='2'][data-c='0']").hover()
-    assert _lit(widget, "in") == {(shapes.footprint(i, 3, stride=2, padding=2)[2],
-                                   shapes.footprint(j, 3, stride=2, padding=1)[0])
-                                  for i in range(3) for j in range(3)}
+    assert _lit(widget, "in") == {
+        (shapes.footprint(i, 3, stride=2, padding=2)[2], shapes.footprint(j, 3, stride=2, padding=1)[0])
+        for i in range(3)
+        for j in range(3)
+    }
 
 
 @pytest.mark.parametrize("widget", ["explorer"], indirect=True)
@@ -125,17 +132,22 @@ def test_transposed_mode_output_size_equals_conv_transpose2d(widget):
     _set_range(widget, "output padding (rows)", 1)
     _set_range(widget, "padding (columns)", 1)
     # 3×7×9 input (the default), 3×3 kernel, stride (2, 1), padding (0, 1), output_padding (1, 0)
-    y = F.conv_transpose2d(torch.zeros(1, 1, 7, 9), torch.zeros(1, 1, 3, 3), stride=(2, 1),
-                           padding=(0, 1), output_padding=(1, 0))
+    y = F.conv_transpose2d(
+        torch.zeros(1, 1, 7, 9), torch.zeros(1, 1, 3, 3), stride=(2, 1), padding=(0, 1), output_padding=(1, 0)
+    )
     rows, cols = y.shape[2:]
     widget.page.wait_for_function(
         "([el, n]) => el.querySelectorAll('rect[data-g=out]').length === n",
-        arg=[widget.element_handle(), rows * cols], timeout=30_000)
+        arg=[widget.element_handle(), rows * cols],
+        timeout=30_000,
+    )
     assert _out_shape(widget) == (rows, cols)
     assert f"output y = conv_transpose(x) ({rows} × {cols})" in widget.inner_text()
     text = widget.locator(".ck-mono").all_inner_texts()
-    assert any(t.startswith("F.conv_transpose2d(x, weight, stride=(2, 1), padding=(0, 1), "
-                            "output_padding=(1, 0)") for t in text), text
+    assert any(
+        t.startswith("F.conv_transpose2d(x, weight, stride=(2, 1), padding=(0, 1), output_padding=(1, 0)")
+        for t in text
+    ), text
     assert _drawn(widget) > before
 
 
@@ -146,8 +158,11 @@ def test_explorer_is_operated_by_keyboard_and_a_bad_setting_keeps_the_picture(wi
     # Tab from the first control reaches a slider; arrows move it and the output follows.
     _set_range(widget, "stride (columns)", 2)  # floor((9 - 2 - 1) / 2) + 1 = 4 columns
     _wait_redrawn(widget, before)
-    page.wait_for_function("el => el.querySelectorAll('rect[data-g=out]').length === 5 * 4",
-                           arg=widget.element_handle(), timeout=30_000)
+    page.wait_for_function(
+        "el => el.querySelectorAll('rect[data-g=out]').length === 5 * 4",
+        arg=widget.element_handle(),
+        timeout=30_000,
+    )
     # The output grid takes the focus and its arrow keys light the windows.
     grid = widget.get_by_role("application")
     grid.focus()
@@ -198,11 +213,17 @@ def test_multichannel_partial_sums_and_bias_add_up_to_the_output_value(widget):
     before = _drawn(widget)
     widget.get_by_label("example", exact=True).select_option(label=name)
     _wait_redrawn(widget, before)
-    widget.page.wait_for_function("el => el.querySelectorAll('rect[data-g=k]').length === 12",
-                                  arg=widget.element_handle(), timeout=30_000)
+    widget.page.wait_for_function(
+        "el => el.querySelectorAll('rect[data-g=k]').length === 12",
+        arg=widget.element_handle(),
+        timeout=30_000,
+    )
     example = EXAMPLES[name]
-    expected = F.conv2d(torch.tensor(example["x"])[None], torch.tensor(example["kernel"])[None],
-                        torch.tensor([example["bias"]], dtype=torch.float64))[0, 0]
+    expected = F.conv2d(
+        torch.tensor(example["x"])[None],
+        torch.tensor(example["kernel"])[None],
+        torch.tensor([example["bias"]], dtype=torch.float64),
+    )[0, 0]
     step = widget.get_by_role("button", name="step forward")
     total = widget.locator(".ck-sum")
     for position in range(expected.numel()):
@@ -236,7 +257,8 @@ def test_playground_kernel_is_typed_in_its_grid_and_presets_chosen_by_keyboard(w
     assert [float(v) for v in top] == [-1.0, -1.0, -1.0]
     # the canvases are drawn at the screen's resolution, each with a colour bar
     sizes = widget.locator("canvas").evaluate_all(
-        "cs => cs.map(c => [c.width, parseFloat(c.style.width), window.devicePixelRatio])")
+        "cs => cs.map(c => [c.width, parseFloat(c.style.width), window.devicePixelRatio])"
+    )
     assert sizes and all(w == round(css * ratio) for w, css, ratio in sizes)
     assert widget.locator("svg.ck-colorbar").count() == 2
 
@@ -286,8 +308,7 @@ def _focus_ring_and_names(view) -> list[str]:
     )
 
 
-@pytest.mark.parametrize("widget", ["explorer", "stepper", "playground", "template", "params"],
-                         indirect=True)
+@pytest.mark.parametrize("widget", ["explorer", "stepper", "playground", "template", "params"], indirect=True)
 def test_every_control_has_a_name_a_focus_ring_and_text_of_at_least_12px(widget):
     assert _focus_ring_and_names(widget) == []
     small = widget.evaluate(

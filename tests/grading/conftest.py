@@ -3,6 +3,7 @@
 The session fixture ``graded`` runs every exercise notebook of the chosen folder once,
 through the same sandbox and checks as ``python -m convkit.grade``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,8 +17,12 @@ ROOT = HERE.parents[1]
 
 
 def pytest_addoption(parser):
-    parser.addoption("--notebooks", default=None, metavar="DIR",
-                     help="grade the exercise notebooks in DIR (default: solutions/)")
+    parser.addoption(
+        "--notebooks",
+        default=None,
+        metavar="DIR",
+        help="grade the exercise notebooks in DIR (default: solutions/)",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -33,8 +38,14 @@ def grade_folder(folder: Path, questions) -> dict:
         for name in NOTEBOOKS:
             path = folder / name
             text = path.read_text(encoding="utf-8") if path.is_file() else None
-            result = grade_notebook(sandbox, text, [q for q in questions if q.notebook == name],
-                                    expected, timeout=20.0, memory_mb=1024)
+            result = grade_notebook(
+                sandbox,
+                text,
+                [q for q in questions if q.notebook == name],
+                expected,
+                timeout=20.0,
+                memory_mb=1024,
+            )
             outcomes.update(result.outcomes)
     return outcomes
 

@@ -1,9 +1,9 @@
 """exercises/ is exactly what the generator makes from solutions/, and scores zero."""
+
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +20,9 @@ def test_exercises_are_exactly_the_generated_notebooks(tmp_path):
     committed = sorted(p.name for p in (ROOT / "exercises").glob("*.ipynb"))
     assert made == committed == list(NOTEBOOKS)
     for name in made:
-        assert (ROOT / "exercises" / name).read_text() == (tmp_path / name).read_text(), \
+        assert (ROOT / "exercises" / name).read_text() == (tmp_path / name).read_text(), (
             f"exercises/{name} is stale: run `make exercises`"
+        )
 
 
 def test_exercises_have_no_outputs_and_no_solution_code():
@@ -55,7 +56,7 @@ def test_each_question_has_its_prompt_answer_region_and_check_call(question):
     prompt = [s for s in sources if s.startswith(f"## Question {question.id} ")]
     assert len(prompt) == 1 and f"({question.points} points)" in prompt[0]
     assert f'check("{question.id}")' in sources
-    answer = next(s for s in sources[sources.index(prompt[0]):] if "### BEGIN SOLUTION" in s)
+    answer = next(s for s in sources[sources.index(prompt[0]) :] if "### BEGIN SOLUTION" in s)
     assert re.search(rf"\b{question.name}\b", answer)
 
 

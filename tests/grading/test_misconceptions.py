@@ -5,6 +5,7 @@ judging process does (:func:`verdict` on plain data, every check public and hidd
 answer run under ``watching(question.forbids)``); one test per notebook grades whole
 notebooks through the real sandbox. Messages are also checked never to show the answer.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -47,6 +48,7 @@ def _copy(value, as_tensor: bool):
     if type(value) is np.ndarray:
         if as_tensor:
             import torch
+
             return torch.from_numpy(value.copy())
         return value.copy()
     return value
@@ -118,7 +120,7 @@ def test_check_judges_only_the_form_of_a_choice_and_asks_for_the_justification(q
     question = BY_ID[qid]
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        check(qid, WRONG[qid][0][0].split('"')[1])   # a wrong but well-formed choice: the grader judges it
+        check(qid, WRONG[qid][0][0].split('"')[1])  # a wrong but well-formed choice: the grader judges it
         check(qid, "E")
         check(qid, 3)
     lines = out.getvalue().splitlines()
@@ -174,7 +176,9 @@ def notebook_with(name: str, answers: dict[str, str]) -> str:
     notebook = nbformat.read(ROOT / "solutions" / name, as_version=4)
     for qid, source in answers.items():
         start = next(i for i, c in enumerate(notebook.cells) if c.source.startswith(f"## Question {qid} "))
-        cell = next(c for c in notebook.cells[start:] if c.cell_type == "code" and "### BEGIN SOLUTION" in c.source)
+        cell = next(
+            c for c in notebook.cells[start:] if c.cell_type == "code" and "### BEGIN SOLUTION" in c.source
+        )
         cell.source = source
     for cell in notebook.cells:
         cell.pop("id", None)
@@ -190,8 +194,9 @@ def sandbox():
 
 def _grade(sandbox, graded_questions, name: str, answers: dict[str, str]):
     questions = [q for q in graded_questions.values() if q.notebook == name]
-    return grade_notebook(sandbox, notebook_with(name, answers), questions, _expected(questions),
-                          timeout=20.0, memory_mb=1024).outcomes
+    return grade_notebook(
+        sandbox, notebook_with(name, answers), questions, _expected(questions), timeout=20.0, memory_mb=1024
+    ).outcomes
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
@@ -205,14 +210,21 @@ def test_a_notebook_of_misconceptions_scores_zero_with_each_diagnosis(sandbox, g
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_a_notebook_of_correct_alternatives_scores_full_marks(sandbox, graded_questions, name):
-    outcomes = _grade(sandbox, graded_questions, name, {q.id: RIGHT[q.id] for q in QUESTIONS if q.notebook == name})
+    outcomes = _grade(
+        sandbox, graded_questions, name, {q.id: RIGHT[q.id] for q in QUESTIONS if q.notebook == name}
+    )
     for qid, outcome in outcomes.items():
         assert outcome.points == outcome.max, (qid, outcome.message)
 
 
-@pytest.mark.xfail(not ENFORCED, strict=True,
-                   reason="waiting for the grader's sandbox to run answers under watching(question.forbids)")
-@pytest.mark.parametrize("name", [n for n in NOTEBOOKS if any(q.notebook == n and q.id in CHEAT for q in QUESTIONS)])
+@pytest.mark.xfail(
+    not ENFORCED,
+    strict=True,
+    reason="waiting for the grader's sandbox to run answers under watching(question.forbids)",
+)
+@pytest.mark.parametrize(
+    "name", [n for n in NOTEBOOKS if any(q.notebook == n and q.id in CHEAT for q in QUESTIONS)]
+)
 def test_a_forbidden_call_scores_zero_through_the_sandbox(sandbox, graded_questions, name):
     cheats = {q.id: CHEAT[q.id] for q in QUESTIONS if q.notebook == name and q.id in CHEAT}
     outcomes = _grade(sandbox, graded_questions, name, cheats)
@@ -236,12 +248,18 @@ def _nudged(value):
     return value + 1
 
 
-FIXED = [(q.id, k) for q in QUESTIONS for k, c in enumerate(q.checks)
-         if c.args is None and c.compare in ("close", "exact", "set")]
+FIXED = [
+    (q.id, k)
+    for q in QUESTIONS
+    for k, c in enumerate(q.checks)
+    if c.args is None and c.compare in ("close", "exact", "set")
+]
 
 
 @pytest.mark.parametrize("qid,index", FIXED, ids=[f"{q}-{k}" for q, k in FIXED])
-def test_a_wrong_value_that_shows_no_misconception_is_described_without_the_answer(graded_questions, qid, index):
+def test_a_wrong_value_that_shows_no_misconception_is_described_without_the_answer(
+    graded_questions, qid, index
+):
     question = graded_questions[qid]
     item = question.checks[index]
     expected = item.expected_value()
@@ -254,25 +272,39 @@ def test_a_wrong_value_that_shows_no_misconception_is_described_without_the_answ
 
 def test_compare_describes_shape_first_wrong_index_and_sign_but_never_the_expected_values():
     from convkit.grade.model import compare
+
     want = np.array([[1.0, 2.0], [3.0, 4.0]])
     assert compare(np.ones(3), want) == "wrong shape: got (3,), expected (2, 2)"
     assert compare(np.array([[1.0, 2.0], [3.0, 7.5]]), want) == "first wrong value at index (1, 1): got 7.5"
-    assert compare(np.array([[1.0, -2.0], [3.0, 4.0]]), want) == \
-        "first wrong value at index (0, 1): got -2 (the sign is wrong)"
+    assert (
+        compare(np.array([[1.0, -2.0], [3.0, 4.0]]), want)
+        == "first wrong value at index (0, 1): got -2 (the sign is wrong)"
+    )
     assert compare(8, 9, "exact") == "8 is not the right value"
     assert compare([2, 5, 8], [2, 5, 8, 9], "set") == "some items are missing"
     assert compare([[4, 0], [9, 9]], [[4, 0], [4, 1]], "set") == "(9, 9) should not be in it"
-    assert compare({"weight": [6, 4]}, {"weight": [6, 4], "bias": [6]}, "exact") == \
-        "the names are not right: 1 name(s) are missing"
+    assert (
+        compare({"weight": [6, 4]}, {"weight": [6, 4], "bias": [6]}, "exact")
+        == "the names are not right: 1 name(s) are missing"
+    )
     assert compare("b", "A, B", "choice") == "B is not the right choice"
     assert compare(["a", "B"], "B, A", "choice") is None
 
 
 def test_two_misconceptions_that_agree_on_an_input_are_both_named():
     from convkit.grade.model import Check, Misconception, Question
-    question = Question("02.q9", NOTEBOOKS[1], "f", 1, misconceptions=(
-        Misconception("idea one", lambda n: n - 1), Misconception("idea two", lambda n: n - 1),
-        Misconception("idea three", lambda n: n + 5)))
+
+    question = Question(
+        "02.q9",
+        NOTEBOOKS[1],
+        "f",
+        1,
+        misconceptions=(
+            Misconception("idea one", lambda n: n - 1),
+            Misconception("idea two", lambda n: n - 1),
+            Misconception("idea three", lambda n: n + 5),
+        ),
+    )
     item = Check((3,), 3, "exact")
     assert verdict(question, item, 2, 3) == "either idea one; or idea two"
     assert verdict(question, item, 8, 3) == "idea three"
@@ -283,10 +315,18 @@ def test_two_misconceptions_that_agree_on_an_input_are_both_named():
 def test_watching_a_module_not_imported_yet_does_not_import_it_but_still_refuses_it():
     import subprocess
     import sys
-    code = ("import sys\nfrom convkit.grade.forbid import ForbiddenCall, watching\n"
-            "try:\n    with watching(['scipy.signal']):\n        print('scipy.signal' in sys.modules)\n"
-            "        import scipy.signal\n        scipy.signal.correlate([1.0], [1.0])\n"
-            "except ForbiddenCall as error:\n    print('refused', error)\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env={"PYTHONPATH": str(ROOT / "lib"), "PATH": "/usr/bin:/bin"})
+
+    code = (
+        "import sys\nfrom convkit.grade.forbid import ForbiddenCall, watching\n"
+        "try:\n    with watching(['scipy.signal']):\n        print('scipy.signal' in sys.modules)\n"
+        "        import scipy.signal\n        scipy.signal.correlate([1.0], [1.0])\n"
+        "except ForbiddenCall as error:\n    print('refused', error)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(ROOT / "lib"), "PATH": "/usr/bin:/bin"},
+    )
     assert done.stdout.split("\n")[:2] == ["False", "refused scipy.signal"], done.stderr

@@ -3,6 +3,7 @@
 With the default folder each test asserts full marks; pointed at a student's folder the
 failures are that student's missing points, with the failing check's message.
 """
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """``python -m convkit.grade SUBMISSIONS --out grades.csv [--jobs N] [--timeout SECONDS]``."""
+
 from __future__ import annotations
 
 import sys

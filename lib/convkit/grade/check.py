@@ -10,6 +10,7 @@ read here; a pass therefore says "public checks".
 When the notebook is being graded (``CONVKIT_GRADING=1``, set by the grader) the call
 does nothing: the grader judges the answers itself, in another process.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,9 +35,11 @@ def _call_text(name: str, args) -> str:
 
 def _copy(value: Any, as_tensor: bool) -> Any:
     import numpy as np
+
     if type(value) is np.ndarray:
         if as_tensor:
             import torch
+
             return torch.from_numpy(value.copy())
         return value.copy()
     return value
@@ -71,8 +74,7 @@ def check(question_id: str, answer: Any = _MISSING) -> None:
     if os.environ.get("CONVKIT_GRADING") == "1":
         return None
     if question_id not in BY_ID:
-        raise ValueError(f"question_id {question_id!r} is not a question; "
-                         f"known: {', '.join(sorted(BY_ID))}")
+        raise ValueError(f"question_id {question_id!r} is not a question; known: {', '.join(sorted(BY_ID))}")
     question = BY_ID[question_id]
     head = f"{question.id} {question.name}"
     if answer is _MISSING:
@@ -113,8 +115,10 @@ def check(question_id: str, answer: Any = _MISSING) -> None:
     if question.kind == "explain":  # which letters are right is for the grader to say
         print(f"✓ {head}: a choice the grader can read ({question.points} points if it is the right one)")
     else:
-        print(f"✓ {head}: {count} public check{'s pass' if count > 1 else ' passes'} "
-              f"({question.points} points if the hidden checks pass too)")
+        print(
+            f"✓ {head}: {count} public check{'s pass' if count > 1 else ' passes'} "
+            f"({question.points} points if the hidden checks pass too)"
+        )
     if question.justification:
         reason = sys._getframe(1).f_globals.get(question.justification)
         if type(reason) is not str or not reason.strip():

@@ -10,12 +10,13 @@ same on every run and a test can compare ``exercises/`` with a fresh generation.
 ``python -m convkit.grade.generate [SOLUTIONS] [EXERCISES]`` (defaults ``solutions``
 and ``exercises``); ``--check`` only reports whether EXERCISES is up to date.
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 __all__ = ["strip_solutions", "exercise_text", "generate", "main"]
 
@@ -45,7 +46,7 @@ def strip_solutions(source: str) -> str:
             if inside:
                 raise ValueError(f"line {number}: {BEGIN} inside another solution region")
             inside = True
-            indent = line[:len(line) - len(line.lstrip())]
+            indent = line[: len(line) - len(line.lstrip())]
             out += [f"{indent}# YOUR CODE HERE", f"{indent}raise NotImplementedError"]
         elif stripped == END:
             if not inside:
@@ -73,8 +74,9 @@ def exercise_text(solution_text: str) -> str:
     return nbformat.writes(notebook) + "\n"
 
 
-def generate(solutions: str | Path = "solutions", exercises: str | Path = "exercises",
-             *, check: bool = False) -> list[str]:
+def generate(
+    solutions: str | Path = "solutions", exercises: str | Path = "exercises", *, check: bool = False
+) -> list[str]:
     """Write (or with ``check``, compare) ``exercises/NN_name.ipynb`` for every solution.
 
     Returns the names of the notebooks that were out of date (all of them written

@@ -16,6 +16,7 @@ ever contains an expected value: a wrong answer gets the name of its misconcepti
 or else a neutral description of the first property that fails (type, shape, first
 wrong index, sign).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -24,8 +25,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["NOTEBOOKS", "KINDS", "Misconception", "Check", "Question", "Outcome", "compare",
-           "describe", "verdict"]
+__all__ = [
+    "NOTEBOOKS",
+    "KINDS",
+    "Misconception",
+    "Check",
+    "Question",
+    "Outcome",
+    "compare",
+    "describe",
+    "verdict",
+]
 
 #: The exercise notebooks, in course order (the same file names as the course notebooks).
 NOTEBOOKS = (
@@ -182,7 +192,7 @@ def describe(value: Any, limit: int = 120) -> str:
             return f"array({text})"
         return f"array of shape {tuple(value.shape)} and dtype {value.dtype}"
     text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _number(value: float) -> str:
@@ -225,8 +235,9 @@ def _exact(have: Any, want: Any, where: str = "") -> str | None:
             return f"expected a dict{at}, got {describe(have)}"
         if set(have) != set(want):
             extra, missing = sorted(set(have) - set(want)), sorted(set(want) - set(have))
-            parts = ([f"{', '.join(map(repr, extra))} should not be there"] if extra else []) + \
-                    ([f"{len(missing)} name(s) are missing"] if missing else [])
+            parts = ([f"{', '.join(map(repr, extra))} should not be there"] if extra else []) + (
+                [f"{len(missing)} name(s) are missing"] if missing else []
+            )
             return f"the names{at} are not right: " + "; ".join(parts)
         for key in want:
             problem = _exact(have[key], want[key], f"under {key!r}")
@@ -358,8 +369,11 @@ def verdict(question: Question, check: Check, got: Any, expected: Any) -> str | 
     problem = compare(got, expected, check.compare)
     if problem is None:
         return None
-    ideas = [idea.message for idea in check.misconceptions + question.misconceptions
-             if idea.shown_by(got, expected, check.args, check.compare)]
+    ideas = [
+        idea.message
+        for idea in check.misconceptions + question.misconceptions
+        if idea.shown_by(got, expected, check.args, check.compare)
+    ]
     ideas = list(dict.fromkeys(ideas))
     if len(ideas) > 1:  # on this input two wrong ideas give the same result: name both
         return "either " + "; or ".join(ideas)

@@ -13,6 +13,7 @@ answers with ``data``. One error policy for all: a setting the state function
 refuses (``ValueError``/``TypeError``) leaves ``data`` -- and so the picture --
 as it was and puts the message in ``error``, which the widget shows above it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -37,28 +38,35 @@ def _module(name: str) -> str:
     error banner, palette, canvas) are prepended so that each widget file can
     use them as if imported.
     """
-    return (STATIC / "_common.js").read_text(encoding="utf-8") + "\n" + (
-        STATIC / name).read_text(encoding="utf-8")
+    return (
+        (STATIC / "_common.js").read_text(encoding="utf-8")
+        + "\n"
+        + (STATIC / name).read_text(encoding="utf-8")
+    )
 
 
-def slider(name: str, label: str, low: int, high: int, value: int, step: int = 1,
-           **extra: Any) -> dict[str, Any]:
+def slider(
+    name: str, label: str, low: int, high: int, value: int, step: int = 1, **extra: Any
+) -> dict[str, Any]:
     """Spec of an integer slider (an ``<input type=range>`` with a visible label)."""
-    return dict(kind="range", name=name, label=label, min=low, max=high, step=step, value=value,
-                **extra)
+    return dict(kind="range", name=name, label=label, min=low, max=high, step=step, value=value, **extra)
 
 
 def number(name: str, label: str, low: int, high: int, value: int, **extra: Any) -> dict[str, Any]:
     """Spec of a box to type an integer in (``<input type=number>``)."""
-    return dict(kind="number", name=name, label=label, min=low, max=high, step=1, value=value,
-                **extra)
+    return dict(kind="number", name=name, label=label, min=low, max=high, step=1, value=value, **extra)
 
 
-def choice(name: str, label: str, options: list[tuple[str, Any]], value: Any,
-           **extra: Any) -> dict[str, Any]:
+def choice(name: str, label: str, options: list[tuple[str, Any]], value: Any, **extra: Any) -> dict[str, Any]:
     """Spec of a menu: ``options`` are ``(label, value)`` pairs."""
-    return dict(kind="select", name=name, label=label,
-                options=[[str(text), v] for text, v in options], value=value, **extra)
+    return dict(
+        kind="select",
+        name=name,
+        label=label,
+        options=[[str(text), v] for text, v in options],
+        value=value,
+        **extra,
+    )
 
 
 def preset(name: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -174,10 +182,10 @@ class ConvWidget(anywidget.AnyWidget):
         super().__init__(**kwargs)
         self.state: Any = None
         self.spec = self.controls_spec(settings)
-        self.controls = {s["name"]: Control(self, s["name"]) for s in self.spec
-                         if s["kind"] != "button"}
-        self.presets = {s["name"]: Preset(self, s["name"], s["values"]) for s in self.spec
-                        if s["kind"] == "button"}
+        self.controls = {s["name"]: Control(self, s["name"]) for s in self.spec if s["kind"] != "button"}
+        self.presets = {
+            s["name"]: Preset(self, s["name"], s["values"]) for s in self.spec if s["kind"] == "button"
+        }
         self.observe(self._on_settings, "settings")
         self.settings = dict(settings)
 
@@ -249,17 +257,27 @@ def png_data_uri(rgb: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def svg_text(x: float, y: float, text: str, size: int = 13, anchor: str = "start",
-             weight: str = "normal", fill: str = "#222") -> str:
+def svg_text(
+    x: float,
+    y: float,
+    text: str,
+    size: int = 13,
+    anchor: str = "start",
+    weight: str = "normal",
+    fill: str = "#222",
+) -> str:
     """One SVG ``<text>`` element (escaped), for the static pictures."""
-    return (f"<text x='{x:.1f}' y='{y:.1f}' font-size='{size}' text-anchor='{anchor}' "
-            f"font-weight='{weight}' fill='{fill}' font-family='sans-serif'>"
-            f"{html.escape(str(text))}</text>")
+    return (
+        f"<text x='{x:.1f}' y='{y:.1f}' font-size='{size}' text-anchor='{anchor}' "
+        f"font-weight='{weight}' fill='{fill}' font-family='sans-serif'>"
+        f"{html.escape(str(text))}</text>"
+    )
 
 
 def svg_document(width: float, height: float, body: list[str], label: str) -> str:
     """Wrap SVG elements into a standalone picture of ``width x height`` CSS pixels."""
-    return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width:.0f}' height='{height:.0f}' "
-            f"viewBox='0 0 {width:.0f} {height:.0f}' role='img' aria-label='{html.escape(label)}'>"
-            f"<rect width='100%' height='100%' fill='white'/>{''.join(body)}</svg>")
-
+    return (
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width:.0f}' height='{height:.0f}' "
+        f"viewBox='0 0 {width:.0f} {height:.0f}' role='img' aria-label='{html.escape(label)}'>"
+        f"<rect width='100%' height='100%' fill='white'/>{''.join(body)}</svg>"
+    )

@@ -18,6 +18,7 @@ As for every widget of the course:
   ``static/explorer.js``, which draws it in the browser;
 * :func:`explorer` builds the widget the notebooks show.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -136,23 +137,59 @@ class ExplorerState:
 #: Each entry holds :func:`explorer_state`'s arguments.
 PRESETS: dict[str, dict[str, Any]] = {
     "lecture: 3×5, padding (2, 1), stride (2, 2)": dict(
-        height=3, width=5, kernel_h=3, kernel_w=3, padding=(2, 1), stride=(2, 2),
-        dilation=(1, 1), in_channels=1, out_channels=1, output_index=(0, 0),
+        height=3,
+        width=5,
+        kernel_h=3,
+        kernel_w=3,
+        padding=(2, 1),
+        stride=(2, 2),
+        dilation=(1, 1),
+        in_channels=1,
+        out_channels=1,
+        output_index=(0, 0),
     ),
     "lecture: 20×30, kernel 3, dilation 4": dict(
-        height=20, width=30, kernel_h=3, kernel_w=3, padding=(0, 0), stride=(1, 1),
-        dilation=(4, 4), in_channels=1, out_channels=1, output_index=(0, 0),
+        height=20,
+        width=30,
+        kernel_h=3,
+        kernel_w=3,
+        padding=(0, 0),
+        stride=(1, 1),
+        dilation=(4, 4),
+        in_channels=1,
+        out_channels=1,
+        output_index=(0, 0),
     ),
     "1d: 4 inputs, kernel 2": dict(
-        height=1, width=4, kernel_h=1, kernel_w=2, in_channels=1, out_channels=1, ndim=1,
+        height=1,
+        width=4,
+        kernel_h=1,
+        kernel_w=2,
+        in_channels=1,
+        out_channels=1,
+        ndim=1,
     ),
     "transposed: 4×4 → 8×8": dict(
-        height=4, width=4, kernel_h=3, kernel_w=3, padding=(1, 1), stride=(2, 2),
-        output_padding=(1, 1), in_channels=1, out_channels=1, transposed=True,
+        height=4,
+        width=4,
+        kernel_h=3,
+        kernel_w=3,
+        padding=(1, 1),
+        stride=(2, 2),
+        output_padding=(1, 1),
+        in_channels=1,
+        out_channels=1,
+        transposed=True,
     ),
     "depthwise: 8 channels, groups 8": dict(
-        height=7, width=9, kernel_h=3, kernel_w=3, padding=(1, 1), in_channels=8,
-        out_channels=8, groups=8,
+        height=7,
+        width=9,
+        kernel_h=3,
+        kernel_w=3,
+        padding=(1, 1),
+        in_channels=8,
+        out_channels=8,
+        groups=8,
     ),
 }
 
@@ -176,15 +213,20 @@ def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _unread_sentence(axis: str, unread: list[int], last_read: int, kernel: int, stride: int,
-                     dilation: int) -> str:
+def _unread_sentence(
+    axis: str, unread: list[int], last_read: int, kernel: int, stride: int, dilation: int
+) -> str:
     """Say which rows (or columns) are never read and why."""
     if dilation > 1:
-        gap_reason = ("{pronoun} between the taps of the dilated kernel, and the stride "
-                      "never moves a tap onto {object}.")
+        gap_reason = (
+            "{pronoun} between the taps of the dilated kernel, and the stride "
+            "never moves a tap onto {object}."
+        )
     else:
-        gap_reason = (f"the stride ({stride}) is longer than the kernel ({kernel}), so "
-                      "consecutive windows leave {object} out.")
+        gap_reason = (
+            f"the stride ({stride}) is longer than the kernel ({kernel}), so "
+            "consecutive windows leave {object} out."
+        )
     sentences = []
     for group, reason in (
         ([i for i in unread if i < last_read], gap_reason),
@@ -199,8 +241,7 @@ def _unread_sentence(axis: str, unread: list[int], last_read: int, kernel: int, 
         else:
             names = f"{axis.capitalize()}{'s' if len(group) > 1 else ''} {_join(shown)}"
         one = len(group) == 1
-        why = reason.format(pronoun="it falls" if one else "they fall",
-                            object="it" if one else "them")
+        why = reason.format(pronoun="it falls" if one else "they fall", object="it" if one else "them")
         sentences.append(f"{names} {'is' if one else 'are'} never read: {why}")
     return " ".join(sentences)
 
@@ -220,8 +261,11 @@ def _call_texts(facts: dict[str, Any]) -> tuple[str, str]:
         names.append("output_padding")
     names.append("dilation")
     kernel = str(facts["kernel_size"][1]) if nd == 1 else str(facts["kernel_size"])
-    layer_args = [f"in_channels={facts['in_channels']}", f"out_channels={facts['out_channels']}",
-                  f"kernel_size={kernel}"]
+    layer_args = [
+        f"in_channels={facts['in_channels']}",
+        f"out_channels={facts['out_channels']}",
+        f"kernel_size={kernel}",
+    ]
     layer_args += [f"{name}={arg(facts[name])}" for name in names[1:]]
     if facts["groups"] != 1:
         layer_args.append(f"groups={facts['groups']}")
@@ -251,8 +295,7 @@ def _transposed_size(n: int, k: int, s: int, p: int, op: int, d: int, axis: str)
     return size
 
 
-def _reads(transposed: bool, n: int, out: int, k: int, s: int, p: int, d: int
-           ) -> list[list[tuple[int, int]]]:
+def _reads(transposed: bool, n: int, out: int, k: int, s: int, p: int, d: int) -> list[list[tuple[int, int]]]:
     """Per output index, the ``(input index, tap)`` pairs it sums over."""
     if not transposed:
         return [list(zip(shapes.footprint(o, k, s, p, d), range(k))) for o in range(out)]
@@ -267,13 +310,18 @@ def _reads(transposed: bool, n: int, out: int, k: int, s: int, p: int, d: int
 
 def _formula(facts: dict[str, Any], axis: int, out: int) -> str:
     name, n = (("H", facts["height"]), ("W", facts["width"]))[axis]
-    k, s, p, d, op = (facts[a][axis] for a in ("kernel_size", "stride", "padding", "dilation",
-                                                "output_padding"))
+    k, s, p, d, op = (
+        facts[a][axis] for a in ("kernel_size", "stride", "padding", "dilation", "output_padding")
+    )
     if facts["transposed"]:
-        return (f"{name}' = ({name} − 1)·s − 2p + d·(k − 1) + output_padding + 1 = "
-                f"({n} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {op} + 1 = {out}")
-    return (f"{name}' = ⌊({name} + 2p − d·(k − 1) − 1) / s⌋ + 1 = "
-            f"⌊({n} + 2·{p} − {d}·({k} − 1) − 1) / {s}⌋ + 1 = {out}")
+        return (
+            f"{name}' = ({name} − 1)·s − 2p + d·(k − 1) + output_padding + 1 = "
+            f"({n} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {op} + 1 = {out}"
+        )
+    return (
+        f"{name}' = ⌊({name} + 2p − d·(k − 1) − 1) / s⌋ + 1 = "
+        f"⌊({n} + 2·{p} − {d}·({k} − 1) − 1) / {s}⌋ + 1 = {out}"
+    )
 
 
 def explorer_state(
@@ -350,10 +398,19 @@ def explorer_state(
     (None, True)
     """
     facts: dict[str, Any] = dict(
-        height=height, width=width, kernel_size=(kernel_h, kernel_w),
-        padding=_as_pair(padding), stride=_as_pair(stride), dilation=_as_pair(dilation),
-        in_channels=in_channels, out_channels=out_channels, output_index=_as_pair(output_index),
-        ndim=ndim, transposed=transposed, output_padding=_as_pair(output_padding), groups=groups,
+        height=height,
+        width=width,
+        kernel_size=(kernel_h, kernel_w),
+        padding=_as_pair(padding),
+        stride=_as_pair(stride),
+        dilation=_as_pair(dilation),
+        in_channels=in_channels,
+        out_channels=out_channels,
+        output_index=_as_pair(output_index),
+        ndim=ndim,
+        transposed=transposed,
+        output_padding=_as_pair(output_padding),
+        groups=groups,
     )
     try:
         if ndim not in (1, 2):
@@ -367,25 +424,41 @@ def explorer_state(
         if ndim == 1:
             # One row: the rows axis is a kernel of one tap that reads row 0.
             facts.update(height=1, kernel_size=(1, kernel_w))
-            for name, neutral in (("padding", 0), ("stride", 1), ("dilation", 1),
-                                  ("output_padding", 0), ("output_index", 0)):
+            for name, neutral in (
+                ("padding", 0),
+                ("stride", 1),
+                ("dilation", 1),
+                ("output_padding", 0),
+                ("output_index", 0),
+            ):
                 facts[name] = (neutral, facts[name][1])
         size = (facts["height"], facts["width"])
         if transposed:
             for a in range(2):
                 shapes.conv_output_size(  # validates stride, padding and dilation, by name
-                    1, 1, facts["stride"][a], facts["padding"][a], facts["dilation"][a])
+                    1, 1, facts["stride"][a], facts["padding"][a], facts["dilation"][a]
+                )
             output_shape = tuple(
-                _transposed_size(size[a], facts["kernel_size"][a], facts["stride"][a],
-                                 facts["padding"][a], facts["output_padding"][a],
-                                 facts["dilation"][a], ("rows", "columns")[a])
-                for a in range(2))
+                _transposed_size(
+                    size[a],
+                    facts["kernel_size"][a],
+                    facts["stride"][a],
+                    facts["padding"][a],
+                    facts["output_padding"][a],
+                    facts["dilation"][a],
+                    ("rows", "columns")[a],
+                )
+                for a in range(2)
+            )
         else:
             if any(facts["output_padding"]):
-                raise ValueError("output_padding exists only for a transposed convolution "
-                                 f"(got output_padding={facts['output_padding']})")
+                raise ValueError(
+                    "output_padding exists only for a transposed convolution "
+                    f"(got output_padding={facts['output_padding']})"
+                )
             output_shape = shapes.conv_output_shape(
-                size, facts["kernel_size"], facts["stride"], facts["padding"], facts["dilation"])
+                size, facts["kernel_size"], facts["stride"], facts["padding"], facts["dilation"]
+            )
         if any(not 0 <= o < n for o, n in zip(facts["output_index"], output_shape)):
             raise ValueError(
                 f"output cell {facts['output_index']} does not exist: the output is "
@@ -400,35 +473,36 @@ def explorer_state(
             weight_shape = (C, D // groups, *facts["kernel_size"])
         else:
             weight_shape = (D, C // groups, *facts["kernel_size"])
-        axes = [(size[a], facts["kernel_size"][a], facts["stride"][a], facts["padding"][a],
-                 facts["dilation"][a]) for a in range(2)]
-        reads = [_reads(transposed, n, out, k, s, p, d)
-                 for (n, k, s, p, d), out in zip(axes, output_shape)]
+        axes = [
+            (size[a], facts["kernel_size"][a], facts["stride"][a], facts["padding"][a], facts["dilation"][a])
+            for a in range(2)
+        ]
+        reads = [_reads(transposed, n, out, k, s, p, d) for (n, k, s, p, d), out in zip(axes, output_shape)]
         span = [shapes.effective_kernel_size(k, d) for (_, k, _, _, d) in axes]
     except (ValueError, TypeError) as error:
         try:
             calls = _call_texts(facts)
         except (TypeError, ValueError, IndexError, KeyError):
             calls = ("", "")
-        return ExplorerState(**facts, conv2d_call=calls[0], functional_call=calls[1],
-                             error=str(error))
+        return ExplorerState(**facts, conv2d_call=calls[0], functional_call=calls[1], error=str(error))
 
     if transposed:
-        unread = [sorted(set(range(n)) - {i for r in reads[a] for i, _ in r})
-                  for a, (n, *_) in enumerate(axes)]
-        sentences = [f"Input {axis}s {', '.join(map(str, cells))} reach only output cells that "
-                     f"the padding crops away." for axis, cells in zip(("row", "column"), unread)
-                     if cells]
+        unread = [
+            sorted(set(range(n)) - {i for r in reads[a] for i, _ in r}) for a, (n, *_) in enumerate(axes)
+        ]
+        sentences = [
+            f"Input {axis}s {', '.join(map(str, cells))} reach only output cells that the padding crops away."
+            for axis, cells in zip(("row", "column"), unread)
+            if cells
+        ]
     else:
         unread = [shapes.unread_positions(*a) for a in axes]
         # The last cell the last output reads, per axis: unread cells past it are
         # stepped over by the stride, those before it fall between dilated taps.
-        last_read = [(n - 1) * s - p + (k - 1) * d
-                     for n, (_, k, s, p, d) in zip(output_shape, axes)]
+        last_read = [(n - 1) * s - p + (k - 1) * d for n, (_, k, s, p, d) in zip(output_shape, axes)]
         sentences = [
             _unread_sentence(axis, cells, last, k, s, d)
-            for axis, cells, last, (_, k, s, _, d) in zip(("row", "column"), unread, last_read,
-                                                           axes)
+            for axis, cells, last, (_, k, s, _, d) in zip(("row", "column"), unread, last_read, axes)
             if cells
         ]
     x = _X_TABLE[: size[0], : size[1]].astype(np.float64)
@@ -439,11 +513,18 @@ def explorer_state(
             for b, col in enumerate(reads[1]):
                 y[a, b] = sum(x[i, c] * w[j, t] for i, j in row for c, t in col)
     else:
-        y = reference.conv2d(x[None, None], w[None, None], stride=facts["stride"],
-                             padding=facts["padding"], dilation=facts["dilation"])[0, 0]
+        y = reference.conv2d(
+            x[None, None],
+            w[None, None],
+            stride=facts["stride"],
+            padding=facts["padding"],
+            dilation=facts["dilation"],
+        )[0, 0]
     per_group_in, per_group_out = C // groups, D // groups
-    links = [list(range((d // per_group_out) * per_group_in, (d // per_group_out + 1) * per_group_in))
-             for d in range(D)]
+    links = [
+        list(range((d // per_group_out) * per_group_in, (d // per_group_out + 1) * per_group_in))
+        for d in range(D)
+    ]
     calls = _call_texts(facts)
     o = facts["output_index"]
     return ExplorerState(
@@ -460,7 +541,9 @@ def explorer_state(
         parameter_count=count,
         weight_shape=weight_shape,
         channel_links=links,
-        x=x, weight=w, output=np.asarray(y, dtype=np.float64),
+        x=x,
+        weight=w,
+        output=np.asarray(y, dtype=np.float64),
         conv2d_call=calls[0],
         functional_call=calls[1],
         formulas=tuple(_formula(facts, a, output_shape[a]) for a in range(2)),
@@ -481,20 +564,33 @@ def explorer_data(state: ExplorerState) -> dict[str, Any]:
     else:
         shape_in, shape_out = f"{C} × {state.height} × {state.width}", f"{D} × {rows} × {cols}"
     return dict(
-        ndim=state.ndim, transposed=bool(state.transposed),
-        input_shape=[state.height, state.width], output_shape=[rows, cols],
-        kernel_size=list(state.kernel_size), padding=list(state.padding),
-        stride=list(state.stride), dilation=list(state.dilation),
+        ndim=state.ndim,
+        transposed=bool(state.transposed),
+        input_shape=[state.height, state.width],
+        output_shape=[rows, cols],
+        kernel_size=list(state.kernel_size),
+        padding=list(state.padding),
+        stride=list(state.stride),
+        dilation=list(state.dilation),
         output_padding=list(state.output_padding),
-        in_channels=C, out_channels=D, groups=state.groups,
-        channel_links=state.channel_links, weight_shape=list(state.weight_shape),
-        reads=[[[list(p) for p in r] for r in state.reads_rows],
-               [[list(p) for p in r] for r in state.reads_cols]],
-        x=state.x.tolist(), weight=state.weight.tolist(), output=state.output.tolist(),
+        in_channels=C,
+        out_channels=D,
+        groups=state.groups,
+        channel_links=state.channel_links,
+        weight_shape=list(state.weight_shape),
+        reads=[
+            [[list(p) for p in r] for r in state.reads_rows],
+            [[list(p) for p in r] for r in state.reads_cols],
+        ],
+        x=state.x.tolist(),
+        weight=state.weight.tolist(),
+        output=state.output.tolist(),
         formulas=list(state.formulas if state.ndim == 2 else state.formulas[1:]),
         calls=[state.conv2d_call, state.functional_call],
-        unread=[state.unread_rows, state.unread_cols], unread_message=state.unread_message,
-        effective_kernel=list(state.effective_kernel), parameter_count=state.parameter_count,
+        unread=[state.unread_rows, state.unread_cols],
+        unread_message=state.unread_message,
+        effective_kernel=list(state.effective_kernel),
+        parameter_count=state.parameter_count,
         summary=f"Input {shape_in} → output {shape_out}",
     )
 
@@ -504,9 +600,12 @@ def _settings_of(arguments: dict[str, Any]) -> dict[str, Any]:
     settings = dict(
         ndim=arguments.get("ndim", 2),
         mode="transposed" if arguments.get("transposed") else "conv",
-        height=arguments["height"], width=arguments["width"],
-        kernel_h=arguments["kernel_h"], kernel_w=arguments["kernel_w"],
-        in_channels=arguments.get("in_channels", 1), out_channels=arguments.get("out_channels", 1),
+        height=arguments["height"],
+        width=arguments["width"],
+        kernel_h=arguments["kernel_h"],
+        kernel_w=arguments["kernel_w"],
+        in_channels=arguments.get("in_channels", 1),
+        out_channels=arguments.get("out_channels", 1),
         groups=arguments.get("groups", 1),
     )
     for name, default in (("padding", 0), ("stride", 1), ("dilation", 1), ("output_padding", 0)):
@@ -514,8 +613,7 @@ def _settings_of(arguments: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
-_DEFAULTS = _settings_of(dict(height=7, width=9, kernel_h=3, kernel_w=3, in_channels=3,
-                              out_channels=1))
+_DEFAULTS = _settings_of(dict(height=7, width=9, kernel_h=3, kernel_w=3, in_channels=3, out_channels=1))
 
 
 class Explorer(ConvWidget):
@@ -527,8 +625,8 @@ class Explorer(ConvWidget):
         one = settings["ndim"] == 1
         plain = settings["mode"] != "transposed"
         common = np.gcd(settings["in_channels"], settings["out_channels"])
-        divisors = sorted({g for g in range(1, common + 1) if common % g == 0}
-                          | {settings["groups"]})
+        divisors = sorted({g for g in range(1, common + 1) if common % g == 0} | {settings["groups"]})
+
         # As in the best visualizers, a kernel slider stops where the dilated kernel still
         # fits in the padded input (a convolution), and output padding below max(s, d).
         def kernel_max(axis: str) -> int:
@@ -540,22 +638,44 @@ class Explorer(ConvWidget):
 
         spec = [
             choice("ndim", "dimensions", [("2d", 2), ("1d", 1)], settings["ndim"]),
-            choice("mode", "layer", [("convolution", "conv"), ("transposed convolution",
-                                                                "transposed")], settings["mode"]),
+            choice(
+                "mode",
+                "layer",
+                [("convolution", "conv"), ("transposed convolution", "transposed")],
+                settings["mode"],
+            ),
             slider("height", "input height H", 1, 32, settings["height"], hidden=one),
             slider("width", "input width W", 1, 32, settings["width"]),
-            slider("kernel_h", "kernel height h", 1, kernel_max("_h"), settings["kernel_h"],
-                   hidden=one),
+            slider("kernel_h", "kernel height h", 1, kernel_max("_h"), settings["kernel_h"], hidden=one),
             slider("kernel_w", "kernel width w", 1, kernel_max("_w"), settings["kernel_w"]),
         ]
-        for name, low, high in (("padding", 0, 6), ("stride", 1, 6), ("dilation", 1, 6),
-                                ("output_padding", 0, 5)):
+        for name, low, high in (
+            ("padding", 0, 6),
+            ("stride", 1, 6),
+            ("dilation", 1, 6),
+            ("output_padding", 0, 5),
+        ):
             label = name.replace("_", " ")
-            spec.append(slider(f"{name}_h", f"{label} (rows)", low, high, settings[f"{name}_h"],
-                               hidden=one or (name == "output_padding" and plain)))
-            spec.append(slider(f"{name}_w", f"{label} ({'columns' if not one else 'length'})",
-                               low, high, settings[f"{name}_w"],
-                               hidden=name == "output_padding" and plain))
+            spec.append(
+                slider(
+                    f"{name}_h",
+                    f"{label} (rows)",
+                    low,
+                    high,
+                    settings[f"{name}_h"],
+                    hidden=one or (name == "output_padding" and plain),
+                )
+            )
+            spec.append(
+                slider(
+                    f"{name}_w",
+                    f"{label} ({'columns' if not one else 'length'})",
+                    low,
+                    high,
+                    settings[f"{name}_w"],
+                    hidden=name == "output_padding" and plain,
+                )
+            )
         spec += [
             slider("in_channels", "in channels C", 1, 16, settings["in_channels"]),
             slider("out_channels", "out channels D", 1, 16, settings["out_channels"]),
@@ -567,12 +687,21 @@ class Explorer(ConvWidget):
     def compute(self, settings: dict[str, Any]) -> tuple[ExplorerState, dict[str, Any]]:
         s = settings
         state = explorer_state(
-            s["height"], s["width"], s["kernel_h"], s["kernel_w"],
-            padding=(s["padding_h"], s["padding_w"]), stride=(s["stride_h"], s["stride_w"]),
-            dilation=(s["dilation_h"], s["dilation_w"]), in_channels=s["in_channels"],
-            out_channels=s["out_channels"], ndim=s["ndim"], transposed=s["mode"] == "transposed",
-            output_padding=(s["output_padding_h"], s["output_padding_w"]) if s["mode"] ==
-            "transposed" else (0, 0), groups=s["groups"],
+            s["height"],
+            s["width"],
+            s["kernel_h"],
+            s["kernel_w"],
+            padding=(s["padding_h"], s["padding_w"]),
+            stride=(s["stride_h"], s["stride_w"]),
+            dilation=(s["dilation_h"], s["dilation_w"]),
+            in_channels=s["in_channels"],
+            out_channels=s["out_channels"],
+            ndim=s["ndim"],
+            transposed=s["mode"] == "transposed",
+            output_padding=(s["output_padding_h"], s["output_padding_w"])
+            if s["mode"] == "transposed"
+            else (0, 0),
+            groups=s["groups"],
         )
         if state.error is not None:
             raise ValueError(state.error)
@@ -594,21 +723,23 @@ class Explorer(ConvWidget):
                 inside = 0 <= r < H and 0 <= c < W
                 fill = "#56B4E9" if (r, c) in lit else ("#ffffff" if inside else "#eeeeee")
                 x, y = 10 + (c + pad[1]) * cell, top + (r + pad[0]) * cell
-                body.append(f"<rect x='{x}' y='{y}' width='{cell}' height='{cell}' fill='{fill}' "
-                            f"stroke='#8a8a8a'/>")
+                body.append(
+                    f"<rect x='{x}' y='{y}' width='{cell}' height='{cell}' fill='{fill}' stroke='#8a8a8a'/>"
+                )
         left = 30 + (W + 2 * pad[1]) * cell
         for r in range(Ho):
             for c in range(Wo):
                 fill = "#E69F00" if (r, c) == (0, 0) else "#ffffff"
-                body.append(f"<rect x='{left + c * cell}' y='{top + r * cell}' width='{cell}' "
-                            f"height='{cell}' fill='{fill}' stroke='#8a8a8a'/>")
+                body.append(
+                    f"<rect x='{left + c * cell}' y='{top + r * cell}' width='{cell}' "
+                    f"height='{cell}' fill='{fill}' stroke='#8a8a8a'/>"
+                )
         bottom = top + max(H + 2 * pad[0], Ho) * cell + 22
         lines = [*d["formulas"], *d["calls"]]
         for k, line in enumerate(lines):
             body.append(svg_text(10, bottom + 18 * k, line, 13))
         width = max(left + Wo * cell + 10, 10 + 7.5 * max(len(t) for t in lines))
-        return svg_document(width, bottom + 18 * len(lines), body,
-                            f"convolution explorer: {d['summary']}")
+        return svg_document(width, bottom + 18 * len(lines), body, f"convolution explorer: {d['summary']}")
 
 
 def explorer(preset: str | None = None) -> Explorer:

@@ -13,6 +13,7 @@ As for every widget of the course:
 * :func:`parameter_counter` builds the widget, whose ``static/params.js``
   draws them as a log-scale SVG bar chart.
 """
+
 from __future__ import annotations
 
 import math
@@ -165,10 +166,15 @@ class ParameterCounter(ConvWidget):
         ]
 
     def compute(self, settings: dict[str, Any]) -> tuple[ParameterState, dict[str, Any]]:
-        state = parameter_state(settings["image_size"], settings["channels"],
-                                settings["kernel_size"], settings["out_channels"])
-        data = {**state._asdict(), "dense_bytes_text": _human_bytes(state.dense_bytes),
-                "conv_bytes_text": _human_bytes(state.conv_bytes), "ratio_text": f"{state.ratio:.3g}"}
+        state = parameter_state(
+            settings["image_size"], settings["channels"], settings["kernel_size"], settings["out_channels"]
+        )
+        data = {
+            **state._asdict(),
+            "dense_bytes_text": _human_bytes(state.dense_bytes),
+            "conv_bytes_text": _human_bytes(state.conv_bytes),
+            "ratio_text": f"{state.ratio:.3g}",
+        }
         data["dense_weight_shape"] = list(state.dense_weight_shape)
         data["conv_weight_shape"] = list(state.conv_weight_shape)
         return state, data
@@ -180,18 +186,30 @@ class ParameterCounter(ConvWidget):
             return None
         decades = max(1, math.ceil(math.log10(s.dense_count)))
         body = []
-        for i, (call, count, size, color) in enumerate((
-            (f"nn.Linear({s.in_features:,}, {s.out_features:,})", s.dense_count,
-             _human_bytes(s.dense_bytes), "#D55E00"),
-            (f"nn.Conv2d({s.channels}, {s.out_channels}, {s.kernel_size})", s.conv_count,
-             _human_bytes(s.conv_bytes), "#0072B2"),
-        )):
+        for i, (call, count, size, color) in enumerate(
+            (
+                (
+                    f"nn.Linear({s.in_features:,}, {s.out_features:,})",
+                    s.dense_count,
+                    _human_bytes(s.dense_bytes),
+                    "#D55E00",
+                ),
+                (
+                    f"nn.Conv2d({s.channels}, {s.out_channels}, {s.kernel_size})",
+                    s.conv_count,
+                    _human_bytes(s.conv_bytes),
+                    "#0072B2",
+                ),
+            )
+        ):
             y = 10 + 60 * i
             length = max(2.0, 380 * math.log10(max(count, 1)) / decades)
-            body += [svg_text(4, y + 14, call, 12, weight="bold"),
-                     svg_text(4, y + 31, f"{count:,} parameters", 12),
-                     f"<rect x='230' y='{y}' width='{length:.1f}' height='34' fill='{color}'/>",
-                     svg_text(236 + length, y + 22, size, 12)]
+            body += [
+                svg_text(4, y + 14, call, 12, weight="bold"),
+                svg_text(4, y + 31, f"{count:,} parameters", 12),
+                f"<rect x='230' y='{y}' width='{length:.1f}' height='34' fill='{color}'/>",
+                svg_text(236 + length, y + 22, size, 12),
+            ]
         body.append(svg_text(230, 140, f"ratio {s.ratio:.3g} (log scale)", 12))
         return svg_document(700, 150, body, "parameter counter")
 
@@ -218,5 +236,7 @@ def parameter_counter() -> ParameterCounter:
     >>> w.state.dense_count > parameter_state(256, 3, 3).dense_count
     True
     """
-    return ParameterCounter(dict(image_size=256, channels=3, out_channels=3, kernel_size=3),
-                            title="Parameters: a dense layer against a convolution")
+    return ParameterCounter(
+        dict(image_size=256, channels=3, out_channels=3, kernel_size=3),
+        title="Parameters: a dense layer against a convolution",
+    )

@@ -16,9 +16,11 @@ Two ways of applying one ``h×w`` kernel to a ``C``-channel image are offered:
 
 ``KERNEL_PRESETS`` holds read-only kernels: the five of the lecture (identity,
 the all-ones box blur, left unnormalised as in the lecture, the vertical and
-horizontal edge detectors and the laplacian), a sharpening kernel, binomial
+horizontal edge detectors, and the five-point kernel, which is *minus* the discrete
+Laplacian and keeps the preset name ``"laplacian"``), a sharpening kernel, binomial
 Gaussians, and 5×5 variants.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,8 +41,14 @@ from convkit.widgets._base import (
     svg_text,
 )
 
-__all__ = ["KERNEL_PRESETS", "Playground", "PlaygroundState", "playground", "playground_data",
-           "playground_state"]
+__all__ = [
+    "KERNEL_PRESETS",
+    "Playground",
+    "PlaygroundState",
+    "playground",
+    "playground_data",
+    "playground_state",
+]
 
 _MODES = ("per_channel", "across_channels")
 _PADDINGS = ("valid", "same")
@@ -74,7 +82,7 @@ KERNEL_PRESETS: dict[str, np.ndarray] = {
     "vertical edges": _frozen([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]),
     "horizontal edges": _frozen([[-1, -1, -1], [0, 0, 0], [1, 1, 1]]),
     "laplacian": _frozen([[0, -1, 0], [-1, 4, -1], [0, -1, 0]]),
-    # identity + laplacian: the centre is boosted by the difference to its neighbours.
+    # identity minus the Laplacian: the centre is boosted by the difference to its neighbours.
     "sharpen": _frozen([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
     "gaussian 3x3": _frozen(_binomial_kernel(3)),
     "box blur 5x5": _frozen(np.ones((5, 5))),
@@ -86,11 +94,12 @@ KERNEL_PRESETS: dict[str, np.ndarray] = {
 _PRESET_NOTES = {
     "identity": "copies the input; with 'valid' padding only its interior (the one-pixel border is lost)",
     "box blur": "the lecture's all-ones kernel, not normalised: a flat area of value v becomes 9v",
-    "vertical edges": ("responds to left-to-right changes: positive where the image gets brighter "
-                       "to the right"),
+    "vertical edges": (
+        "responds to left-to-right changes: positive where the image gets brighter to the right"
+    ),
     "horizontal edges": "responds to top-to-bottom changes: positive where the image gets brighter downwards",
-    "laplacian": "zero on flat areas and on linear ramps, large on thin strokes and corners",
-    "sharpen": "identity + laplacian: keeps the image and boosts its edges",
+    "laplacian": "minus the Laplacian: zero on flat areas and on linear ramps, large on thin strokes and corners",
+    "sharpen": "identity minus the Laplacian: keeps the image and boosts its edges",
     "gaussian 3x3": "binomial weights [1, 2, 1]ᵀ[1, 2, 1] / 16, sums to 1",
     "box blur 5x5": "all ones, not normalised: a flat area of value v becomes 25v",
     "gaussian 5x5": "binomial weights [1, 4, 6, 4, 1]ᵀ[1, 4, 6, 4, 1] / 256, sums to 1",
@@ -275,10 +284,15 @@ def playground_data(state: PlaygroundState) -> dict[str, Any]:
     names = list(_CHANNEL_NAMES) if x.shape[0] == 3 else [f"channel {c}" for c in range(x.shape[0])]
     outputs = names if state.mode == "per_channel" else ["sum over channels"]
     return dict(
-        input=floats(x), input_range=[float(x.min()), float(x.max())],
-        output=floats(state.output), output_range=[-span, span],
-        kernel=state.kernel.tolist(), output_names=outputs, mode=state.mode,
-        padding=state.padding, description=state.description,
+        input=floats(x),
+        input_range=[float(x.min()), float(x.max())],
+        output=floats(state.output),
+        output_range=[-span, span],
+        kernel=state.kernel.tolist(),
+        output_names=outputs,
+        mode=state.mode,
+        padding=state.padding,
+        description=state.description,
     )
 
 
@@ -317,13 +331,15 @@ class Playground(ConvWidget):
             # Keep the kernel centred: a 3×3 grows a zero border, a 5×5 keeps its middle.
             kernel = np.asarray(new["kernel"], dtype=float)
             grow = (new["size"] - len(kernel)) // 2
-            kernel = np.pad(kernel, grow) if grow > 0 else kernel[-grow:len(kernel) + grow,
-                                                                  -grow:len(kernel) + grow]
+            kernel = (
+                np.pad(kernel, grow)
+                if grow > 0
+                else kernel[-grow : len(kernel) + grow, -grow : len(kernel) + grow]
+            )
             new["kernel"] = kernel.tolist()
         elif old and new["kernel"] != old.get("kernel") and new["preset"]:
             # Edited by hand: the menu stops naming a preset the cells no longer hold.
-            if not np.array_equal(np.asarray(new["kernel"], dtype=float),
-                                  KERNEL_PRESETS[new["preset"]]):
+            if not np.array_equal(np.asarray(new["kernel"], dtype=float), KERNEL_PRESETS[new["preset"]]):
                 new["preset"] = ""
         if new != change["new"]:
             self.settings = new
@@ -335,20 +351,24 @@ class Playground(ConvWidget):
         return [
             choice("preset", "preset", presets, settings["preset"]),
             choice("size", "kernel size", [("3×3", 3), ("5×5", 5)], settings["size"]),
-            choice("source", "image", [("MNIST digit", "digit"), ("photo", "photo")],
-                   settings["source"]),
-            number("index", "digit index", 0, 59_999, settings["index"],
-                   disabled=settings["source"] == "photo"),
-            choice("mode", "mode", [("per channel", "per_channel"),
-                                    ("across channels", "across_channels")], settings["mode"]),
-            choice("padding", "padding", [("valid", "valid"), ("same", "same")],
-                   settings["padding"]),
+            choice("source", "image", [("MNIST digit", "digit"), ("photo", "photo")], settings["source"]),
+            number(
+                "index", "digit index", 0, 59_999, settings["index"], disabled=settings["source"] == "photo"
+            ),
+            choice(
+                "mode",
+                "mode",
+                [("per channel", "per_channel"), ("across channels", "across_channels")],
+                settings["mode"],
+            ),
+            choice("padding", "padding", [("valid", "valid"), ("same", "same")], settings["padding"]),
         ]
 
     def compute(self, settings: dict[str, Any]) -> tuple[PlaygroundState, dict[str, Any]]:
         image = self._image(settings["source"], settings["index"])
-        state = playground_state(image, settings["kernel"], mode=settings["mode"],
-                                 padding=settings["padding"])
+        state = playground_state(
+            image, settings["kernel"], mode=settings["mode"], padding=settings["padding"]
+        )
         data = playground_data(state)
         note = _PRESET_NOTES.get(settings["preset"])
         data["note"] = f"{settings['preset']}: {note}" if note else ""
@@ -374,13 +394,17 @@ class Playground(ConvWidget):
         scale, left = 3, 8
         for picture in pictures:
             h, w = picture.shape[:2]
-            body.append(f"<image x='{left}' y='30' width='{w * scale}' height='{h * scale}' "
-                        f"style='image-rendering:pixelated' href='{png_data_uri(picture)}'/>")
+            body.append(
+                f"<image x='{left}' y='30' width='{w * scale}' height='{h * scale}' "
+                f"style='image-rendering:pixelated' href='{png_data_uri(picture)}'/>"
+            )
             left += w * scale + 12
         rows = [" ".join(f"{v:g}" for v in row) for row in state.kernel]
         top = 30 + max(p.shape[0] for p in pictures) * scale + 20
-        body += [svg_text(8, top + 16 * i, ("kernel: " if i == 0 else "        ") + row, 13)
-                 for i, row in enumerate(rows)]
+        body += [
+            svg_text(8, top + 16 * i, ("kernel: " if i == 0 else "        ") + row, 13)
+            for i, row in enumerate(rows)
+        ]
         return svg_document(max(left, 400), top + 16 * len(rows), body, "kernel playground")
 
 
@@ -409,9 +433,15 @@ def playground(*, digit_index: int = 12, photo_size: int = 80) -> Playground:
         ``index``, ``mode``, ``padding`` and ``kernel`` (a nested list);
         ``.state`` is the last :class:`PlaygroundState`.
     """
-    settings = dict(preset="vertical edges", size=3,
-                    kernel=KERNEL_PRESETS["vertical edges"].tolist(), source="digit",
-                    index=digit_index, mode="per_channel", padding="valid")
+    settings = dict(
+        preset="vertical edges",
+        size=3,
+        kernel=KERNEL_PRESETS["vertical edges"].tolist(),
+        source="digit",
+        index=digit_index,
+        mode="per_channel",
+        padding="valid",
+    )
     widget = Playground(settings, photo_size, title="Kernel playground")
     widget.controls["kernel"] = Control(widget, "kernel")
     return widget

@@ -17,6 +17,7 @@ As for every widget of the course:
   (``static/stepper.js`` draws them);
 * :func:`stepper` builds the widget.
 """
+
 from __future__ import annotations
 
 import math
@@ -122,21 +123,34 @@ class StepperState:
 #: three partial sums and bias add up to each output value.
 EXAMPLES: dict[str, dict[str, Any]] = {
     "1d: (1, 2, 3, 4) ⊛ (3, 2)": dict(
-        x=np.array([1.0, 2, 3, 4]), kernel=np.array([3.0, 2]), stride=1, padding=0, dilation=1,
+        x=np.array([1.0, 2, 3, 4]),
+        kernel=np.array([3.0, 2]),
+        stride=1,
+        padding=0,
+        dilation=1,
     ),
     "1d: a derivative, kernel (-1, 1)": dict(
-        x=np.array([0.0, 0, 0, 0, 1, 2, 3, 4, 4, 4, 4]), kernel=np.array([-1.0, 1]),
-        stride=1, padding=0, dilation=1,
+        x=np.array([0.0, 0, 0, 0, 1, 2, 3, 4, 4, 4, 4]),
+        kernel=np.array([-1.0, 1]),
+        stride=1,
+        padding=0,
+        dilation=1,
     ),
     "2d: 3×5 input, padding (2, 1), stride (2, 2)": dict(
         x=np.arange(1.0, 16.0).reshape(3, 5),
         kernel=np.array([[-1.0, 0, 1], [-1, 0, 1], [-1, 0, 1]]),
-        stride=(2, 2), padding=(2, 1), dilation=(1, 1),
+        stride=(2, 2),
+        padding=(2, 1),
+        dilation=(1, 1),
     ),
     "2d, 3 channels: partial sums + bias": dict(
         x=np.arange(48.0).reshape(3, 4, 4) % 5,
         kernel=np.array([[[1.0, 0], [0, -1]], [[0, 1], [1, 0]], [[1, 1], [-1, 0]]]),
-        bias=1.0, stride=1, padding=0, dilation=1, multichannel=True,
+        bias=1.0,
+        stride=1,
+        padding=0,
+        dilation=1,
+        multichannel=True,
     ),
 }
 
@@ -206,10 +220,8 @@ def stepper_state(
     """
     extra = int(bool(multichannel))
     axes = "(C, W) or (C, H, W)" if multichannel else "(W,) or (H, W)"
-    signal = as_array(x, "x", ndim=(1 + extra, 2 + extra), axes=axes, nonempty=True,
-                      dtype=np.float64)
-    u = as_array(kernel, "kernel", ndim=(1 + extra, 2 + extra), axes=axes, nonempty=True,
-                 dtype=np.float64)
+    signal = as_array(x, "x", ndim=(1 + extra, 2 + extra), axes=axes, nonempty=True, dtype=np.float64)
+    u = as_array(kernel, "kernel", ndim=(1 + extra, 2 + extra), axes=axes, nonempty=True, dtype=np.float64)
     if u.ndim != signal.ndim or (multichannel and u.shape[0] != signal.shape[0]):
         raise ValueError(
             f"kernel has shape {u.shape} but x has shape {signal.shape}: both must be "
@@ -220,8 +232,10 @@ def stepper_state(
     space, kspace = signal.shape[extra:], u.shape[extra:]
     nd = len(space)
     output_shape = shapes.conv_output_shape(space, kspace, stride, padding, dilation)
-    s, p, d = (per_axis(v, name, nd) for v, name in ((stride, "stride"), (padding, "padding"),
-                                                     (dilation, "dilation")))
+    s, p, d = (
+        per_axis(v, name, nd)
+        for v, name in ((stride, "stride"), (padding, "padding"), (dilation, "dilation"))
+    )
     count = math.prod(output_shape)
     position = as_int(position, "position")
     if not 0 <= position < count:
@@ -231,8 +245,7 @@ def stepper_state(
         )
     output_index = tuple(int(i) for i in np.unravel_index(position, output_shape))
     taps = tuple(
-        shapes.footprint(o, k, s_, p_, d_)
-        for o, k, s_, p_, d_ in zip(output_index, kspace, s, p, d)
+        shapes.footprint(o, k, s_, p_, d_) for o, k, s_, p_, d_ in zip(output_index, kspace, s, p, d)
     )
     channels = signal if multichannel else signal[np.newaxis]
     kernels = u if multichannel else u[np.newaxis]
@@ -242,15 +255,26 @@ def stepper_state(
     partials = products.reshape(len(channels), -1).sum(axis=1)
     conv = reference.conv1d if nd == 1 else reference.conv2d
     # One output channel: weight (D = 1, C, ...), bias (1,).
-    output = conv(channels, kernels[np.newaxis], np.array([float(bias)]), stride=s, padding=p,
-                  dilation=d)[0]
+    output = conv(channels, kernels[np.newaxis], np.array([float(bias)]), stride=s, padding=p, dilation=d)[0]
     done = np.arange(count).reshape(output_shape) <= position
     squeeze = (lambda a: a) if multichannel else (lambda a: a[0])
     return StepperState(
-        x=signal, kernel=u, stride=s, padding=p, dilation=d, padded=squeeze(padded),
-        position=position, output_index=output_index, taps=taps, window=squeeze(window),
-        products=squeeze(products), value=float(partials.sum() + bias), output=output,
-        partial=np.where(done, output, np.nan), partials=partials, bias=float(bias),
+        x=signal,
+        kernel=u,
+        stride=s,
+        padding=p,
+        dilation=d,
+        padded=squeeze(padded),
+        position=position,
+        output_index=output_index,
+        taps=taps,
+        window=squeeze(window),
+        products=squeeze(products),
+        value=float(partials.sum() + bias),
+        output=output,
+        partial=np.where(done, output, np.nan),
+        partials=partials,
+        bias=float(bias),
         multichannel=bool(multichannel),
     )
 
@@ -272,8 +296,10 @@ def stepper_data(state: StepperState) -> dict[str, Any]:
     if one:
         p = (0, p[1])
     output = state.output.reshape(1, -1) if one else state.output
-    reads = [[shapes.footprint(o, k, s_, p_, d_) for o in range(n)]
-             for n, k, s_, p_, d_ in zip(output.shape, u.shape[1:], s, p, d)]
+    reads = [
+        [shapes.footprint(o, k, s_, p_, d_) for o in range(n)]
+        for n, k, s_, p_, d_ in zip(output.shape, u.shape[1:], s, p, d)
+    ]
     padded = np.pad(x, [(0, 0), (p[0], p[0]), (p[1], p[1])])
     products, partials = [], []
     for rows in reads[0]:
@@ -283,9 +309,19 @@ def stepper_data(state: StepperState) -> dict[str, Any]:
             products.append(terms.tolist())
             partials.append(terms.reshape(len(u), -1).sum(axis=1).tolist())
     return dict(
-        ndim=state.ndim, channels=len(x), x=x.tolist(), kernel=u.tolist(), bias=state.bias,
-        input_shape=list(x.shape[1:]), output_shape=list(output.shape), padding=list(p),
-        stride=list(s), dilation=list(d), reads=reads, products=products, partials=partials,
+        ndim=state.ndim,
+        channels=len(x),
+        x=x.tolist(),
+        kernel=u.tolist(),
+        bias=state.bias,
+        input_shape=list(x.shape[1:]),
+        output_shape=list(output.shape),
+        padding=list(p),
+        stride=list(s),
+        dilation=list(d),
+        reads=reads,
+        products=products,
+        partials=partials,
         output=output.tolist(),
     )
 
@@ -311,8 +347,10 @@ class Stepper(ConvWidget):
         nd = np.ndim(example["x"]) - int(example.get("multichannel", False))
         for key in ("stride", "padding", "dilation"):
             pair = per_axis(example[key], key, nd)
-            settings[f"{key}_h"], settings[f"{key}_w"] = (pair[0] if nd == 2 else
-                                                          (0 if key == "padding" else 1)), pair[-1]
+            settings[f"{key}_h"], settings[f"{key}_w"] = (
+                (pair[0] if nd == 2 else (0 if key == "padding" else 1)),
+                pair[-1],
+            )
         return settings
 
     def _on_settings(self, change: dict[str, Any]) -> None:
@@ -334,19 +372,38 @@ class Stepper(ConvWidget):
         for key in ("stride", "padding", "dilation"):
             pair = (settings[f"{key}_h"], settings[f"{key}_w"])
             values[key] = pair if nd == 2 else pair[1]
-        return dict(x=example["x"], kernel=example["kernel"], bias=example.get("bias", 0.0),
-                    multichannel=multichannel, **values)
+        return dict(
+            x=example["x"],
+            kernel=example["kernel"],
+            bias=example.get("bias", 0.0),
+            multichannel=multichannel,
+            **values,
+        )
 
     def controls_spec(self, settings: dict[str, Any]) -> list[dict[str, Any]]:
         example = self.examples[settings["example"]]
         one = np.ndim(example["x"]) - int(example.get("multichannel", False)) == 1
-        spec = [choice("example", "example", [(name, name) for name in self.examples],
-                       settings["example"])]
+        spec = [choice("example", "example", [(name, name) for name in self.examples], settings["example"])]
         for key, low, high in (("stride", 1, 4), ("padding", 0, 3), ("dilation", 1, 4)):
-            spec.append(slider(f"{key}_h", f"{key} (rows)", low, max(high, settings[f"{key}_h"]),
-                               settings[f"{key}_h"], hidden=one))
-            spec.append(slider(f"{key}_w", f"{key} ({'length' if one else 'columns'})", low,
-                               max(high, settings[f"{key}_w"]), settings[f"{key}_w"]))
+            spec.append(
+                slider(
+                    f"{key}_h",
+                    f"{key} (rows)",
+                    low,
+                    max(high, settings[f"{key}_h"]),
+                    settings[f"{key}_h"],
+                    hidden=one,
+                )
+            )
+            spec.append(
+                slider(
+                    f"{key}_w",
+                    f"{key} ({'length' if one else 'columns'})",
+                    low,
+                    max(high, settings[f"{key}_w"]),
+                    settings[f"{key}_w"],
+                )
+            )
         return spec
 
     def compute(self, settings: dict[str, Any]) -> tuple[StepperState, dict[str, Any]]:
@@ -375,8 +432,15 @@ class Stepper(ConvWidget):
         H, W = d["input_shape"]
         cell = 30
         body, top = [], 26
-        body.append(svg_text(8, 16, f"output position {state.position + 1} of {state.positions}: "
-                                    f"value {state.value:g}", 14, weight="bold"))
+        body.append(
+            svg_text(
+                8,
+                16,
+                f"output position {state.position + 1} of {state.positions}: value {state.value:g}",
+                14,
+                weight="bold",
+            )
+        )
         rows = np.asarray(state.taps[0]) if state.ndim == 2 else np.array([0])
         cols = np.asarray(state.taps[-1])
         for c, grid in enumerate(d["x"]):
@@ -384,11 +448,20 @@ class Stepper(ConvWidget):
             for r in range(H):
                 for k in range(W):
                     lit = r in rows and k in cols
-                    body.append(f"<rect x='{left + k * cell}' y='{top + r * cell}' width='{cell}' "
-                                f"height='{cell}' fill='{'#56B4E9' if lit else '#ffffff'}' "
-                                f"stroke='#8a8a8a'/>")
-                    body.append(svg_text(left + k * cell + cell / 2, top + r * cell + 19,
-                                         f"{grid[r][k]:g}", 12, anchor="middle"))
+                    body.append(
+                        f"<rect x='{left + k * cell}' y='{top + r * cell}' width='{cell}' "
+                        f"height='{cell}' fill='{'#56B4E9' if lit else '#ffffff'}' "
+                        f"stroke='#8a8a8a'/>"
+                    )
+                    body.append(
+                        svg_text(
+                            left + k * cell + cell / 2,
+                            top + r * cell + 19,
+                            f"{grid[r][k]:g}",
+                            12,
+                            anchor="middle",
+                        )
+                    )
         out_top = top + H * cell + 30
         body.append(svg_text(8, out_top - 8, "output so far", 13))
         Ho, Wo = d["output_shape"]
@@ -396,12 +469,21 @@ class Stepper(ConvWidget):
         for r in range(Ho):
             for k in range(Wo):
                 value = partial[r, k]
-                body.append(f"<rect x='{8 + k * cell}' y='{out_top + r * cell}' width='{cell}' "
-                            f"height='{cell}' fill='{'#cfe8dc' if np.isfinite(value) else '#ffffff'}'"
-                            f" stroke='#8a8a8a'/>")
+                body.append(
+                    f"<rect x='{8 + k * cell}' y='{out_top + r * cell}' width='{cell}' "
+                    f"height='{cell}' fill='{'#cfe8dc' if np.isfinite(value) else '#ffffff'}'"
+                    f" stroke='#8a8a8a'/>"
+                )
                 if np.isfinite(value):
-                    body.append(svg_text(8 + k * cell + cell / 2, out_top + r * cell + 19,
-                                         f"{value:g}", 12, anchor="middle"))
+                    body.append(
+                        svg_text(
+                            8 + k * cell + cell / 2,
+                            out_top + r * cell + 19,
+                            f"{value:g}",
+                            12,
+                            anchor="middle",
+                        )
+                    )
         width = max(8 + len(d["x"]) * (W * cell + 20), 8 + Wo * cell + 8, 380)
         return svg_document(width, out_top + Ho * cell + 8, body, "convolution stepper")
 
@@ -483,10 +565,22 @@ def stepper(
     if (x is None) != (kernel is None):
         raise ValueError("give both x and kernel, or neither (to use the built-in examples)")
     if x is not None:
-        own = dict(x=x, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
-                   bias=bias, multichannel=multichannel)
+        own = dict(
+            x=x,
+            kernel=kernel,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            bias=bias,
+            multichannel=multichannel,
+        )
         state = stepper_state(**own)  # refuse a bad input here, with its message
-        own.update(x=state.x, kernel=state.kernel, stride=state.stride, padding=state.padding,
-                   dilation=state.dilation)
+        own.update(
+            x=state.x,
+            kernel=state.kernel,
+            stride=state.stride,
+            padding=state.padding,
+            dilation=state.dilation,
+        )
         examples = {"your input": own, **examples}
     return Stepper(examples, title="Sliding the kernel, one output at a time")

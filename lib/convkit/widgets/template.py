@@ -18,6 +18,7 @@ of ``x²``). The widget (:func:`template_matcher`) sends the maps to
 ``static/template.js``, which draws them sharp at the screen's resolution with
 colour bars and marks the patch and both peaks.
 """
+
 from __future__ import annotations
 
 from typing import Any, NamedTuple
@@ -36,8 +37,14 @@ from convkit.widgets._base import (
     svg_text,
 )
 
-__all__ = ["TemplateMatcher", "TemplateState", "normalized_cross_correlation", "template_data",
-           "template_matcher", "template_state"]
+__all__ = [
+    "TemplateMatcher",
+    "TemplateState",
+    "normalized_cross_correlation",
+    "template_data",
+    "template_matcher",
+    "template_state",
+]
 
 # Windows whose spread is below this fraction of their energy count as flat:
 # the correlation coefficient is undefined there and reported as 0.
@@ -69,8 +76,9 @@ def _plain_and_ncc(x: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray
     plain, numerator = reference.conv2d(x[None, None], np.stack([p, p0])[:, None])[0]
     # Window sums of x and of x² in one grouped convolution: channel 0 is x,
     # channel 1 is x², and each gets its own h×w kernel of ones (groups=2).
-    window_sum, window_energy = reference.conv2d(np.stack([x, x**2])[None], np.ones((2, 1, h, w)),
-                                                 groups=2)[0]
+    window_sum, window_energy = reference.conv2d(np.stack([x, x**2])[None], np.ones((2, 1, h, w)), groups=2)[
+        0
+    ]
     # sum((X - mean X)²) from the window sums; rounding can make it slightly negative.
     window_spread = np.maximum(window_energy - window_sum**2 / (h * w), 0.0)
     patch_spread = float(np.sum(p0**2))
@@ -253,11 +261,14 @@ def template_state(image2d: Any, top: int, left: int, height: int, width: int) -
 def template_data(state: TemplateState) -> dict[str, Any]:
     """What the browser draws: the image and both maps (float32 bytes), the patch and the peaks."""
     return dict(
-        image=floats(state.image), plain=floats(state.plain), ncc=floats(state.ncc),
+        image=floats(state.image),
+        plain=floats(state.plain),
+        ncc=floats(state.ncc),
         image_range=[float(state.image.min()), float(state.image.max())],
         plain_range=[float(state.plain.min()), float(state.plain.max())],
         patch=[state.top, state.left, *state.patch.shape],
-        plain_peak=list(state.plain_peak), ncc_peak=list(state.ncc_peak),
+        plain_peak=list(state.plain_peak),
+        ncc_peak=list(state.ncc_peak),
         ncc_peak_value=float(state.ncc[state.ncc_peak]),
         description=state.description,
     )
@@ -272,14 +283,14 @@ class TemplateMatcher(ConvWidget):
         self._photo_size = photo_size
         self._images: dict[str, tuple[np.ndarray, tuple[int, int, int, int]]] = {}
         top, left, height, width = _PHOTO_PATCH
-        super().__init__(dict(source="photo", top=top, left=left, height=height, width=width),
-                         **kwargs)
+        super().__init__(dict(source="photo", top=top, left=left, height=height, width=width), **kwargs)
 
     def _image(self, source: str) -> tuple[np.ndarray, tuple[int, int, int, int]]:
         if source not in self._images:
             try:
-                self._images[source] = ((_gray_photo(self._photo_size), _PHOTO_PATCH)
-                                        if source == "photo" else _digit_sheet())
+                self._images[source] = (
+                    (_gray_photo(self._photo_size), _PHOTO_PATCH) if source == "photo" else _digit_sheet()
+                )
             except (IndexError, KeyError, OSError, RuntimeError) as error:
                 raise ValueError(f"cannot load the {source}: {error}") from None
         return self._images[source]
@@ -321,8 +332,7 @@ class TemplateMatcher(ConvWidget):
             H = W = 1
         # The corner's range follows the patch size, so the patch always fits.
         return [
-            choice("source", "image", [("photo", "photo"), ("MNIST digits", "digits")],
-                   settings["source"]),
+            choice("source", "image", [("photo", "photo"), ("MNIST digits", "digits")], settings["source"]),
             slider("top", "patch top row", 0, max(H - settings["height"], 0), settings["top"]),
             slider("left", "patch left column", 0, max(W - settings["width"], 0), settings["left"]),
             slider("height", "patch height", 1, H, settings["height"]),
@@ -331,8 +341,9 @@ class TemplateMatcher(ConvWidget):
 
     def compute(self, settings: dict[str, Any]) -> tuple[TemplateState, dict[str, Any]]:
         image, _ = self._image(settings["source"])
-        state = template_state(image, settings["top"], settings["left"], settings["height"],
-                               settings["width"])
+        state = template_state(
+            image, settings["top"], settings["left"], settings["height"], settings["width"]
+        )
         return state, template_data(state)
 
     def static_svg(self) -> str | None:
@@ -344,8 +355,11 @@ class TemplateMatcher(ConvWidget):
 
         viridis = matplotlib.colormaps["viridis"]
         scale, left, body = 3, 8, [svg_text(8, 18, state.description[:160], 12)]
-        for name, values, mark in (("image", state.image, None), ("plain", state.plain,
-                                   state.plain_peak), ("NCC", state.ncc, state.ncc_peak)):
+        for name, values, mark in (
+            ("image", state.image, None),
+            ("plain", state.plain, state.plain_peak),
+            ("NCC", state.ncc, state.ncc_peak),
+        ):
             low, high = values.min(), values.max()
             if name == "image":
                 gray = np.uint8(np.round((values - low) / ((high - low) or 1) * 255))
@@ -354,17 +368,23 @@ class TemplateMatcher(ConvWidget):
                 rgb = np.uint8(np.round(viridis((values - low) / ((high - low) or 1))[..., :3] * 255))
             h, w = values.shape
             body.append(svg_text(left, 42, name, 13))
-            body.append(f"<image x='{left}' y='50' width='{w * scale}' height='{h * scale}' "
-                        f"style='image-rendering:pixelated' href='{png_data_uri(rgb)}'/>")
+            body.append(
+                f"<image x='{left}' y='50' width='{w * scale}' height='{h * scale}' "
+                f"style='image-rendering:pixelated' href='{png_data_uri(rgb)}'/>"
+            )
             if mark is None:
-                body.append(f"<rect x='{left + state.left * scale}' y='{50 + state.top * scale}' "
-                            f"width='{state.patch.shape[1] * scale}' "
-                            f"height='{state.patch.shape[0] * scale}' fill='none' "
-                            f"stroke='#E69F00' stroke-width='2'/>")
+                body.append(
+                    f"<rect x='{left + state.left * scale}' y='{50 + state.top * scale}' "
+                    f"width='{state.patch.shape[1] * scale}' "
+                    f"height='{state.patch.shape[0] * scale}' fill='none' "
+                    f"stroke='#E69F00' stroke-width='2'/>"
+                )
             else:
-                body.append(f"<circle cx='{left + (mark[1] + 0.5) * scale}' "
-                            f"cy='{50 + (mark[0] + 0.5) * scale}' r='6' fill='none' "
-                            f"stroke='#D55E00' stroke-width='2'/>")
+                body.append(
+                    f"<circle cx='{left + (mark[1] + 0.5) * scale}' "
+                    f"cy='{50 + (mark[0] + 0.5) * scale}' r='6' fill='none' "
+                    f"stroke='#D55E00' stroke-width='2'/>"
+                )
             left += w * scale + 16
         height = 50 + state.image.shape[0] * scale + 10
         return svg_document(max(left, 500), height, body, "template matcher")
