@@ -28,7 +28,6 @@ from convkit.grade.runner import (
     _Reader,
     grade_notebook,
     loads_bounded,
-    nesting_depth,
     select_shard,
 )
 from convkit.grade.sandbox import Sandbox
@@ -285,7 +284,7 @@ def test_a_justification_is_shown_escaped_and_not_graded():
 
 
 def test_the_results_channel_bounds_depth_and_line_length():
-    assert nesting_depth(b'[1, {"a": "[[[["}, [2]]') == 2
+    assert loads_bounded(b'[1, {"a": "[[[["}, [2]]') == [1, {"a": "[[[["}, [2]]
     with pytest.raises(ValueError, match="deeply"):
         loads_bounded(b"[" * 100_000 + b"]" * 100_000)
     read, write = os.pipe()
