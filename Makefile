@@ -19,8 +19,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install convkit with every dependency (once)
 
+# Kernel websockets with TCP_NODELAY: a widget's answer is not held back 40 ms (convkit/widgets/nodelay.py).
 lab: install ## open the course in JupyterLab
 	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks \
+		--ServerApp.kernel_websocket_connection_class=convkit.widgets.nodelay.NoDelayKernelConnection \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: install lint ## run every test: lint, library, notebooks, grading

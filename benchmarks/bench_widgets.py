@@ -7,11 +7,16 @@ headless Chromium, runs each widget's notebook, and times inside the page:
 * **slider change -> repaint**: from the ``input`` event of a slider (set in
   the page, as a key press does) to the new drawing in the DOM (the widget's
   ``data-drawn`` counter moves after it has redrawn), and to the next frame
-  after that. The path goes through the kernel: the browser sends the
-  setting, Python computes the state, the browser draws it.
+  after that. The slider walks its whole range up and down one step at a
+  time at a held arrow key's pace (a change every 33 ms, or as soon as the
+  last one is drawn if that takes longer). A step drawn from lookahead (the
+  state Python sent ahead, ``data-source="ahead"``) and one that waited for the
+  kernel's answer (``"kernel"``) are also reported apart; the target applies
+  to all of them together.
 * **the floor**: the same round trip through a widget that computes and
   draws nothing (it echoes its setting back), measured first: the part of
   each figure that belongs to JupyterLab, the kernel and the machine's load.
+  The server is started as ``make lab`` starts it (``convkit.widgets.nodelay``).
 * **hover -> highlight**: from a ``pointerover`` on an output cell of the
   explorer to its input window lit in the DOM, and to the next frame.
 * **memory over 1,000 updates**: the JS heap (after a forced garbage
@@ -31,11 +36,7 @@ Prints medians and 90th percentiles; exits 1 if a target is missed
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -46,14 +47,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "browser"))
 from lab_page import open_notebook, run_all  # noqa: E402
 
-from conftest import (  # noqa: E402  (the browser tests' server settings, reused)
+from conftest import (  # noqa: E402  (the browser tests' server and browser settings, reused)
     CHROMIUM,
     CHROMIUM_ARGS,
-    LAB_SETTINGS,
-    Lab,
-    _free_port,
     _stop,
-    _wait_until_serving,
+    start_lab,
 )
 
 REPAINT_MEDIAN_MS, REPAINT_P90_MS, HOVER_MEDIAN_MS = 30.0, 60.0, 16.0
@@ -80,48 +78,56 @@ export default { render({ model, el }) {
         self.data = dict(change["new"])
 Echo()'''
 
-# name -> (cell source, slider label, two values to alternate between)
+# name -> (cell source, label of the slider to move)
 WIDGETS = {
-    "echo (the floor: kernel round trip only)": (ECHO, "echo", (1, 2)),
-    "explorer": ("from convkit.widgets.explorer import explorer\nexplorer()", "stride (columns)", (1, 2)),
-    "stepper": ("from convkit.widgets.stepper import stepper\nstepper()", "padding (length)", (0, 1)),
-    "params": (
-        "from convkit.widgets.params import parameter_counter\nparameter_counter()",
-        "kernel side k",
-        (3, 5),
-    ),
+    "echo (the floor: kernel round trip only)": (ECHO, "echo"),
+    "explorer": ("from convkit.widgets.explorer import explorer\nexplorer()", "stride (columns)"),
+    "stepper": ("from convkit.widgets.stepper import stepper\nstepper()", "padding (length)"),
+    "params": ("from convkit.widgets.params import parameter_counter\nparameter_counter()", "kernel side k"),
     "template": (
         "from convkit.widgets.template import template_matcher\ntemplate_matcher()",
         "patch left column",
-        (1, 2),
     ),
 }
 
-# One slider change, timed in the page: input event -> data-drawn moves -> next frame.
+# Slider changes, timed in the page: input event -> data-drawn moves -> next frame. The slider
+# walks its range one step at a time, a change every `cadence` ms at most (a held arrow key).
 REPAINT_JS = """
-async ([label, values, count]) => {
+async ([label, count, cadence]) => {
   const root = document.querySelector('.ck-widget[data-drawn]');
   const input = Array.from(root.querySelectorAll('label')).find(l => l.textContent === label).control;
-  const dom = [], frame = [];
+  input.focus();  // as a click or Tab does before the arrow keys
+  const dom = [], frame = [], source = [];
+  let direction = 1, last = -Infinity;
   for (let k = 0; k < count; k++) {
+    const low = Number(input.min), high = Number(input.max), step = Number(input.step) || 1;
+    let value = Number(input.value);
+    if (value + direction * step > high || value + direction * step < low) direction = -direction;
+    value += direction * step;
+    const wait = last + cadence - performance.now();
+    if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait));
     const before = Number(root.dataset.drawn);
-    const drawn = new Promise(resolve => {
+    const drawn = new Promise((resolve, reject) => {
       const watch = new MutationObserver(() => {
         if (Number(root.dataset.drawn) > before) { watch.disconnect(); resolve(performance.now()); }
       });
       watch.observe(root, { attributes: true, attributeFilter: ['data-drawn'] });
+      setTimeout(() => { watch.disconnect(); reject(new Error(`no drawing for ${label} = ${value}`)); }, 5000);
     });
     const t0 = performance.now();
-    input.value = String(values[k % 2 ? 0 : 1]);
+    last = t0;
+    input.value = String(value);
     input.dispatchEvent(new Event('input', { bubbles: true }));
     const t1 = await drawn;
     const t2 = await new Promise(resolve => requestAnimationFrame(() => resolve(performance.now())));
     dom.push(t1 - t0);
     frame.push(t2 - t0);
+    source.push(root.dataset.source || 'kernel');
   }
-  return { dom, frame };
+  return { dom, frame, source };
 }
 """
+KEY_REPEAT_MS = 33
 
 # Hover over output cells, timed in the page: pointerover -> input cells lit -> next frame.
 HOVER_JS = """
@@ -158,50 +164,6 @@ def _heap(cdp) -> tuple[float, int]:
     return metrics["JSHeapUsedSize"] / 1e6, int(metrics["Nodes"])
 
 
-def start_lab(root: Path) -> Lab:
-    settings = root.parent / "settings"
-    for name, values in LAB_SETTINGS.items():
-        (settings / name).parent.mkdir(parents=True, exist_ok=True)
-        (settings / name).write_text(json.dumps(values))
-    env = dict(
-        os.environ,
-        CONVKIT_OFFLINE="1",
-        JUPYTERLAB_SETTINGS_DIR=str(settings),
-        JUPYTERLAB_WORKSPACES_DIR=str(root.parent / "workspaces"),
-        JUPYTER_RUNTIME_DIR=str(root.parent / "runtime"),
-        JUPYTER_CONFIG_DIR=str(root.parent / "config"),
-    )
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "lib"), env.get("PYTHONPATH")]))
-    token, port = secrets.token_hex(24), _free_port()
-    log = root.parent / "lab.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyterlab",
-            "--no-browser",
-            "--allow-root",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={port}",
-            "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={token}",
-            "--ServerApp.terminals_enabled=False",
-            f"--ServerApp.root_dir={root}",
-            "--LabApp.news_url=None",
-            "--LabApp.expose_app_in_browser=True",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        ],
-        cwd=root,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    lab = Lab(url=f"http://127.0.0.1:{port}", token=token, root=root, process=process)
-    _wait_until_serving(lab, log)
-    return lab
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--updates", type=int, default=200, help="timed slider changes per widget")
@@ -216,7 +178,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="convkit-bench-") as tmp:
         root = Path(tmp) / "notebooks"
         root.mkdir()
-        for name, (source, _, _) in WIDGETS.items():
+        for name, (source, _) in WIDGETS.items():
             notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
             notebook.metadata["kernelspec"] = {
                 "name": "python3",
@@ -224,7 +186,7 @@ def main() -> int:
                 "language": "python",
             }
             nbformat.write(notebook, root / f"{name.split()[0]}.ipynb")
-        lab = start_lab(root)
+        lab = start_lab(root, Path(tmp))
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
@@ -232,16 +194,20 @@ def main() -> int:
                 )
                 page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
                 print(f"Chromium {browser.version}, JupyterLab at {lab.url}")
-                for name, (_, label, values) in WIDGETS.items():
+                for name, (_, label) in WIDGETS.items():
                     open_notebook(page, lab, f"{name.split()[0]}.ipynb")
                     run_all(page)
                     page.wait_for_selector(".ck-widget[data-drawn]", timeout=120_000)
                     # warm-up: first calls compile code paths in both the kernel and the page
-                    page.evaluate(REPAINT_JS, [label, list(values), 20])
-                    times = page.evaluate(REPAINT_JS, [label, list(values), args.updates])
-                    print(f"{name}: slider '{label}' -> repaint")
+                    page.evaluate(REPAINT_JS, [label, 20, KEY_REPEAT_MS])
+                    times = page.evaluate(REPAINT_JS, [label, args.updates, KEY_REPEAT_MS])
+                    print(f"{name}: slider '{label}' walked a step at a time -> repaint")
                     median, p90 = _summary("input event -> new drawing in DOM", times["dom"])
                     _summary("input event -> next frame", times["frame"])
+                    for source in ("ahead", "kernel"):
+                        picked = [d for d, s in zip(times["dom"], times["source"]) if s == source]
+                        if picked and len(picked) < len(times["dom"]):
+                            _summary(f"  drawn from {source}", picked)
                     missed = median > REPAINT_MEDIAN_MS or p90 > REPAINT_P90_MS
                     if missed and not name.startswith("echo"):
                         failures.append(f"{name}: repaint median {median:.1f} ms / p90 {p90:.1f} ms")
@@ -255,7 +221,7 @@ def main() -> int:
                         cdp = page.context.new_cdp_session(page)
                         cdp.send("Performance.enable")
                         heap_before, nodes_before = _heap(cdp)
-                        page.evaluate(REPAINT_JS, [label, list(values), args.memory_updates])
+                        page.evaluate(REPAINT_JS, [label, args.memory_updates, 0])
                         heap_after, nodes_after = _heap(cdp)
                         print(
                             f"explorer: {args.memory_updates} updates: JS heap {heap_before:.1f}"

@@ -19,6 +19,7 @@ from convkit.shapes import (
     conv_output_shape,
     conv_output_size,
     conv_parameter_count,
+    conv_transpose_output_size,
     dense_parameter_count,
     effective_kernel_size,
     footprint,
@@ -287,6 +288,36 @@ def test_conv_output_size_matches_torch_conv1d_or_both_refuse(size, k, s, p, d):
             conv_output_size(size, k, s, p, d)
     else:
         assert conv_output_size(size, k, s, p, d) == expected
+
+
+@PROPERTY
+@given(
+    size=st.integers(1, 12),
+    k=st.integers(1, 5),
+    s=st.integers(1, 4),
+    p=st.integers(0, 4),
+    op=st.integers(0, 3),
+    d=st.integers(1, 3),
+)
+def test_conv_transpose_output_size_matches_torch_conv_transpose1d_or_both_refuse(size, k, s, p, op, d):
+    x, w = torch.zeros(1, 1, size), torch.zeros(1, 1, k)
+    try:
+        expected = F.conv_transpose1d(x, w, stride=s, padding=p, output_padding=op, dilation=d).shape[-1]
+    except RuntimeError:
+        with pytest.raises(ValueError, match="output_padding|crops the whole output"):
+            conv_transpose_output_size(size, k, s, p, op, d)
+    else:
+        assert conv_transpose_output_size(size, k, s, p, op, d) == expected
+
+
+def test_transposed_4x4_stride_2_gives_8x8_which_the_convolution_maps_back():
+    # Hand count: (4 - 1)·2 - 2·1 + (3 - 1) + 1 + 1 = 8.
+    assert conv_transpose_output_size(4, 3, stride=2, padding=1, output_padding=1) == 8
+    assert conv_output_size(8, 3, stride=2, padding=1) == 4
+    with pytest.raises(ValueError, match="output_padding = 2 must be >= 0 and smaller than the stride"):
+        conv_transpose_output_size(4, 3, stride=2, output_padding=2)
+    with pytest.raises(TypeError, match="output_padding must be an int"):
+        conv_transpose_output_size(4, 3, stride=2, output_padding=1.0)
 
 
 @st.composite

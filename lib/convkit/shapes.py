@@ -8,7 +8,10 @@ says otherwise, with 0-based indices. The rules are those of ``torch.nn.function
   ``stride``, the output has ``floor((size + 2 padding - d (k - 1) - 1) / stride) + 1``
   positions;
 * output position ``o`` reads the input cells ``o stride - padding + j d`` for
-  ``j = 0, ..., k - 1`` (negative indices, and indices ``>= size``, are padding).
+  ``j = 0, ..., k - 1`` (negative indices, and indices ``>= size``, are padding);
+* a transposed convolution runs that map backwards: input ``i`` adds into
+  outputs ``i stride - padding + j d``, which makes
+  ``(size - 1) stride - 2 padding + d (k - 1) + output_padding + 1`` positions.
 
 The figures of the lecture (a dense layer on a 256×256 RGB image, the
 ``117×4×10×3`` example, the padded and strided ``C×3×5`` example, the dilated
@@ -30,6 +33,7 @@ __all__ = [
     "effective_kernel_size",
     "conv_output_size",
     "conv_output_shape",
+    "conv_transpose_output_size",
     "padding_before_after",
     "footprint",
     "unread_positions",
@@ -181,6 +185,76 @@ def conv_output_size(
     n = as_int(size, "size", 1)
     k, s, p, d = _check_layer_args(kernel_size, stride, padding, dilation)
     return _output_size(n, k, s, p, d)
+
+
+def _transposed_output_size(n: int, k: int, s: int, p: int, op: int, d: int, where: str = "") -> int:
+    # The one home of the transposed formula; `where` names the axis in messages.
+    if not 0 <= op < max(s, d):
+        raise ValueError(
+            f"output_padding{where} = {op} must be >= 0 and smaller than the stride ({s}) or the "
+            f"dilation ({d}), as for F.conv_transpose2d"
+        )
+    size = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
+    if size < 1:
+        raise ValueError(
+            f"padding{where} = {p} crops the whole output: (n − 1)·s − 2p + d·(k − 1) + "
+            f"output_padding + 1 = {size} (n={n}, k={k}, s={s}, d={d})"
+        )
+    return size
+
+
+def conv_transpose_output_size(
+    size: int,
+    kernel_size: int,
+    stride: int = 1,
+    padding: int = 0,
+    output_padding: int = 0,
+    dilation: int = 1,
+) -> int:
+    """Number of output positions of a transposed convolution along one axis.
+
+    ``(size - 1) stride - 2 padding + dilation (kernel_size - 1) + output_padding + 1``,
+    as ``torch.nn.functional.conv_transpose1d`` computes it: input ``i`` adds
+    tap ``j`` into output ``i stride - padding + j dilation``. ``output_padding``
+    picks among the sizes a convolution with that stride maps to the same
+    length, so it must be smaller than the stride (or the dilation).
+
+    Parameters
+    ----------
+    size : int
+        Input length ``>= 1`` along the axis.
+    kernel_size, stride, padding, dilation : int
+        As for :func:`conv_output_size` (``padding`` here crops the output).
+    output_padding : int, default 0
+        Cells ``>= 0`` added at the far end, smaller than ``stride`` or ``dilation``.
+
+    Returns
+    -------
+    int
+        The output length, at least 1.
+
+    Raises
+    ------
+    TypeError
+        If an argument is not an int.
+    ValueError
+        If an argument is out of range, or the padding crops the whole output.
+
+    Examples
+    --------
+    A 4×4 input upsampled by a 3×3 kernel with stride 2, padding 1 and
+    output_padding 1 gives 8 per axis, twice the input (``conv_output_size``
+    maps 8 back to 4):
+
+    >>> conv_transpose_output_size(4, 3, stride=2, padding=1, output_padding=1)
+    8
+    >>> conv_output_size(8, 3, stride=2, padding=1)
+    4
+    """
+    n = as_int(size, "size", 1)
+    k, s, p, d = _check_layer_args(kernel_size, stride, padding, dilation)
+    op = as_int(output_padding, "output_padding", 0)
+    return _transposed_output_size(n, k, s, p, op, d)
 
 
 def footprint(

@@ -187,6 +187,65 @@ def chromium_path() -> str:
     return CHROMIUM
 
 
+def start_lab(root: Path, scratch: Path) -> Lab:
+    """Start a private JupyterLab on ``root`` (settings, runtime files and log in ``scratch``).
+
+    Served as ``make lab`` serves the course: kernel websockets with ``TCP_NODELAY``
+    (``convkit.widgets.nodelay``). The benchmarks start theirs with this too.
+    """
+    from convkit.widgets.nodelay import SERVER_OPTION
+
+    settings = scratch / "settings"
+    for name, values in LAB_SETTINGS.items():
+        (settings / name).parent.mkdir(parents=True, exist_ok=True)
+        (settings / name).write_text(json.dumps(values))
+    env = dict(
+        os.environ,
+        CONVKIT_OFFLINE="1",
+        JUPYTERLAB_SETTINGS_DIR=str(settings),
+        JUPYTERLAB_WORKSPACES_DIR=str(scratch / "workspaces"),
+        JUPYTER_RUNTIME_DIR=str(scratch / "runtime"),
+        JUPYTER_CONFIG_DIR=str(scratch / "config"),
+    )
+    env.pop("MPLBACKEND", None)  # kernels draw inline, as when the notebooks were saved
+    token, port = secrets.token_hex(24), _free_port()
+    log = scratch / "lab.log"
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "jupyterlab",
+                "--no-browser",
+                "--allow-root",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={port}",
+                "--ServerApp.port_retries=0",
+                f"--IdentityProvider.token={token}",
+                "--ServerApp.terminals_enabled=False",
+                "--LabApp.extension_manager=readonly",
+                f"--ServerApp.root_dir={root}",
+                "--ServerApp.open_browser=False",
+                "--LabApp.news_url=None",
+                "--LabApp.expose_app_in_browser=True",
+                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                SERVER_OPTION,
+            ],
+            cwd=root,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    server = Lab(url=f"http://127.0.0.1:{port}", token=token, root=root, process=process)
+    try:
+        _wait_until_serving(server, log)
+    except BaseException:
+        _stop(server)
+        raise
+    return server
+
+
 @pytest.fixture(scope="session")
 def lab(chromium_path: str) -> Iterator[Lab]:
     """A JupyterLab server on a copy of notebooks/, stopped at the end of the session."""
@@ -194,50 +253,8 @@ def lab(chromium_path: str) -> Iterator[Lab]:
         tmp_path = Path(tmp)
         root = tmp_path / "notebooks"
         shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-        settings = tmp_path / "settings"
-        for name, values in LAB_SETTINGS.items():
-            (settings / name).parent.mkdir(parents=True, exist_ok=True)
-            (settings / name).write_text(json.dumps(values))
-        env = dict(
-            os.environ,
-            CONVKIT_OFFLINE="1",
-            JUPYTERLAB_SETTINGS_DIR=str(settings),
-            JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
-            JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
-            JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
-        )
-        env.pop("MPLBACKEND", None)  # kernels draw inline, as when the notebooks were saved
-        token, port = secrets.token_hex(24), _free_port()
-        log = tmp_path / "lab.log"
-        with log.open("w") as log_file:
-            process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "jupyterlab",
-                    "--no-browser",
-                    "--allow-root",
-                    "--ServerApp.ip=127.0.0.1",
-                    f"--ServerApp.port={port}",
-                    "--ServerApp.port_retries=0",
-                    f"--IdentityProvider.token={token}",
-                    "--ServerApp.terminals_enabled=False",
-                    "--LabApp.extension_manager=readonly",
-                    f"--ServerApp.root_dir={root}",
-                    "--ServerApp.open_browser=False",
-                    "--LabApp.news_url=None",
-                    "--LabApp.expose_app_in_browser=True",
-                    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-                ],
-                cwd=root,
-                env=env,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        server = Lab(url=f"http://127.0.0.1:{port}", token=token, root=root, process=process)
+        server = start_lab(root, tmp_path)
         try:
-            _wait_until_serving(server, log)
             yield server
         finally:
             killed = _stop(server)

@@ -9,6 +9,7 @@ the transposed output size and for the multichannel output value.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -24,6 +25,9 @@ WIDGETS = {
     "explorer_lecture": (
         "from convkit.widgets.explorer import explorer\n"
         "explorer('lecture: 3×5, padding (2, 1), stride (2, 2)')"
+    ),
+    "explorer_stride2": (
+        "from convkit.widgets.explorer import explorer\nw = explorer()\nw.controls['stride_w'].value = 2\nw"
     ),
     "stepper": "from convkit.widgets.stepper import stepper\nstepper()",
     "playground": "from convkit.widgets.playground import playground\nplayground()",
@@ -180,6 +184,32 @@ def test_explorer_is_operated_by_keyboard_and_a_bad_setting_keeps_the_picture(wi
     assert widget.locator("rect[data-g=out]").count() == 5 * 4
     _set_range(widget, "input height H", 7)
     widget.locator(".ck-error").wait_for(state="hidden", timeout=30_000)
+
+
+def _picture(view) -> str:
+    """The widget's drawing as markup, with the page-made element ids blanked."""
+    return re.sub(r"ck-[a-z_]+-\d+", "ck-id", view.locator(".ck-body").inner_html())
+
+
+@pytest.mark.parametrize("widget", ["explorer"], indirect=True)
+def test_a_key_press_is_drawn_from_lookahead_as_python_draws_it(widget, lab):
+    page = widget.page
+    slider = widget.get_by_label("stride (columns)", exact=True)
+    slider.focus()  # focusing a slider asks Python for its neighbours
+    page.wait_for_function("el => Number(el.dataset.ahead) > 0", arg=widget.element_handle(), timeout=30_000)
+    before = _drawn(widget)
+    slider.press("ArrowRight")  # stride 1 -> 2
+    _wait_redrawn(widget, before)
+    assert widget.get_attribute("data-source") == "ahead"
+    ahead = _picture(widget)
+    assert widget.locator("rect[data-g=out]").count() == 5 * 4  # floor((9 - 3) / 2) + 1 = 4 columns
+    # Python's answer to the same change confirms the picture without drawing again.
+    page.wait_for_timeout(1500)
+    assert _drawn(widget) == before + 1 and _picture(widget) == ahead
+    # The same settings drawn from the kernel's own state, in a fresh notebook: the same picture.
+    fresh = open_widget(lab, page, "explorer_stride2")
+    assert fresh.get_attribute("data-source") == "kernel"
+    assert _picture(fresh) == ahead
 
 
 @pytest.mark.parametrize("widget", ["stepper"], indirect=True)

@@ -9,7 +9,11 @@ A widget of the course is three things:
   (``settings``) into the state and the state into JSON (``data``).
 
 The browser sends only control changes (``settings``) to the kernel; Python
-answers with ``data``. One error policy for all: a setting the state function
+answers with ``data``. So that a key press on a slider need not wait for that
+round trip, the browser also asks for *lookahead*: the states one step away on
+each control, computed by the same ``compute`` and sent ahead
+(:meth:`ConvWidget.neighbours`); a change that lands on one is drawn at once,
+and Python's answer confirms it. One error policy for all: a setting the state function
 refuses (``ValueError``/``TypeError``) leaves ``data`` -- and so the picture --
 as it was and puts the message in ``error``, which the widget shows above it.
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 import copy
 import html
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +191,13 @@ class ConvWidget(anywidget.AnyWidget):
         self.presets = {
             s["name"]: Preset(self, s["name"], s["values"]) for s in self.spec if s["kind"] == "button"
         }
+        self._settling: dict[str, Any] | None = None
         self.observe(self._on_settings, "settings")
+        self.on_msg(self._on_message)
+        # Keys of the states sent ahead lately, which the browser still holds: not sent again.
+        self._sent_ahead: dict[str, None] = {}
+        # The states computed for lookahead, by the same key, until a change asks for one.
+        self._computed_ahead: dict[str, tuple[Any, dict[str, Any]]] = {}
         self.settings = dict(settings)
 
     # -- to be written by each widget -------------------------------------------------------
@@ -198,19 +209,54 @@ class ConvWidget(anywidget.AnyWidget):
         """``(state, data)`` for ``settings``; raise ValueError/TypeError to refuse them."""
         raise NotImplementedError
 
+    def settle(self, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+        """The settings a change from ``old`` to ``new`` ends at (``new`` itself by default).
+
+        A widget whose controls move together (a new image brings its own patch,
+        a preset fills the kernel) says so here, without side effects: the same
+        rule then serves a change and the states sent ahead. Raise
+        ValueError/TypeError to refuse the change.
+        """
+        return new
+
     def static_svg(self) -> str | None:
         """An SVG picture of the current state, for pages shown without a kernel."""
         return None
 
     # -- the one update path ----------------------------------------------------------------
+    def settled(self, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+        """:meth:`settle` applied until nothing moves (a new size may then clear a preset)."""
+        for _ in range(8):
+            moved = self.settle(old, dict(new))
+            if moved == new:
+                return new
+            old, new = new, moved
+        raise ValueError("these settings keep changing each other; choose them one at a time")
+
     def _on_settings(self, change: dict[str, Any]) -> None:
+        old, new = change.get("old") or {}, change["new"]
+        if new is self._settling:  # the settled settings, just written below
+            self._settling = None
+            self.refresh()
+            return
+        try:
+            settled = self.settled(old, new)
+        except (ValueError, TypeError) as error:
+            self.error = str(error)
+            return
+        if settled != new:
+            self._settling = settled
+            self.settings = settled  # observed again: refreshes
+            return
         self.refresh()
 
     def refresh(self) -> None:
         """Recompute from ``settings``; on a refused setting keep the last picture and say why."""
         settings = dict(self.settings)
         try:
-            state, data = self.compute(settings)
+            # A state just computed for lookahead is what the browser already shows: reuse it.
+            ready = self._computed_ahead.pop(json.dumps(settings, sort_keys=True), None)
+            state, data = ready if ready is not None else self.compute(settings)
         except (ValueError, TypeError) as error:
             self.error = str(error)
             return
@@ -220,7 +266,100 @@ class ConvWidget(anywidget.AnyWidget):
         self.state = state
         # Error first: the browser redraws on data and then finds no stale message.
         self.error = ""
-        self.data = data
+        # The settings go with the state: the browser matches them against what it drew ahead.
+        self.data = {**data, "_settings": settings}
+
+    # -- lookahead ----------------------------------------------------------------------------
+    #: Seconds of computing spent on one lookahead request for every control's neighbours
+    #: (a request naming one control always gets all of that control's).
+    AHEAD_SECONDS = 0.03
+    #: How many states sent ahead are not sent again (the browser keeps the last 96 it received).
+    AHEAD_REMEMBERED = 48
+
+    def neighbours(self, settings: dict[str, Any], first: str | None = None) -> list[dict[str, Any]]:
+        """The settings one step away from ``settings`` on each visible control.
+
+        One step is the slider's step (or the next option of a menu), within the
+        control's range. With ``first`` naming a control (the one a student is
+        moving, or has just focused), only that control's neighbours, four steps
+        each way: the other controls' would change at its next step anyway.
+        """
+        specs = [
+            s for s in self.spec if s["kind"] != "button" and not s.get("hidden") and not s.get("disabled")
+        ]
+        if any(s["name"] == first for s in specs):
+            specs = [s for s in specs if s["name"] == first]
+        found: list[dict[str, Any]] = []
+        for spec in specs:
+            name, value = spec["name"], settings.get(spec["name"])
+            reach = (1, -1, 2, -2, 3, -3, 4, -4) if name == first else (1, -1)
+            if spec["kind"] in ("range", "number"):
+                candidates = [value + k * spec["step"] for k in reach if isinstance(value, int)]
+                candidates = [v for v in candidates if spec["min"] <= v <= spec["max"]]
+            elif spec["kind"] == "select":
+                options = [v for _, v in spec["options"]]
+                index = options.index(value) if value in options else None
+                candidates = (
+                    []
+                    if index is None
+                    else [options[index + k] for k in reach if 0 <= index + k < len(options)]
+                )
+            else:
+                candidates = []
+            found += [{**settings, name: v} for v in candidates]
+        return found
+
+    def ahead(self, first: str | None = None) -> tuple[list[dict[str, Any]], list[memoryview]]:
+        """The lookahead message for the current settings: ``(entries, buffers)``.
+
+        Each entry holds a neighbour's ``settings`` (as the browser would send
+        them), its state as ``json`` (for the settings they settle at, which the
+        state also holds as ``_settings``) and the index in ``buffers`` of each
+        binary array (``buffers``: path -> index). Settings the state function
+        refuses are left out.
+        """
+        settings = dict(self.settings)
+        entries: list[dict[str, Any]] = []
+        buffers: list[memoryview] = []
+        index_of: dict[bytes, int] = {}  # an array shared by several states is sent once
+        start = time.perf_counter()
+        for asked in self.neighbours(settings, first):
+            moves_first = first in asked and asked[first] != settings.get(first)
+            if not moves_first and time.perf_counter() - start > self.AHEAD_SECONDS:
+                break
+            key = json.dumps(asked, sort_keys=True)
+            if key in self._sent_ahead:
+                continue
+            try:
+                near = self.settled(settings, asked)
+                state, data = self.compute(near)
+            except (ValueError, TypeError):
+                continue
+            # Filed under the settings the browser will send; drawn from those they settle at.
+            payload = _data_to_json({**data, "_settings": near}, self)
+            paths = {}
+            for path, view in payload["buffers"].items():
+                paths[path] = index_of.setdefault(bytes(view), len(buffers))
+                if paths[path] == len(buffers):
+                    buffers.append(view)
+            entries.append({"settings": asked, "json": payload["json"], "buffers": paths})
+            self._sent_ahead[key] = None
+            self._computed_ahead[json.dumps(near, sort_keys=True)] = (state, data)
+        for remembered in (self._sent_ahead, self._computed_ahead):
+            while len(remembered) > self.AHEAD_REMEMBERED:
+                del remembered[next(iter(remembered))]
+        return entries, buffers
+
+    def _on_message(self, widget: Any, content: Any, buffers: Any) -> None:
+        # The browser asks for lookahead after each change it sends; anything else is ignored.
+        if not isinstance(content, dict) or content.get("kind") != "ahead":
+            return
+        if content.get("fresh") is True:
+            self._sent_ahead.clear()  # a new or reloaded page holds nothing yet
+        first = content.get("first")
+        entries, views = self.ahead(first if isinstance(first, str) else None)
+        # Always answered, even with nothing new: the browser asks again only after an answer.
+        self.send({"kind": "ahead", "entries": entries}, views)
 
     def __repr__(self) -> str:
         # A stable text form for saved notebooks (no memory address).

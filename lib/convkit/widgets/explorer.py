@@ -278,21 +278,10 @@ def _call_texts(facts: dict[str, Any]) -> tuple[str, str]:
 
 
 def _transposed_size(n: int, k: int, s: int, p: int, op: int, d: int, axis: str) -> int:
-    """``(n - 1) s - 2 p + d (k - 1) + output_padding + 1``, as ``F.conv_transpose2d`` computes."""
+    """One axis of a transposed convolution (``shapes``' formula), with the axis in messages."""
     if isinstance(op, bool) or not isinstance(op, (int, np.integer)):
         raise TypeError(f"output_padding ({axis}) must be an int, got {op!r}")
-    if not 0 <= op < max(s, d):
-        raise ValueError(
-            f"output_padding ({axis}) = {op} must be >= 0 and smaller than the stride ({s}) or the "
-            f"dilation ({d}), as for F.conv_transpose2d"
-        )
-    size = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
-    if size < 1:
-        raise ValueError(
-            f"padding ({axis}) = {p} crops the whole output: (n − 1)·s − 2p + d·(k − 1) + "
-            f"output_padding + 1 = {size} (n={n}, k={k}, s={s}, d={d})"
-        )
-    return size
+    return shapes._transposed_output_size(n, k, s, p, int(op), d, f" ({axis})")
 
 
 def _reads(transposed: bool, n: int, out: int, k: int, s: int, p: int, d: int) -> list[list[tuple[int, int]]]:

@@ -321,8 +321,8 @@ class Playground(ConvWidget):
             self._images[key] = np.asarray(image, dtype=float)
         return self._images[key]
 
-    def _on_settings(self, change: dict[str, Any]) -> None:
-        old, new = change.get("old") or {}, dict(change["new"])
+    def settle(self, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+        new = dict(new)
         if old and new["preset"] and new["preset"] != old.get("preset"):
             # A preset fills the kernel (and sets its size).
             new["kernel"] = KERNEL_PRESETS[new["preset"]].tolist()
@@ -341,10 +341,7 @@ class Playground(ConvWidget):
             # Edited by hand: the menu stops naming a preset the cells no longer hold.
             if not np.array_equal(np.asarray(new["kernel"], dtype=float), KERNEL_PRESETS[new["preset"]]):
                 new["preset"] = ""
-        if new != change["new"]:
-            self.settings = new
-            return
-        self.refresh()
+        return new
 
     def controls_spec(self, settings: dict[str, Any]) -> list[dict[str, Any]]:
         presets = [("(edited kernel)", "")] + [(name, name) for name in KERNEL_PRESETS]

@@ -353,16 +353,17 @@ class Stepper(ConvWidget):
             )
         return settings
 
+    def settle(self, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+        if old.get("example") not in (None, new["example"]):
+            # A new example brings its own stride, padding and dilation.
+            return self._settings_for(new["example"])
+        return new
+
     def _on_settings(self, change: dict[str, Any]) -> None:
         old = change.get("old") or {}
         if old.get("example") not in (None, change["new"]["example"]):
-            # A new example brings its own stride, padding and dilation, and starts at 0.
-            self.position = 0
-            settings = self._settings_for(change["new"]["example"])
-            if settings != self.settings:
-                self.settings = settings  # observed: refreshes
-                return
-        self.refresh()
+            self.position = 0  # and starts at its first position
+        super()._on_settings(change)
 
     def _arguments(self, settings: dict[str, Any]) -> dict[str, Any]:
         example = self.examples[settings["example"]]

@@ -295,35 +295,21 @@ class TemplateMatcher(ConvWidget):
                 raise ValueError(f"cannot load the {source}: {error}") from None
         return self._images[source]
 
-    def _on_settings(self, change: dict[str, Any]) -> None:
-        old, new = change.get("old") or {}, change["new"]
+    def settle(self, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         if old and new["source"] != old.get("source"):
             # Each image comes with its default patch (a star of the flag; the thin digit).
-            try:
-                _, (top, left, height, width) = self._image(new["source"])
-            except ValueError as error:
-                self.error = str(error)
-                return
-            settings = dict(source=new["source"], top=top, left=left, height=height, width=width)
-            if settings != new:
-                self.settings = settings
-                return
+            _, (top, left, height, width) = self._image(new["source"])
+            return dict(source=new["source"], top=top, left=left, height=height, width=width)
         if set(new) >= {"top", "left", "height", "width"}:
             # Keep the patch inside the image: a larger patch moves its corner back.
-            try:
-                H, W = self._image(new["source"])[0].shape
-            except ValueError as error:
-                self.error = str(error)
-                return
+            H, W = self._image(new["source"])[0].shape
             fitted = dict(new)
             for corner, size, limit in (("top", "height", H), ("left", "width", W)):
                 if isinstance(new[size], int) and isinstance(new[corner], int):
                     fitted[size] = min(max(new[size], 1), limit)
                     fitted[corner] = min(max(new[corner], 0), limit - fitted[size])
-            if fitted != new:
-                self.settings = fitted
-                return
-        self.refresh()
+            return fitted
+        return new
 
     def controls_spec(self, settings: dict[str, Any]) -> list[dict[str, Any]]:
         try:

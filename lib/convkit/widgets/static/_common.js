@@ -75,26 +75,108 @@ function ckSvgNode(tag, attrs = {}) {
 
 // A float32 array sent by Python as bytes (a DataView in the browser), or a plain list.
 function ckFloats(value) {
+  if (value instanceof ArrayBuffer) return new Float32Array(value);
   if (value instanceof DataView) return new Float32Array(value.buffer, value.byteOffset, value.byteLength / 4);
   if (ArrayBuffer.isView(value)) return new Float32Array(value.buffer, value.byteOffset, value.byteLength / 4);
   return Float32Array.from(value.flat(Infinity));
 }
 
-// The state Python sent: one JSON string plus binary arrays (DataViews) put back at their paths.
-const ckParsed = new WeakMap();
-function ckData(model) {
-  const raw = model.get("data");
-  if (!raw || typeof raw.json !== "string") return null;
-  if (ckParsed.has(raw)) return ckParsed.get(raw);
-  const data = JSON.parse(raw.json);
-  for (const [path, view] of Object.entries(raw.buffers || {})) {
+// A state as Python sends it: one JSON string plus binary arrays put back at their paths.
+function ckUnpack(json, buffers) {
+  const data = JSON.parse(json);
+  for (const [path, view] of Object.entries(buffers || {})) {
     const keys = path.split(".");
     let node = data;
     for (const key of keys.slice(0, -1)) node = node[key];
     node[keys[keys.length - 1]] = view;
   }
-  ckParsed.set(raw, data);
   return data;
+}
+
+// Settings as one string, the same whatever the order of their keys (lookahead's cache key).
+function ckKey(value) {
+  if (Array.isArray(value)) return `[${value.map(ckKey).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${ckKey(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+// Lookahead. A control change goes to Python, and the picture waits for its answer: a round
+// trip through JupyterLab and the kernel. So, when asked, Python also sends the states one
+// step away on each control ("ahead" messages, computed by the same state function). A change
+// that lands on one of them is drawn at once; Python's own answer for it then arrives and is
+// already on screen. Anything else (a jump, a typed kernel, a preset) waits for Python.
+const CK_AHEAD_KEEP = 96;
+const ckLooks = new WeakMap();
+function ckLook(model) {
+  let look = ckLooks.get(model);
+  if (look) return look;
+  look = { cache: new Map(), draws: new Set(), heard: new Set(), shown: null, sent: null, asking: false, again: null };
+  ckLooks.set(model, look);
+  model.on("msg:custom", (msg, buffers) => {
+    if (!msg || msg.kind !== "ahead" || !Array.isArray(msg.entries)) return;
+    look.asking = false;
+    if (look.again) {
+      const again = look.again;
+      look.again = null;
+      ckAskAhead(model, again.first);
+    }
+    for (const entry of msg.entries) {
+      const key = ckKey(entry.settings);
+      const views = {};
+      for (const [path, index] of Object.entries(entry.buffers || {})) views[path] = buffers[index];
+      look.cache.delete(key);
+      look.cache.set(key, { key, json: entry.json, views, data: null, settled: null });
+    }
+    while (look.cache.size > CK_AHEAD_KEEP) look.cache.delete(look.cache.keys().next().value);
+    for (const heard of look.heard) heard();
+  });
+  model.on("change:data", () => {
+    const shown = look.shown;
+    if (shown && shown.key === look.sent) {
+      // The picture already shows the last change sent: Python's answer to it (for the
+      // settings it settles at) confirms it, and an older answer must not draw over it.
+      const data = ckData(model, { fromModel: true });
+      if (data && ckKey(data._settings) === shown.settled) look.shown = null;
+      return;
+    }
+    look.shown = null;
+    for (const draw of look.draws) draw();
+  });
+  return look;
+}
+
+// The state to draw: what lookahead showed last, or else the last one Python sent.
+const ckParsed = new WeakMap();
+function ckData(model, { fromModel = false } = {}) {
+  const look = ckLook(model);
+  if (look.shown && !fromModel) return look.shown.data;
+  const raw = model.get("data");
+  if (!raw || typeof raw.json !== "string") return null;
+  if (!ckParsed.has(raw)) ckParsed.set(raw, ckUnpack(raw.json, raw.buffers));
+  return ckParsed.get(raw);
+}
+
+// Call draw() whenever there is a new state to draw; returns the function that stops it.
+function ckOnData(model, draw) {
+  const look = ckLook(model);
+  look.draws.add(draw);
+  return () => look.draws.delete(draw);
+}
+
+// Ask Python for the states one step away on each control (first the one named). One request
+// at a time: while one is answered, only the latest next one waits, so a held key cannot queue
+// work in the kernel faster than it is done.
+function ckAskAhead(model, first) {
+  const look = ckLook(model);
+  if (look.asking) {
+    look.again = { first };
+    return;
+  }
+  look.asking = true;
+  // "fresh": this page holds no state sent ahead (first view, or a reloaded page).
+  model.send({ kind: "ahead", first: first || null, fresh: look.cache.size === 0 });
 }
 
 let ckIds = 0;
@@ -103,10 +185,24 @@ function ckId(prefix) {
   return `ck-${prefix}-${ckIds}`;
 }
 
-// Send one or more control values to Python (the only messages a widget sends).
+// Send one or more control values to Python (with requests for lookahead, the only messages a
+// widget sends), and draw the new state at once if lookahead already has it.
 function ckSend(model, values) {
-  model.set("settings", { ...model.get("settings"), ...values });
+  const settings = { ...model.get("settings"), ...values };
+  model.set("settings", settings);
   model.save_changes();
+  const names = Object.keys(values);
+  ckAskAhead(model, names.length === 1 ? names[0] : null);
+  const look = ckLook(model);
+  look.sent = ckKey(settings);
+  const hit = look.cache.get(look.sent);
+  if (!hit) return;
+  if (!hit.data) {
+    hit.data = ckUnpack(hit.json, hit.views);
+    hit.settled = ckKey(hit.data._settings);
+  }
+  look.shown = hit;
+  for (const draw of look.draws) draw();
 }
 
 // The frame every widget has: title, controls built from the spec, error banner, body.
@@ -167,6 +263,8 @@ function ckFrame(model, el, extraClass) {
         box.append(input);
       }
       input.ckSpec = spec;
+      // A focused control is likely to move next: ask for its neighbours before it does.
+      input.addEventListener("focus", () => ckAskAhead(model, spec.name));
       inputs[spec.name] = input;
       controls.append(box);
     }
@@ -207,6 +305,7 @@ function ckFrame(model, el, extraClass) {
   const onSettings = () => sync(model.get("settings"));
   const onError = () => {
     const message = model.get("error");
+    if (message) ckLook(model).shown = null;  // Python refused: its next state draws again
     banner.hidden = !message;
     banner.textContent = message ? `No new picture: ${message}` : "";
     root.classList.toggle("ck-stale", Boolean(message));
@@ -215,14 +314,21 @@ function ckFrame(model, el, extraClass) {
   model.on("change:settings", onSettings);
   model.on("change:error", onError);
   onError();
+  // How many states lookahead holds (for tests and benchmarks, like data-drawn).
+  const onAhead = () => { root.dataset.ahead = String(ckLook(model).cache.size); };
+  ckLook(model).heard.add(onAhead);
+  ckAskAhead(model, null);
   let drawings = 0;
   return {
     root, body, banner, inputs,
     redrawn() {
       drawings += 1;
       root.dataset.drawn = String(drawings);
+      // Where the state drawn came from: "ahead" (lookahead) or "kernel" (Python's answer).
+      root.dataset.source = ckLook(model).shown ? "ahead" : "kernel";
     },
     dispose() {
+      ckLook(model).heard.delete(onAhead);
       model.off("change:spec", onSpec);
       model.off("change:settings", onSettings);
       model.off("change:error", onError);

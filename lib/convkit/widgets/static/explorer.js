@@ -253,10 +253,10 @@ function render({ model, el }) {
     restore();
   });
 
-  model.on("change:data", draw);
+  const stopDrawing = ckOnData(model, draw);
   draw();
   return () => {
-    model.off("change:data", draw);
+    stopDrawing();
     frame.dispose();
   };
 }

@@ -178,12 +178,12 @@ function render({ model, el }) {
   });
 
   const onPosition = () => { if (model.get("position") !== position) go(model.get("position"), { send: false }); };
-  model.on("change:data", draw);
+  const stopDrawing = ckOnData(model, draw);
   model.on("change:position", onPosition);
   draw();
   return () => {
     stop();
-    model.off("change:data", draw);
+    stopDrawing();
     model.off("change:position", onPosition);
     frame.dispose();
   };

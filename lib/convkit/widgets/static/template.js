@@ -59,10 +59,10 @@ function render({ model, el }) {
     frame.redrawn();
   }
 
-  model.on("change:data", draw);
+  const stopDrawing = ckOnData(model, draw);
   draw();
   return () => {
-    model.off("change:data", draw);
+    stopDrawing();
     frame.dispose();
   };
 }
