@@ -200,6 +200,16 @@ def test_show_bank_lays_out_rows_and_columns_with_labels():
     assert fig.get_suptitle() == "w"
 
 
+def test_show_bank_colorbar_ticks_are_zero_and_each_panels_limits():
+    maps = np.array([[[[0.5, -0.25], [0.0, 0.125]], [[-3.0, 1.0], [2.0, 0.0]]]])  # limits 0.5 and 3
+    fig = show_bank(maps)
+    fig.canvas.draw()
+    bars = fig.axes[2:]
+    assert [list(bar.get_yticks()) for bar in bars] == [[-0.5, 0.0, 0.5], [-3.0, 0.0, 3.0]]
+    assert [t.get_text() for t in bars[1].get_yticklabels()] == ["\N{MINUS SIGN}3", "0", "3"]
+    plt.close(fig)
+
+
 @pytest.mark.parametrize("signed", [True, False])
 def test_show_bank_panels_titles_and_colorbar_labels_never_overlap(signed):
     # show_bank places every axes by hand; small values give the widest tick labels ("-0.015"),

@@ -318,6 +318,11 @@ def show_signal(
 # ------------------------------------------------------------------------- banks
 
 
+def _tick_label(value: float, _position: Any = None) -> str:
+    # Two significant digits, with a true minus sign as matplotlib's own tick labels have.
+    return f"{value:.2g}".replace("-", "\N{MINUS SIGN}")
+
+
 def show_bank(
     maps: Any,
     *,
@@ -331,7 +336,8 @@ def show_bank(
     Typical uses: a weight ``(D, C, h, w)`` transposed to ``(C, D, h, w)``
     (rows are input channels, columns filters), or activation maps
     ``(N, D, H', W')``. Each panel gets its own colour scale (filters differ
-    a lot in gain), symmetric about zero with a colorbar when ``signed``.
+    a lot in gain), symmetric about zero with a colorbar when ``signed``,
+    whose ticks are zero and the panel's limits ``±max |values|``.
 
     Parameters
     ----------
@@ -415,7 +421,9 @@ def show_bank(
     if signed:  # after every panel, so that fig.axes lists the R * K panels first
         for image, x0, y0 in images:
             cax = fig.add_axes(box(x0 + panel + bar_pad, y0 + 0.1 * panel_h, bar_w, 0.8 * panel_h))
-            bar = fig.colorbar(image, cax=cax)
+            low, high = image.get_clim()
+            # Three ticks, the panel's limits and zero, say its scale and draw faster than five.
+            bar = fig.colorbar(image, cax=cax, ticks=[low, 0.0, high], format=_tick_label)
             bar.ax.tick_params(labelsize=6)
             bar.ax.xaxis.set_visible(False)
     if title is not None:
