@@ -64,9 +64,22 @@ def test_ncc_equals_a_brute_force_loop_of_pearson_correlations(height, width, h,
     assume(h * w > 1)
     rng = np.random.default_rng(seed)
     image, patch = rng.normal(size=(height, width)), rng.normal(size=(h, w))
+    # A window whose values differ by less than about 1e-4 of their size is flat to the sums
+    # the NCC is computed from (rounding swamps its spread); it gets 0, pinned below.
+    windows = np.lib.stride_tricks.sliding_window_view(image, (h, w)).reshape(-1, h * w)
+    assume(np.all(windows.var(axis=1) > 1e-8 * (windows**2).mean(axis=1)))
     np.testing.assert_allclose(
         normalized_cross_correlation(image, patch), _brute_force_ncc(image, patch), atol=1e-9
     )
+
+
+def test_a_window_flat_to_rounding_gets_zero_not_the_sign_of_its_noise():
+    # (2.1871961, 2.1871961 + 2.3e-5) against a falling pair: exactly -1 in exact arithmetic,
+    # but its spread (2.7e-10) is below 1e-9 of its energy (9.6), the level at which
+    # sum(x²) - (sum x)² / n is rounding; so the map says "no evidence" (0), as for a flat window.
+    image = np.array([[2.1871961, 2.1871961 + 2.3e-5, 0.0]])
+    ncc = normalized_cross_correlation(image, [[1.0, 0.0]])
+    assert ncc[0, 0] == 0.0 and ncc[0, 1] == pytest.approx(1.0)
 
 
 @settings(max_examples=30, deadline=None)
