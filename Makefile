@@ -25,8 +25,13 @@ lab: install ## open the course in JupyterLab
 		--ServerApp.kernel_websocket_connection_class=convkit.widgets.nodelay.NoDelayKernelConnection \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 
+# The notebooks run two at a time (each in its own kernel, one notebook per worker):
+# most of a notebook's time is its kernel importing torch, which two cores share well.
+NOTEBOOK_WORKERS ?= 2
+
 test: install lint ## run every test: lint, library, notebooks, grading
-	CONVKIT_OFFLINE=1 $(BIN)/python -m pytest
+	CONVKIT_OFFLINE=1 $(BIN)/python -m pytest tests lib/convkit
+	CONVKIT_OFFLINE=1 $(BIN)/python -m pytest notebooks -n $(NOTEBOOK_WORKERS) --dist loadscope
 
 test-fast: install ## the library tests, fewer hypothesis examples, no browser
 	CONVKIT_OFFLINE=1 HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest tests -m "not browser"
