@@ -216,15 +216,20 @@ def test_show_bank_panels_titles_and_colorbar_labels_never_overlap(signed):
     # a two-line title the tallest header, and the row labels sit left of the first column.
     rng = np.random.default_rng(1)
     maps = 0.02 * rng.standard_normal((3, 4, 5, 7))
-    fig = show_bank(maps, row_labels=["row 0", "row 1", "row 2"], col_labels=["two\nlines", "b", "c", "d"],
-                    title="a title above everything", signed=signed)
+    fig = show_bank(
+        maps,
+        row_labels=["row 0", "row 1", "row 2"],
+        col_labels=["two\nlines", "b", "c", "d"],
+        title="a title above everything",
+        signed=signed,
+    )
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     boxes = [ax.get_tightbbox(renderer) for ax in fig.axes]  # with titles, labels and tick labels
     boxes.append(fig._suptitle.get_window_extent(renderer))
     assert len(boxes) == (24 if signed else 12) + 1
     for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
+        for b in boxes[i + 1 :]:
             overlap_w = min(a.x1, b.x1) - max(a.x0, b.x0)
             overlap_h = min(a.y1, b.y1) - max(a.y0, b.y0)
             assert overlap_w <= 0 or overlap_h <= 0, (a, b)
