@@ -7,14 +7,16 @@ course widgets are then checked against fresh widgets set to each neighbour.
 
 from __future__ import annotations
 
+import importlib
 import json
+from pathlib import Path
 from unittest import mock
 
 import pytest
 
 from convkit.widgets._base import ConvWidget, _data_to_json, choice, floats, slider
 from convkit.widgets.explorer import explorer
-from convkit.widgets.nodelay import NoDelayKernelConnection
+from convkit.widgets.nodelay import SERVER_OPTION, NoDelayKernelConnection
 from convkit.widgets.params import parameter_counter
 from convkit.widgets.playground import playground
 from convkit.widgets.stepper import stepper
@@ -166,3 +168,11 @@ def test_the_kernel_websocket_turns_nagle_off_before_it_connects():
         with mock.patch.object(NoDelayKernelConnection, "websocket_handler", handler):
             connection.connect()
     assert calls == [("nodelay", True), "connect"]
+
+
+def test_make_lab_serves_the_course_with_the_same_connection_class():
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    lab = makefile[makefile.index("\nlab:") : makefile.index("\ntest:")]
+    assert SERVER_OPTION in lab.replace("\\\n", " ").split()
+    module, _, name = SERVER_OPTION.split("=", 1)[1].rpartition(".")
+    assert getattr(importlib.import_module(module), name) is NoDelayKernelConnection
