@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import tomllib
 
 import convkit.widgets
 from convkit.widgets import explorer, params, playground, stepper, template
-from convkit.widgets._base import STATIC
+from convkit.widgets._base import SNAPSHOT_MIME, STATIC, _data_to_json
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDGET_MODULES = {
@@ -56,3 +58,25 @@ def test_every_widget_module_is_importable():
     assert all(
         m.__name__.startswith("convkit.widgets.") for m in (explorer, params, playground, stepper, template)
     )
+
+
+MAKERS = {
+    "explorer.js": explorer.explorer,
+    "stepper.js": stepper.stepper,
+    "playground.js": playground.playground,
+    "template.js": template.template_matcher,
+    "params.js": params.parameter_counter,
+}
+
+
+@pytest.mark.parametrize("name", sorted(MAKERS))
+def test_each_widget_saves_a_snapshot_a_page_can_draw_it_from_without_a_kernel(name):
+    widget = MAKERS[name]()
+    bundle, _ = widget._repr_mimebundle_()
+    shot = json.loads(json.dumps(bundle[SNAPSHOT_MIME]))  # plain JSON, as saved in a notebook
+    assert shot["module"] == name and (STATIC / name).is_file()
+    assert shot["settings"] == widget.settings and shot["spec"] == widget.spec
+    payload = _data_to_json(widget.data, widget)
+    assert json.loads(shot["data"]["json"]) == json.loads(payload["json"])
+    sent = {path: base64.b64decode(text) for path, text in shot["data"]["buffers"].items()}
+    assert sent == {path: bytes(view) for path, view in payload["buffers"].items()}

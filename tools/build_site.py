@@ -6,9 +6,13 @@ links above and below. ``index.html`` lists the notebooks with one line each and
 ``readme.html`` is the README. All links are relative, so the folder opens from
 disk (``site/index.html``) or from any static web server.
 
-Notebooks are saved without widget state, so a widget output cannot come alive
-in a static page: it is replaced by its saved picture, or by a note saying where
-it runs.
+Notebooks are saved without widget state, so a widget view cannot come alive in
+a static page. A course widget saves a snapshot of its state beside the view
+(``convkit.widgets._base.SNAPSHOT_MIME``): the page draws it with the widget's
+own drawing code (``widgets/``, classic scripts, since pages opened from disk
+cannot load ES modules), hover and stepping included, with its controls
+disabled. Other widget views get their saved picture, or a note saying where
+they run.
 
 The site works offline: every script it loads is a file of the site. The formulas
 are typeset in the browser by MathJax 3 (``tex-svg-full.js``: one file, SVG output,
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import json
 import re
 import shutil
 import sys
@@ -40,6 +45,8 @@ __all__ = ["Page", "course_pages", "build_site", "main"]
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = Path(__file__).resolve().parent / "site_templates"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+SNAPSHOT_MIME = "application/vnd.convkit.widget-snapshot+json"  # convkit.widgets._base's
+WIDGET_STATIC = ROOT / "lib" / "convkit" / "widgets" / "static"
 WIDGET_NOTE = (
     "<div class='course-widget-note'><b>Interactive widget.</b> It runs when you open "
     "this notebook in JupyterLab (<code>make lab</code>); the notebook is saved without "
@@ -69,8 +76,23 @@ class _StaticWidgetNote(Preprocessor):
     """
 
     def preprocess(self, nb, resources):
+        modules = resources.setdefault("course_widgets", [])
         for cell in nb.cells:
             for output in cell.get("outputs", []):
+                shot = output.get("data", {}).get(SNAPSHOT_MIME)
+                if shot is not None and output["data"].get("image/svg+xml"):
+                    # Drawn live by widgets/<module> on the page; the picture until then.
+                    state = json.dumps(shot).replace("</", "<\\/")
+                    output["data"] = {
+                        "text/html": (
+                            f"<div class='ck-site-widget' data-module='{html.escape(shot['module'])}'>"
+                            f"<script type='application/json'>{state}</script>"
+                            f"{output['data']['image/svg+xml']}</div>"
+                        )
+                    }
+                    if shot["module"] not in modules:
+                        modules.append(shot["module"])
+                    continue
                 view = output.get("data", {}).get(WIDGET_MIME)
                 if view is not None:
                     # A picture saved beside the view is the widget's static state: keep it.
@@ -178,6 +200,34 @@ def _relink(text: str, pages: list[Page], exercises: list[Path] = (), up: str = 
     return text
 
 
+def _widget_script(module: str) -> str:
+    """A widget's ES module (with the shared helpers) as a classic script registering its render."""
+    code = (WIDGET_STATIC / "_common.js").read_text(encoding="utf-8") + "\n"
+    code += (WIDGET_STATIC / module).read_text(encoding="utf-8")
+    ending = "export default { render };"
+    if code.rstrip().count(ending) != 1 or not code.rstrip().endswith(ending):
+        raise ValueError(f"{module} must end with {ending!r}")
+    register = f"(window.ckSiteWidgets = window.ckSiteWidgets || {{}})[{json.dumps(module)}] = render;"
+    return "(() => {\n" + code.rstrip()[: -len(ending)] + register + "\n})();\n"
+
+
+def _with_widget_scripts(body: str, modules: list[str], out: Path) -> str:
+    """Add the live widgets' style, drawing code and start-up script to a page that has any."""
+    if not modules:
+        return body
+    folder = out / "widgets"
+    folder.mkdir(exist_ok=True)
+    shutil.copy(WIDGET_STATIC / "widgets.css", folder / "widgets.css")
+    shutil.copy(TEMPLATES / "widgets_boot.js", folder / "boot.js")
+    tags = ["<link rel='stylesheet' href='widgets/widgets.css'>"]
+    for module in modules:
+        (folder / module).write_text(_widget_script(module), encoding="utf-8")
+        tags.append(f"<script src='widgets/{html.escape(module)}'></script>")
+    tags.append("<script src='widgets/boot.js'></script>")
+    head, tail = body.rsplit("</body>", 1)
+    return head + "\n".join(tags) + "\n</body>" + tail
+
+
 def build_site(
     out: Path, notebooks: Path = ROOT / "notebooks", readme: Path = ROOT / "README.md"
 ) -> list[Path]:
@@ -203,7 +253,10 @@ def build_site(
     written = []
     for i, page in enumerate(pages):
         nav = _nav(pages[i - 1] if i > 0 else None, pages[i + 1] if i + 1 < len(pages) else None)
-        body, _ = exporter.from_filename(str(page.source), resources={"course_nav": nav, "course_root": ""})
+        body, resources = exporter.from_filename(
+            str(page.source), resources={"course_nav": nav, "course_root": ""}
+        )
+        body = _with_widget_scripts(body, resources.get("course_widgets", []), out)
         (out / page.html_name).write_text(_relink(body, pages, exercises), encoding="utf-8")
         written.append(out / page.html_name)
     # The exercises, read-only: each notebook links to its own, to be done in JupyterLab.

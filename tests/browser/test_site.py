@@ -15,6 +15,8 @@ import nbformat
 import pytest
 from lab_page import NOTEBOOKS, ROOT
 
+from convkit import shapes
+
 sys.path.insert(0, str(ROOT / "tools"))
 import build_site  # noqa: E402
 
@@ -147,3 +149,54 @@ def test_every_page_works_offline_and_typesets_every_formula(site: Path, page):
         assert not found["errors"], f"{name}: formulas MathJax could not read: {found['errors']}"
         raw = re.findall(r"\$[^$]+\$|\\\(|\\\[|\\begin\{", found["prose"])
         assert not raw, f"{name}: LaTeX left untypeset: {raw[:5]}"
+
+
+def _first_snapshot(notebook: Path, module: str) -> dict:
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            shot = output.get("data", {}).get(build_site.SNAPSHOT_MIME)
+            if shot is not None and shot["module"] == module:
+                return shot
+    raise AssertionError(f"no {module} snapshot saved in {notebook.name}")
+
+
+def test_a_saved_explorer_is_live_on_its_page_without_a_kernel(site: Path, page):
+    left = []
+    page.context.route(
+        lambda url: not url.startswith(LOCAL), lambda route: (left.append(route.request.url), route.abort())
+    )
+    notebook = NOTEBOOKS / "05_padding_stride_dilation.ipynb"
+    s = _first_snapshot(notebook, "explorer.js")["settings"]
+    page.goto(site.joinpath(f"{notebook.stem}.html").as_uri(), wait_until="load")
+    widget = page.locator(".ck-site-live .ck-widget").first
+    widget.wait_for(state="visible")
+    # Hovering an output cell lights the input cells it reads, as in JupyterLab.
+    for i, j in [(0, 0), (1, 1)]:
+        widget.locator(f"rect[data-g=out][data-r='{i}'][data-c='{j}']").hover()
+        rows = shapes.footprint(i, s["kernel_h"], s["stride_h"], s["padding_h"], s["dilation_h"])
+        cols = shapes.footprint(j, s["kernel_w"], s["stride_w"], s["padding_w"], s["dilation_w"])
+        lit = widget.locator("rect[data-g=in].lit").evaluate_all(
+            "rects => rects.map(r => [Number(r.dataset.r), Number(r.dataset.c)])"
+        )
+        assert {tuple(c) for c in lit} == {(r, c) for r in rows for c in cols}, (i, j)
+    # Its settings cannot change without Python: the controls are there, but disabled.
+    controls = widget.locator(".ck-controls input, .ck-controls select")
+    assert controls.count() > 0
+    assert all(controls.nth(k).is_disabled() for k in range(controls.count()))
+    assert not left, f"requests that leave file://: {left}"
+
+
+def test_a_setting_changed_on_a_static_page_says_it_needs_python_and_keeps_the_picture(site: Path, page):
+    page.goto(site.joinpath("06_filter_gallery.html").as_uri(), wait_until="load")
+    widget = page.locator(".ck-site-live .ck-playground").first
+    widget.wait_for(state="visible")
+    cell = widget.locator(".ck-body input").first
+    output = widget.locator("canvas").nth(1)
+    before, picture = cell.input_value(), output.evaluate("c => c.toDataURL()")
+    cell.fill("5")
+    cell.press("Enter")
+    banner = widget.locator(".ck-error")
+    banner.wait_for(state="visible")
+    assert "needs Python" in banner.inner_text()
+    assert cell.input_value() == before and output.evaluate("c => c.toDataURL()") == picture

@@ -20,6 +20,7 @@ as it was and puts the message in ``error``, which the widget shows above it.
 
 from __future__ import annotations
 
+import base64
 import copy
 import html
 import json
@@ -30,10 +31,24 @@ from typing import Any
 import anywidget
 import traitlets
 
-__all__ = ["STATIC", "Control", "ConvWidget", "Preset", "choice", "floats", "number", "preset", "slider"]
+__all__ = [
+    "SNAPSHOT_MIME",
+    "STATIC",
+    "Control",
+    "ConvWidget",
+    "Preset",
+    "choice",
+    "floats",
+    "number",
+    "preset",
+    "slider",
+]
 
 #: Folder of the ES modules and the style sheet, shipped inside the package.
 STATIC = Path(__file__).with_name("static")
+#: The output type of a widget's snapshot: what a page without a kernel (``make html``)
+#: needs to draw the widget, hover and all.
+SNAPSHOT_MIME = "application/vnd.convkit.widget-snapshot+json"
 
 
 def _module(name: str) -> str:
@@ -172,6 +187,8 @@ class ConvWidget(anywidget.AnyWidget):
     """
 
     _css = (STATIC / "widgets.css").read_text(encoding="utf-8")
+    #: The widget's module in ``static/`` (its ``_esm`` is ``_module(module_file)``).
+    module_file = ""
     #: Control specs (list of dicts made by slider/choice/preset), kept in step by Python.
     spec = traitlets.List().tag(sync=True)
     #: The values of the controls, by name. The browser writes it; Python answers with data.
@@ -222,6 +239,27 @@ class ConvWidget(anywidget.AnyWidget):
     def static_svg(self) -> str | None:
         """An SVG picture of the current state, for pages shown without a kernel."""
         return None
+
+    def snapshot(self) -> dict[str, Any]:
+        """The current state as the browser gets it, in plain JSON (binary arrays in base64).
+
+        A page without a kernel draws the widget from it with the same module:
+        hover, stepping and highlighting work; the settings stay as saved.
+        """
+        payload = _data_to_json(self.data, self)
+        buffers = {
+            path: base64.b64encode(bytes(view)).decode("ascii") for path, view in payload["buffers"].items()
+        }
+        shot = {
+            "module": self.module_file,
+            "title": self.title,
+            "spec": self.spec,
+            "settings": self.settings,
+            "data": {"json": payload["json"], "buffers": buffers},
+        }
+        if self.has_trait("position"):
+            shot["position"] = self.position
+        return shot
 
     # -- the one update path ----------------------------------------------------------------
     def settled(self, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -373,6 +411,8 @@ class ConvWidget(anywidget.AnyWidget):
             # Front ends without a widget manager (a static page, a viewer) show this picture
             # of the committed state; JupyterLab prefers the live view.
             data = {**data, "image/svg+xml": svg}
+        if self.module_file and self.data and data is not None:
+            data = {**data, SNAPSHOT_MIME: self.snapshot()}
         return data, metadata
 
 

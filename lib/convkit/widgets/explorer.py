@@ -609,6 +609,7 @@ class Explorer(ConvWidget):
     """The convolution explorer (see the module's docstring); build it with :func:`explorer`."""
 
     _esm = _module("explorer.js")
+    module_file = "explorer.js"
 
     def controls_spec(self, settings: dict[str, Any]) -> list[dict[str, Any]]:
         one = settings["ndim"] == 1

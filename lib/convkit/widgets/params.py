@@ -156,6 +156,7 @@ class ParameterCounter(ConvWidget):
     """The parameter counter (see the module's docstring); build it with :func:`parameter_counter`."""
 
     _esm = _module("params.js")
+    module_file = "params.js"
 
     def controls_spec(self, settings: dict[str, Any]) -> list[dict[str, Any]]:
         return [

@@ -300,6 +300,7 @@ class Playground(ConvWidget):
     """The kernel playground (see the module's docstring); build it with :func:`playground`."""
 
     _esm = _module("playground.js")
+    module_file = "playground.js"
 
     def __init__(self, settings: dict[str, Any], photo_size: int, **kwargs: Any):
         self._photo_size = photo_size

@@ -330,6 +330,7 @@ class Stepper(ConvWidget):
     """The stepper (see the module's docstring); build it with :func:`stepper`."""
 
     _esm = _module("stepper.js")
+    module_file = "stepper.js"
     #: The output position shown, row-major. The browser moves it (Play, step, scrub) without
     #: waiting; Python follows to keep ``.state`` at that position.
     position = traitlets.Int(0).tag(sync=True)

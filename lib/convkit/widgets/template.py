@@ -278,6 +278,7 @@ class TemplateMatcher(ConvWidget):
     """The template matcher (see the module's docstring); build it with :func:`template_matcher`."""
 
     _esm = _module("template.js")
+    module_file = "template.js"
 
     def __init__(self, photo_size: int, **kwargs: Any):
         self._photo_size = photo_size
