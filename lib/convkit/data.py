@@ -151,11 +151,13 @@ def _split_name(train: bool) -> str:
 # ----------------------------------------------------------------------------- source 1: files on disk
 
 
+def _all_present(folder: Path, names: tuple[str, ...]) -> bool:
+    return all((folder / name).is_file() for name in names)
+
+
 def _local_files_present(folder: Path) -> bool:
     mnist_dir = folder / "MNIST"
-    raw = all((mnist_dir / "raw" / name).is_file() for name in _RAW_FILES)
-    legacy = all((mnist_dir / "processed" / name).is_file() for name in _LEGACY_FILES)
-    return raw or legacy
+    return _all_present(mnist_dir / "raw", _RAW_FILES) or _all_present(mnist_dir / "processed", _LEGACY_FILES)
 
 
 def _read_idx(path: Path, ndim: int) -> torch.Tensor:
@@ -183,8 +185,8 @@ def _load_local(folder: Path, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     where = f"the copy in {folder / 'MNIST'}"
     mnist_dir = folder / "MNIST"
     try:
-        legacy = mnist_dir / "processed" / _LEGACY_FILES[0 if train else 1]
-        if all((mnist_dir / "processed" / name).is_file() for name in _LEGACY_FILES):
+        if _all_present(mnist_dir / "processed", _LEGACY_FILES):
+            legacy = mnist_dir / "processed" / _LEGACY_FILES[0 if train else 1]
             images, labels = torch.load(legacy, weights_only=True)
         else:
             prefix = "train" if train else "t10k"

@@ -158,13 +158,6 @@ function ckData(model, { fromModel = false } = {}) {
   return ckParsed.get(raw);
 }
 
-// Call draw() whenever there is a new state to draw; returns the function that stops it.
-function ckOnData(model, draw) {
-  const look = ckLook(model);
-  look.draws.add(draw);
-  return () => look.draws.delete(draw);
-}
-
 // Ask Python for the states one step away on each control (first the one named). One request
 // at a time: while one is answered, only the latest next one waits, so a held key cannot queue
 // work in the kernel faster than it is done.
@@ -319,8 +312,16 @@ function ckFrame(model, el, extraClass) {
   ckLook(model).heard.add(onAhead);
   ckAskAhead(model, null);
   let drawings = 0;
+  let stopDrawing = null;
   return {
     root, body, banner, inputs,
+    // Draw now, and again whenever there is a new state to draw, until dispose().
+    start(draw) {
+      const draws = ckLook(model).draws;
+      draws.add(draw);
+      stopDrawing = () => draws.delete(draw);
+      draw();
+    },
     redrawn() {
       drawings += 1;
       root.dataset.drawn = String(drawings);
@@ -328,6 +329,7 @@ function ckFrame(model, el, extraClass) {
       root.dataset.source = ckLook(model).shown ? "ahead" : "kernel";
     },
     dispose() {
+      if (stopDrawing) stopDrawing();
       ckLook(model).heard.delete(onAhead);
       model.off("change:spec", onSpec);
       model.off("change:settings", onSettings);

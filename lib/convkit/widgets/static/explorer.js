@@ -253,12 +253,8 @@ function render({ model, el }) {
     restore();
   });
 
-  const stopDrawing = ckOnData(model, draw);
-  draw();
-  return () => {
-    stopDrawing();
-    frame.dispose();
-  };
+  frame.start(draw);
+  return frame.dispose;
 }
 
 export default { render };

@@ -178,12 +178,10 @@ function render({ model, el }) {
   });
 
   const onPosition = () => { if (model.get("position") !== position) go(model.get("position"), { send: false }); };
-  const stopDrawing = ckOnData(model, draw);
   model.on("change:position", onPosition);
-  draw();
+  frame.start(draw);
   return () => {
     stop();
-    stopDrawing();
     model.off("change:position", onPosition);
     frame.dispose();
   };

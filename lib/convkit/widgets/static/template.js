@@ -59,12 +59,8 @@ function render({ model, el }) {
     frame.redrawn();
   }
 
-  const stopDrawing = ckOnData(model, draw);
-  draw();
-  return () => {
-    stopDrawing();
-    frame.dispose();
-  };
+  frame.start(draw);
+  return frame.dispose;
 }
 
 export default { render };
