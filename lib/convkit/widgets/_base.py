@@ -167,6 +167,11 @@ def _data_to_json(value: dict[str, Any], widget: Any) -> dict[str, Any]:
     return {"json": json.dumps(plain, separators=(",", ":")), "buffers": buffers}
 
 
+def _key(settings: dict[str, Any]) -> str:
+    """Settings as one string, whatever the order of their keys: how lookahead files states."""
+    return json.dumps(settings, sort_keys=True)
+
+
 class ConvWidget(anywidget.AnyWidget):
     """Base of the course widgets: ``settings`` -> ``state`` (Python) -> ``data`` (JSON) -> drawing.
 
@@ -293,7 +298,7 @@ class ConvWidget(anywidget.AnyWidget):
         settings = dict(self.settings)
         try:
             # A state just computed for lookahead is what the browser already shows: reuse it.
-            ready = self._computed_ahead.pop(json.dumps(settings, sort_keys=True), None)
+            ready = self._computed_ahead.pop(_key(settings), None)
             state, data = ready if ready is not None else self.compute(settings)
         except (ValueError, TypeError) as error:
             self.error = str(error)
@@ -365,7 +370,7 @@ class ConvWidget(anywidget.AnyWidget):
             moves_first = first in asked and asked[first] != settings.get(first)
             if not moves_first and time.perf_counter() - start > self.AHEAD_SECONDS:
                 break
-            key = json.dumps(asked, sort_keys=True)
+            key = _key(asked)
             if key in self._sent_ahead:
                 continue
             try:
@@ -382,7 +387,7 @@ class ConvWidget(anywidget.AnyWidget):
                     buffers.append(view)
             entries.append({"settings": asked, "json": payload["json"], "buffers": paths})
             self._sent_ahead[key] = None
-            self._computed_ahead[json.dumps(near, sort_keys=True)] = (state, data)
+            self._computed_ahead[_key(near)] = (state, data)
         for remembered in (self._sent_ahead, self._computed_ahead):
             while len(remembered) > self.AHEAD_REMEMBERED:
                 del remembered[next(iter(remembered))]
