@@ -264,7 +264,7 @@ def watching(names: Iterable[str], on_hit: Callable[[str], None] | None = None) 
     # What the profile hook relies on, to see afterwards that nobody swapped or emptied it.
     cells = tuple(cell.cell_contents for cell in profile.__closure__)
     sizes = (len(forbidden.codes), len(forbidden.builtins), len(forbidden.modules), len(forbidden.ops))
-    _install_audit_hook(audit)
+    previous = _set_audit_target(audit)
     setprofile(profile)
     active[0] = True
     try:
@@ -279,23 +279,28 @@ def watching(names: Iterable[str], on_hit: Callable[[str], None] | None = None) 
         switched_off = not active[0]
         active[0] = False
         setprofile(None)
+        _set_audit_target(previous)
         if not intact and not switched_off and not hits:
             hit("tampering with the call watcher")
 
 
-# sys.addaudithook cannot be undone; one hook per process forwards to the current watcher.
-_audit_target: list = [None]
+# sys.addaudithook cannot be undone: the process gets one hook, installed on first use, which
+# forwards each event to the watcher of the innermost ``watching`` block (or to nobody).
+_audit = {"installed": False, "target": None}
 _audit_lock = threading.Lock()
 
 
-def _install_audit_hook(target) -> None:
+def _forward(event, args) -> None:
+    target = _audit["target"]
+    if target is not None:
+        target(event, args)
+
+
+def _set_audit_target(target):
+    """Make ``target`` receive the audit events (installing the one hook if needed); return the previous one."""
     with _audit_lock:
-        if _audit_target[0] is None:
-
-            def forward(event, args):
-                current = _audit_target[-1]
-                if current is not None:
-                    current(event, args)
-
-            sys.addaudithook(forward)
-        _audit_target.append(target)
+        if not _audit["installed"]:
+            sys.addaudithook(_forward)
+            _audit["installed"] = True
+        previous, _audit["target"] = _audit["target"], target
+        return previous
