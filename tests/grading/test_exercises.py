@@ -65,3 +65,28 @@ def test_untouched_exercises_score_zero_on_every_question(questions):
     assert sorted(outcomes) == sorted(q.id for q in questions)
     scored = {qid: o.points for qid, o in outcomes.items() if o.points}
     assert scored == {}
+
+
+def _digits_promised(question) -> int | None:
+    cells = json.loads((ROOT / "solutions" / question.notebook).read_text())["cells"]
+    prompt = next(
+        "".join(c["source"]) for c in cells if "".join(c["source"]).startswith(f"## Question {question.id} ")
+    )
+    found = re.findall(r"(\d+) significant digits", prompt)
+    return int(found[0]) if found else None
+
+
+@pytest.mark.parametrize("question", QUESTIONS, ids=[q.id for q in QUESTIONS])
+def test_the_digits_a_question_promises_are_the_digits_it_grades_with(question):
+    assert _digits_promised(question) == question.digits
+
+
+@pytest.mark.parametrize("question", [q for q in QUESTIONS if q.digits], ids=lambda q: q.id)
+def test_a_number_rounded_to_the_promised_digits_passes_and_one_digit_fewer_fails(question):
+    from convkit.grade.model import verdict
+
+    for item in question.checks:
+        truth = float(item.expected_value())
+        to_promised, one_fewer = (float(f"{truth:.{n - 1}e}") for n in (question.digits, question.digits - 1))
+        assert verdict(question, item, to_promised, truth) is None
+        assert verdict(question, item, one_fewer, truth) is not None

@@ -24,7 +24,7 @@ from convkit.grade.model import KINDS, NOTEBOOKS, describe, verdict
 from convkit.grade.public import BY_ID, QUESTIONS
 from convkit.grade.runner import Sandbox, _expected, grade_notebook
 
-from .answers import CHEAT, RIGHT, WRONG
+from .answers import CHEAT, RIGHT, USES, WRONG
 from .conftest import HERE, ROOT
 
 PRELUDE = "import numpy as np\nimport torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
@@ -40,6 +40,8 @@ def graded_questions():
 
 def _answer(qid: str, source: str):
     namespace: dict = {"__name__": "__main__"}
+    if qid in USES:  # the earlier answer it may call, as the solution writes it
+        exec(compile(PRELUDE + RIGHT[USES[qid]][0], f"<answer {USES[qid]}>", "exec"), namespace)
     exec(compile(PRELUDE + source, f"<answer {qid}>", "exec"), namespace)
     return namespace[BY_ID[qid].name]
 
@@ -130,9 +132,17 @@ def test_check_judges_only_the_form_of_a_choice_and_asks_for_the_justification(q
     assert lines[3].startswith(f"✗ {qid}")
 
 
-@pytest.mark.parametrize("qid", sorted(RIGHT))
-def test_a_correct_alternative_scores_full_marks(graded_questions, qid):
-    assert judge(graded_questions[qid], RIGHT[qid]) is None
+RIGHT_CASES = [(qid, k) for qid in sorted(RIGHT) for k in range(len(RIGHT[qid]))]
+
+
+def test_every_question_has_three_correct_alternatives_each_written_its_own_way():
+    for qid, sources in RIGHT.items():
+        assert len(sources) >= 3 and len(set(sources)) == len(sources), qid
+
+
+@pytest.mark.parametrize("qid,case", RIGHT_CASES, ids=[f"{q}-{k}" for q, k in RIGHT_CASES])
+def test_a_correct_alternative_scores_full_marks(graded_questions, qid, case):
+    assert judge(graded_questions[qid], RIGHT[qid][case]) is None
 
 
 @pytest.mark.parametrize("qid", sorted(CHEAT))
@@ -186,35 +196,52 @@ def notebook_with(name: str, answers: dict[str, str]) -> str:
     return nbformat.writes(notebook)
 
 
+# One class run through the real sandbox (one helper started for all of it), with a student per
+# column of the answer tables: "right-k" answers every question with its k-th correct alternative,
+# "wrong-k" with its k-th misconception, "cheat" with a forbidden call where a question forbids one.
+def _class() -> dict[str, dict[str, str]]:
+    students = {}
+    for k in range(max(len(v) for v in RIGHT.values())):
+        students[f"right-{k}"] = {qid: sources[k % len(sources)] for qid, sources in RIGHT.items()}
+    for k in range(max(len(v) for v in WRONG.values())):
+        students[f"wrong-{k}"] = {qid: cases[k][0] for qid, cases in WRONG.items() if k < len(cases)}
+    students["cheat"] = dict(CHEAT)
+    return students
+
+
+CLASS = _class()
+
+
 @pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox() as box:
-        yield box
+def class_run(graded_questions):
+    """Outcomes per student and question id, every notebook of every student graded in one sandbox."""
+    expected = _expected(graded_questions.values())
+    outcomes: dict[str, dict] = {}
+    with Sandbox() as sandbox:
+        for student, answers in CLASS.items():
+            outcomes[student] = {}
+            for name in NOTEBOOKS:
+                questions = [q for q in graded_questions.values() if q.notebook == name]
+                mine = {qid: source for qid, source in answers.items() if BY_ID[qid].notebook == name}
+                result = grade_notebook(
+                    sandbox, notebook_with(name, mine), questions, expected, timeout=20.0, memory_mb=1024
+                )
+                outcomes[student].update(result.outcomes)
+    return outcomes
 
 
-def _grade(sandbox, graded_questions, name: str, answers: dict[str, str]):
-    questions = [q for q in graded_questions.values() if q.notebook == name]
-    return grade_notebook(
-        sandbox, notebook_with(name, answers), questions, _expected(questions), timeout=20.0, memory_mb=1024
-    ).outcomes
+@pytest.mark.parametrize("student", [s for s in CLASS if s.startswith("right-")])
+def test_every_correct_alternative_scores_full_marks_in_a_class_run(class_run, student):
+    failed = {qid: o.message for qid, o in class_run[student].items() if o.points != o.max}
+    assert failed == {}
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
-def test_a_notebook_of_misconceptions_scores_zero_with_each_diagnosis(sandbox, graded_questions, name):
-    mine = [q.id for q in QUESTIONS if q.notebook == name]
-    outcomes = _grade(sandbox, graded_questions, name, {qid: WRONG[qid][0][0] for qid in mine})
-    for qid in mine:
-        assert outcomes[qid].points == 0, qid
-        assert WRONG[qid][0][1] in outcomes[qid].message, (qid, outcomes[qid].message)
-
-
-@pytest.mark.parametrize("name", NOTEBOOKS)
-def test_a_notebook_of_correct_alternatives_scores_full_marks(sandbox, graded_questions, name):
-    outcomes = _grade(
-        sandbox, graded_questions, name, {q.id: RIGHT[q.id] for q in QUESTIONS if q.notebook == name}
-    )
-    for qid, outcome in outcomes.items():
-        assert outcome.points == outcome.max, (qid, outcome.message)
+@pytest.mark.parametrize("student", [s for s in CLASS if s.startswith("wrong-")])
+def test_every_misconception_scores_zero_with_its_diagnosis_in_a_class_run(class_run, student):
+    k = int(student.split("-")[1])
+    for qid in CLASS[student]:
+        outcome, diagnosis = class_run[student][qid], WRONG[qid][k][1]
+        assert outcome.points == 0 and diagnosis in outcome.message, (qid, outcome.message)
 
 
 @pytest.mark.xfail(
@@ -222,15 +249,11 @@ def test_a_notebook_of_correct_alternatives_scores_full_marks(sandbox, graded_qu
     strict=True,
     reason="waiting for the grader's sandbox to run answers under watching(question.forbids)",
 )
-@pytest.mark.parametrize(
-    "name", [n for n in NOTEBOOKS if any(q.notebook == n and q.id in CHEAT for q in QUESTIONS)]
-)
-def test_a_forbidden_call_scores_zero_through_the_sandbox(sandbox, graded_questions, name):
-    cheats = {q.id: CHEAT[q.id] for q in QUESTIONS if q.notebook == name and q.id in CHEAT}
-    outcomes = _grade(sandbox, graded_questions, name, cheats)
-    for qid in cheats:
-        assert outcomes[qid].points == 0, qid
-        assert "is not allowed in this question" in outcomes[qid].message, (qid, outcomes[qid].message)
+def test_every_forbidden_call_scores_zero_in_a_class_run(class_run):
+    for qid in CHEAT:
+        outcome = class_run["cheat"][qid]
+        assert outcome.points == 0, qid
+        assert "is not allowed in this question" in outcome.message, (qid, outcome.message)
 
 
 def _nudged(value):

@@ -75,17 +75,42 @@ def _conv_module(value: Any) -> dict | None:
         )
         for key in _CONV_FIELDS
     )
+    fields["padding"] = _padding_amounts(fields)
     return fields
+
+
+def _padding_amounts(fields: dict) -> Any:
+    """A layer's padding as the amounts it pads, whichever way it was written.
+
+    ``padding="valid"`` is no padding; ``padding="same"`` is, per axis, the total
+    ``dilation·(kernel_size − 1)``, one amount when it splits evenly and the pair
+    ``[before, after]`` (PyTorch puts the odd cell after) when it does not. Anything
+    else is left as the layer holds it, for the judge to refuse.
+    """
+    padding, kernels, dilations = fields.get("padding"), fields.get("kernel_size"), fields.get("dilation")
+    if type(padding) is not str or type(kernels) is not tuple or type(dilations) is not tuple:
+        return padding
+    if padding == "valid":
+        return tuple(0 for _ in kernels)
+    if padding != "same" or not all(type(v) is int for v in kernels + dilations):
+        return padding
+    amounts = []
+    for k, d in zip(kernels, dilations):
+        total = d * (k - 1)
+        amounts.append(total // 2 if total % 2 == 0 else [total // 2, total - total // 2])
+    return tuple(amounts)
 
 
 def to_plain(value: Any, depth: int = 0) -> Any:
     """Turn a student's result into plain data: numbers, str, None, lists, dicts, numeric arrays.
 
-    Tensors become arrays, NumPy scalars Python numbers, tuples (and ``torch.Size``)
-    lists, dicts with string keys dicts. A convolution layer (exactly ``nn.Conv2d`` and
+    Tensors become arrays, NumPy scalars Python numbers, tuples, ranges (and
+    ``torch.Size``) lists, sets lists in increasing order, dicts with string keys
+    (``OrderedDict`` too, read through ``dict``'s own methods) dicts. A convolution layer (exactly ``nn.Conv2d`` and
     its 1d/3d/transposed siblings) becomes a dict of its settings, weight and bias
-    (``{"module": "Conv2d", "in_channels": 3, ..., "weight": array, "bias": array}``).
-    Only the exact built-in types are accepted, never subclasses.
+    (``{"module": "Conv2d", "in_channels": 3, ..., "weight": array, "bias": array}``),
+    its padding as the amounts it pads (``"valid"`` is 0). Numbers, strings, sequences
+    and arrays are accepted as the exact built-in types only, never subclasses.
 
     Raises
     ------
@@ -100,18 +125,23 @@ def to_plain(value: Any, depth: int = 0) -> Any:
     3
     >>> to_plain({"weight": (2, 3)})
     {'weight': [2, 3]}
+    >>> to_plain({(5, 1), (4, 0)}), to_plain(range(2, 5))
+    ([[4, 0], [5, 1]], [2, 3, 4])
     """
     if depth > 20:
         raise TypeError("the result is nested more than 20 levels deep")
     kind = type(value)
     if value is None or kind in (bool, int, float, str):
         return value
-    if kind in (list, tuple):
+    if kind in (list, tuple, range):
         return [to_plain(v, depth + 1) for v in value]
-    if kind is dict:
-        if not all(type(key) is str for key in value):
+    if kind in (set, frozenset):
+        return _sorted([to_plain(v, depth + 1) for v in value])
+    if isinstance(value, dict):  # OrderedDict and other mappings: read with dict's own methods
+        items = list(dict.items(value))
+        if not all(type(key) is str for key, _ in items):
             raise TypeError("a returned dict may only have string keys")
-        return {key: to_plain(v, depth + 1) for key, v in value.items()}
+        return {key: to_plain(v, depth + 1) for key, v in items}
     module = _conv_module(value)
     if module is not None:
         return to_plain(module, depth + 1)
@@ -127,8 +157,16 @@ def to_plain(value: Any, depth: int = 0) -> Any:
     if isinstance(value, tuple) and type(value).__name__ == "Size":  # torch.Size
         return [int(v) for v in tuple.__iter__(value)]
     raise TypeError(
-        f"returned an object of type {kind.__name__}; expected a number, a tuple or list, or an array"
+        f"returned an object of type {kind.__name__}; expected a number, a tuple, list or set, or an array"
     )
+
+
+def _sorted(items: list) -> list:
+    """The items of a set in increasing order when they compare (numbers, lists of numbers), else as met."""
+    try:
+        return sorted(items, key=lambda item: item.tolist() if type(item) is np.ndarray else item)
+    except TypeError:
+        return items
 
 
 def encode(value: Any) -> Any:

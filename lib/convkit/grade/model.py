@@ -34,6 +34,7 @@ __all__ = [
     "Outcome",
     "compare",
     "describe",
+    "tolerance",
     "verdict",
 ]
 
@@ -80,16 +81,20 @@ class Misconception:
     test: Callable | None = None
     compare: str | None = None
 
-    def shown_by(self, got: Any, expected: Any, args: tuple | None, how: str | Callable) -> bool:
+    def shown_by(
+        self, got: Any, expected: Any, args: tuple | None, how: str | Callable, digits: int | None = None
+    ) -> bool:
         """Whether the plain result ``got`` is what this idea gives (and the right answer is not)."""
         try:
             if self.test is not None:
                 return bool(self.test(got, expected, args))
             wrong = self.wrong(*(args or ())) if callable(self.wrong) else self.wrong
             mode = self.compare or (how if isinstance(how, str) else "close")
-            if compare(wrong, expected, mode) is None:  # on this input the idea gives the right answer
+            if (
+                compare(wrong, expected, mode, digits) is None
+            ):  # on this input the idea gives the right answer
                 return False
-            return compare(got, wrong, mode) is None
+            return compare(got, wrong, mode, digits) is None
         except Exception:  # a wrong idea that cannot be evaluated on this input says nothing
             return False
 
@@ -164,6 +169,9 @@ class Question:
     justification: str | None = None
     #: wrong ideas recognised on every check of the question
     misconceptions: tuple[Misconception, ...] = ()
+    #: the significant digits the wording promises are enough for a number (its ``"close"``
+    #: checks then pass a result rounded to that many digits), or ``None`` for the default tolerance
+    digits: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -263,10 +271,22 @@ def _exact(have: Any, want: Any, where: str = "") -> str | None:
 
 
 def _items(value: Any) -> set | None:
+    """The items of an "any order" answer as a set: a list, tuple or array's elements (an array's rows).
+
+    Each item may itself be a list, tuple or array (a pair of indices); ``None`` when
+    ``value`` is not a collection or its items are not plain numbers or sequences of them.
+
+    >>> sorted(_items(np.array([[5, 1], [4, 0]]))), sorted(_items([np.array([4, 0]), (5, 1)]))
+    ([(4, 0), (5, 1)], [(4, 0), (5, 1)])
+    """
+    if type(value) is np.ndarray:
+        if value.ndim == 0:
+            return None
+        value = list(value)
     if type(value) not in (list, tuple):
         return None
     try:
-        return {tuple(_lists(v)) if type(v) in (list, tuple) else _lists(v) for v in value}
+        return {tuple(_lists(v)) if type(v) in (list, tuple, np.ndarray) else _lists(v) for v in value}
     except TypeError:
         return None
 
@@ -291,7 +311,26 @@ def _letters(value: Any) -> str | None:
     return ",".join(letters)
 
 
-def compare(got: Any, expected: Any, how: str | Callable = "close") -> str | None:
+def tolerance(expected: Any, digits: int | None) -> tuple[float, np.ndarray | float]:
+    """``(rtol, atol)`` for ``np.isclose`` against ``expected``: the default, or N significant digits.
+
+    A value rounded to ``digits`` significant digits is at most half a unit of its last
+    digit away: ``0.5·10^(e − digits + 1)`` where ``e`` is the exponent of ``expected``.
+
+    >>> round(tolerance(154.62, 4)[1], 9)
+    0.05
+    """
+    if digits is None:
+        return 1e-4, 1e-5
+    if type(digits) is not int or digits < 1:
+        raise ValueError(f"digits must be a positive int, got {digits!r}")
+    want = np.abs(np.asarray(expected, dtype=np.float64))
+    exponent = np.floor(np.log10(np.where(want > 0, want, 1.0)))
+    atol = 0.5 * 10.0 ** (exponent - digits + 1) * (1 + 1e-9)  # 1e-9: the rounding of the bound itself
+    return 0.0, float(atol) if atol.ndim == 0 else atol
+
+
+def compare(got: Any, expected: Any, how: str | Callable = "close", digits: int | None = None) -> str | None:
     """Compare plain data ``got`` with ``expected``; return None if right, else a message.
 
     ``got`` must already be plain (from :func:`decode`); it is never trusted beyond that.
@@ -314,7 +353,7 @@ def compare(got: Any, expected: Any, how: str | Callable = "close") -> str | Non
     if how == "set":
         have, want = _items(got), _items(expected)
         if have is None:
-            return f"expected a list of items, got {describe(got)}"
+            return f"expected a collection of items (a list, tuple, set or array), got {describe(got)}"
         if have == want:
             return None
         extra = sorted(have - want, key=repr)
@@ -341,7 +380,8 @@ def compare(got: Any, expected: Any, how: str | Callable = "close") -> str | Non
             return f"wrong shape: got {have.shape}, expected {want.shape}"
         if not np.all(np.isfinite(have)):
             return "the result contains nan or inf"
-        wrong = ~np.isclose(have, want, rtol=1e-4, atol=1e-5)
+        rtol, atol = tolerance(want, digits)
+        wrong = ~np.isclose(have, want, rtol=rtol, atol=atol)
         if not wrong.any():
             return None
         if want.ndim == 0:
@@ -352,7 +392,7 @@ def compare(got: Any, expected: Any, how: str | Callable = "close") -> str | Non
             got_there = _number(float(have[index]))
             text = f"first wrong value at index {index}: got {got_there}"
         opposite = np.sign(have[index]) == -np.sign(want[index]) != 0
-        if opposite and np.isclose(abs(have[index]), abs(want[index]), rtol=1e-4, atol=1e-5):
+        if opposite and np.isclose(abs(have[index]), abs(want[index]), rtol=rtol, atol=np.max(atol)):
             text += " (the sign is wrong)"
         return text
     raise ValueError(f"unknown comparison {how!r}; use one of {_COMPARISONS} or a callable")
@@ -366,15 +406,40 @@ def verdict(question: Question, check: Check, got: Any, expected: Any) -> str | 
     neutral description of what fails. Neither shows the
     expected value.
     """
-    problem = compare(got, expected, check.compare)
+    problem = compare(got, expected, check.compare, question.digits)
     if problem is None:
         return None
     ideas = [
         idea.message
         for idea in check.misconceptions + question.misconceptions
-        if idea.shown_by(got, expected, check.args, check.compare)
+        if idea.shown_by(got, expected, check.args, check.compare, question.digits)
     ]
     ideas = list(dict.fromkeys(ideas))
     if len(ideas) > 1:  # on this input two wrong ideas give the same result: name both
         return "either " + "; or ".join(ideas)
-    return ideas[0] if ideas else problem
+    if ideas:
+        return ideas[0]
+    return _form_only(got, expected, check.compare) if question.kind == "predict" else problem
+
+
+#: What a wrong prediction is told when no misconception names it: right or wrong, nothing more.
+NOT_RIGHT = "this is not the right answer"
+
+
+def _form_only(got: Any, expected: Any, how: str | Callable) -> str:
+    """The message for a wrong *predict* answer: its form if that is wrong, else only that it is wrong.
+
+    A prediction is a value to work out, so saying which entry is wrong, how many items
+    are missing or how long the answer should be would let it be found by trial.
+    """
+    if how == "close" and _as_float_array(got) is None:
+        return f"expected numbers, got {describe(got, 40)}"
+    if how == "set" and _items(got) is None:
+        return f"expected a collection of items (a list, tuple, set or array), got {describe(got, 40)}"
+    if how == "exact":
+        have, want = _lists(got), _lists(expected)
+        if type(want) is dict and type(have) is not dict:
+            return f"expected a dict, got {describe(got, 40)}"
+        if type(want) is list and type(have) is not list:
+            return f"expected a list or tuple, got {describe(got, 40)}"
+    return NOT_RIGHT

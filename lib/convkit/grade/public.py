@@ -100,6 +100,7 @@ def _q(
     why="",
     justification=None,
     misconceptions=(),
+    digits=None,
 ) -> Question:
     return Question(
         qid,
@@ -112,6 +113,7 @@ def _q(
         why_forbidden=why,
         justification=justification,
         misconceptions=tuple(misconceptions),
+        digits=digits,
     )
 
 
@@ -550,6 +552,7 @@ QUESTIONS: tuple[Question, ...] = (
                 lambda: 256 * 256 * 3 * 4 / 1e9,
             ),
         ],
+        digits=4,  # the wording: "4 significant digits are enough"
     ),
     _choice(
         "01.q4",
