@@ -40,9 +40,10 @@ lint: install ## ruff: lint every .py and notebook, and check the .py files are 
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: install ## time conv2d against torch and its matrix-product floor, and the widgets' update speed
+bench: install ## time conv2d against torch and its matrix-product floor, the widgets' update speed, and check()
 	$(BIN)/python -m convkit.bench
 	$(BIN)/python benchmarks/bench_widgets.py
+	$(BIN)/python benchmarks/bench_check.py
 
 notebooks: install ## re-run every notebook top to bottom and save its outputs
 	CONVKIT_OFFLINE=1 $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
