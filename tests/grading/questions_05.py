@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from convkit.grade.model import Check
-from convkit.grade.public import _dilated_truth, field_truth, output_size_truth, unread_truth
+from convkit.grade.questions.truths import dilated_truth, field_truth, output_size_truth, unread_truth
 
 HIDDEN = {
     "05.q1": [
@@ -17,7 +17,7 @@ HIDDEN = {
     "05.q2": [
         Check((np.array([1.0, -1.0]), 1), [1.0, -1.0], note="dilation 1, by hand"),
         Check((np.array([7.0]), 5), [7.0], note="a single tap"),
-        Check((np.array([1.0, 2, 3, 4]), 4), _dilated_truth, note="u of 4, dilation 4"),
+        Check((np.array([1.0, 2, 3, 4]), 4), dilated_truth, note="u of 4, dilation 4"),
     ],
     "05.q3": [
         Check((20, 3, 3, 0, 1), unread_truth, "exact", note="the last one left out"),

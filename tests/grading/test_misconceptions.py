@@ -21,7 +21,7 @@ from convkit.grade.check import check
 from convkit.grade.codec import to_plain
 from convkit.grade.forbid import ForbiddenCall, watching
 from convkit.grade.model import KINDS, NOTEBOOKS, describe, verdict
-from convkit.grade.public import BY_ID, QUESTIONS
+from convkit.grade.questions import BY_ID, QUESTIONS
 from convkit.grade.runner import Sandbox, _expected, grade_notebook
 
 from .answers import CHEAT, RIGHT, WRONG

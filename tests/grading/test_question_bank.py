@@ -222,7 +222,7 @@ def test_each_question_keeps_its_checks_values_and_messages(bank, pinned, index)
 
 
 def test_the_public_bank_and_its_index_agree():
-    from convkit.grade.public import BY_ID, QUESTIONS
+    from convkit.grade.questions import BY_ID, QUESTIONS
 
     assert list(BY_ID) == [q.id for q in QUESTIONS]
     assert all(BY_ID[q.id] is q for q in QUESTIONS)

@@ -1,6 +1,6 @@
 """Instant feedback in an exercise notebook: ``check("02.q1")`` after each question.
 
-It runs the question's *public* checks (:mod:`convkit.grade.public`) in the student's
+It runs the question's *public* checks (:mod:`convkit.grade.questions`) in the student's
 own kernel and prints one ✓ line, or one ✗ line naming the misconception the result
 shows (or, failing that, what is wrong with it), never the expected value. While the
 answer runs, the calls the question forbids raise, exactly as when it is graded.
@@ -20,7 +20,7 @@ from typing import Any
 from convkit.grade.codec import to_plain
 from convkit.grade.forbid import ForbiddenCall, watching
 from convkit.grade.model import describe, verdict
-from convkit.grade.public import BY_ID
+from convkit.grade.questions import BY_ID
 
 __all__ = ["check"]
 

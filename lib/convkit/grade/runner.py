@@ -71,7 +71,7 @@ def load_questions(checks_dir: str | os.PathLike | None = None) -> list[Question
     ``checks_dir`` holds ``questions_NN.py`` files, each defining ``HIDDEN``: a dict from
     question id to a list of :class:`Check`. Without it only the public checks grade.
     """
-    from convkit.grade.public import QUESTIONS
+    from convkit.grade.questions import QUESTIONS
 
     hidden: dict[str, list[Check]] = {}
     if checks_dir is not None:
