@@ -17,32 +17,13 @@ import os
 import sys
 from typing import Any
 
-from convkit.grade.codec import to_plain
-from convkit.grade.forbid import ForbiddenCall, watching
-from convkit.grade.model import describe, verdict
+from convkit.grade.call import NotAllowed, call_answer, call_text, check_label, not_allowed
+from convkit.grade.model import verdict
 from convkit.grade.questions import BY_ID
 
 __all__ = ["check"]
 
 _MISSING = object()
-
-
-def _call_text(name: str, args) -> str:
-    if args is None:
-        return name
-    return f"{name}({', '.join(describe(a, 40) for a in args)})"
-
-
-def _copy(value: Any, as_tensor: bool) -> Any:
-    import numpy as np
-
-    if type(value) is np.ndarray:
-        if as_tensor:
-            import torch
-
-            return torch.from_numpy(value.copy())
-        return value.copy()
-    return value
 
 
 def check(question_id: str, answer: Any = _MISSING) -> None:
@@ -83,23 +64,16 @@ def check(question_id: str, answer: Any = _MISSING) -> None:
             print(f"✗ {head}: `{question.name}` is not defined yet (run the cell where you write it)")
             return None
     for number, item in enumerate(question.checks, start=1):
-        label = f"check {number}" + (f" ({item.note})" if item.note else "")
-        call = _call_text(question.name, item.args)
+        label = check_label(number, item)
+        call = call_text(question.name, item.args)
         expected = item.expected_value()
+        if item.args is not None and not callable(answer):
+            print(f"✗ {head}: `{question.name}` should be a function")
+            return None
         try:
-            # copies, so that an answer that writes into its inputs cannot spoil the next check
-            args = None if item.args is None else tuple(_copy(a, item.torch) for a in item.args)
-            if args is not None:
-                if not callable(answer):
-                    print(f"✗ {head}: `{question.name}` should be a function")
-                    return None
-                with watching(question.forbids):
-                    got = answer(*args)
-            else:
-                got = answer
-            plain = to_plain(got)
-        except ForbiddenCall as error:
-            print(f"✗ {head}: `{error}` is not allowed in this question: {question.why_forbidden}")
+            plain = call_answer(question.name, item.args, answer, question.forbids, as_tensor=item.torch)
+        except NotAllowed as error:
+            print(f"✗ {head}: {not_allowed(error.name, question.why_forbidden)}")
             return None
         except NotImplementedError:
             print(f"✗ {head}: not answered yet (the cell still raises NotImplementedError)")
