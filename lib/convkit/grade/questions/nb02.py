@@ -1,8 +1,8 @@
 """Notebook 02, the 1d convolution: its questions and their public checks.
 
 The students answer them in ``exercises/02_convolution_1d.ipynb``; the hidden checks of the
-same questions are in the repository's ``tests/grading/questions_02.py``;
-the truths both use are in :mod:`convkit.grade.questions.truths`.
+same questions are in the repository's ``tests/grading/questions_02.py``; the truths both
+use are in :mod:`convkit.grade.questions.truths`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Notebook 03, multichannel 2d, and 3d: its questions and their public checks.
 
 The students answer them in ``exercises/03_multichannel_2d.ipynb``; the hidden checks of the
-same questions are in the repository's ``tests/grading/questions_03.py``;
-the truths both use are in :mod:`convkit.grade.questions.truths`.
+same questions are in the repository's ``tests/grading/questions_03.py``; the truths both
+use are in :mod:`convkit.grade.questions.truths`.
 """
 
 from __future__ import annotations

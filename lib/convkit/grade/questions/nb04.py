@@ -1,9 +1,9 @@
 """Notebook 04, conv2d in PyTorch: its questions and their public checks.
 
-The students answer them in ``exercises/04_conv2d_in_pytorch.ipynb``; the hidden checks of the
-same questions are in the repository's ``tests/grading/questions_04.py``;
-the truths both use are in :mod:`convkit.grade.questions.truths`. Nothing is forbidden here:
-the notebook is about PyTorch's own layers.
+The students answer them in ``exercises/04_conv2d_in_pytorch.ipynb``; the hidden checks of
+the same questions are in the repository's ``tests/grading/questions_04.py``; the truths
+both use are in :mod:`convkit.grade.questions.truths`. Nothing is forbidden here: the
+notebook is about PyTorch's own layers.
 """
 
 from __future__ import annotations

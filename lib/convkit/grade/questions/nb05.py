@@ -1,8 +1,8 @@
 """Notebook 05, padding, stride, dilation: its questions and their public checks.
 
-The students answer them in ``exercises/05_padding_stride_dilation.ipynb``; the hidden checks of the
-same questions are in the repository's ``tests/grading/questions_05.py``;
-the truths both use are in :mod:`convkit.grade.questions.truths`.
+The students answer them in ``exercises/05_padding_stride_dilation.ipynb``; the hidden
+checks of the same questions are in the repository's ``tests/grading/questions_05.py``; the
+truths both use are in :mod:`convkit.grade.questions.truths`.
 """
 
 from __future__ import annotations

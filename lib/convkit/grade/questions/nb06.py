@@ -1,8 +1,8 @@
 """Notebook 06, the filter gallery: its questions and their public checks.
 
 The students answer them in ``exercises/06_filter_gallery.ipynb``; the hidden checks of the
-same questions are in the repository's ``tests/grading/questions_06.py``;
-the truths both use are in :mod:`convkit.grade.questions.truths`.
+same questions are in the repository's ``tests/grading/questions_06.py``; the truths both
+use are in :mod:`convkit.grade.questions.truths`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Notebook 07, gradients are convolutions: its questions and their public checks.
 
-The students answer them in ``exercises/07_gradients_are_convolutions.ipynb``; the hidden checks of the
-same questions are in the repository's ``tests/grading/questions_07.py``;
-the truths both use are in :mod:`convkit.grade.questions.truths`.
+The students answer them in ``exercises/07_gradients_are_convolutions.ipynb``; the hidden
+checks of the same questions are in the repository's ``tests/grading/questions_07.py``; the
+truths both use are in :mod:`convkit.grade.questions.truths`.
 """
 
 from __future__ import annotations

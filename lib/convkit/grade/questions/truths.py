@@ -226,7 +226,6 @@ def distracted(seed: int, shape=(18, 22), where=(10, 3), size=(3, 4), loud=(1, 1
     """``planted``, plus a brighter patch elsewhere that plain correlation prefers."""
     image, template = planted(seed, shape, where, size)
     r, c = loud
-    image[r : r + size[0] + 1, c : c + size[1] + 1] = 3.0 + np.random.default_rng(seed + 1).random(
-        (size[0] + 1, size[1] + 1)
-    )
+    bright = 3.0 + np.random.default_rng(seed + 1).random((size[0] + 1, size[1] + 1))
+    image[r : r + size[0] + 1, c : c + size[1] + 1] = bright
     return image, template
