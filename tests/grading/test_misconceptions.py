@@ -2,8 +2,9 @@
 
 The answers come from ``answers.py``. Most tests judge them directly, as the grader's
 judging process does (:func:`verdict` on plain data, every check public and hidden, the
-answer run under ``watching(question.forbids)``); one test per notebook grades whole
-notebooks through the real sandbox. Messages are also checked never to show the answer.
+answer run by :func:`~convkit.grade.call.call_answer` as in the sandbox); one test per
+notebook grades whole notebooks through the real sandbox. Messages are also checked never
+to show the answer.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import numpy as np
 import pytest
 
 from convkit.grade import runner
+from convkit.grade.call import NotAllowed, call_answer
 from convkit.grade.check import check
 from convkit.grade.codec import to_plain
-from convkit.grade.forbid import ForbiddenCall, watching
 from convkit.grade.model import KINDS, NOTEBOOKS, describe, verdict
 from convkit.grade.questions import BY_ID, QUESTIONS
 from convkit.grade.runner import Sandbox, _expected, grade_notebook
@@ -44,16 +45,6 @@ def _answer(qid: str, source: str):
     return namespace[BY_ID[qid].name]
 
 
-def _copy(value, as_tensor: bool):
-    if type(value) is np.ndarray:
-        if as_tensor:
-            import torch
-
-            return torch.from_numpy(value.copy())
-        return value.copy()
-    return value
-
-
 def judge(question, source: str, *, public_only: bool = False) -> str | None:
     """The first failing check's message for an answer cell, judged as the grader judges; None if all pass."""
     answer = _answer(question.id, source)
@@ -62,14 +53,9 @@ def judge(question, source: str, *, public_only: bool = False) -> str | None:
             continue
         expected = item.expected_value()
         try:
-            if item.args is None:
-                got = answer
-            else:
-                with watching(question.forbids):
-                    got = answer(*(_copy(a, item.torch) for a in item.args))
-            plain = to_plain(got)
-        except ForbiddenCall as error:
-            return f"`{error}` is not allowed"
+            plain = call_answer(question.name, item.args, answer, question.forbids, as_tensor=item.torch)
+        except NotAllowed as error:
+            return f"`{error.name}` is not allowed"
         except Exception as error:
             return f"raised {type(error).__name__}: {error}"
         problem = verdict(question, item, plain, expected)
