@@ -179,6 +179,12 @@ WRONG: dict[str, list[tuple[str, str]]] = {
     "05.q3": [
         (
             "def unread(n, k, s, p, d):\n    out = (n + 2 * p - d * (k - 1) - 1) // s + 1\n"
+            "    read = {o * s - p + j * d for o in range(out) for j in range(k)}\n"
+            "    return [i for i in range(-p, n + p) if i not in read]",
+            "padding cells are not inputs",
+        ),
+        (
+            "def unread(n, k, s, p, d):\n    out = (n + 2 * p - d * (k - 1) - 1) // s + 1\n"
             "    read = {o * s + j * d for o in range(out) for j in range(k)}\n    return [i for i in range(n) if i not in read]",
             "padded input",
         ),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from convkit.grade.model import Check
-from convkit.grade.public import _conv_params, largest_side_truth
+from convkit.grade.questions.truths import conv_params_truth, largest_side_truth
 
 HIDDEN = {
     "01.q1": [
@@ -13,8 +13,8 @@ HIDDEN = {
     ],
     "01.q2": [
         Check((1, 1, 1, 1), 2, "exact", note="one weight and one bias"),
-        Check((4, 5, 2, 3), _conv_params, "exact", note="rectangular kernel, counted by nn.Conv2d"),
-        Check((16, 32, 3, 3), _conv_params, "exact", note="16 to 32 channels"),
+        Check((4, 5, 2, 3), conv_params_truth, "exact", note="rectangular kernel, counted by nn.Conv2d"),
+        Check((16, 32, 3, 3), conv_params_truth, "exact", note="16 to 32 channels"),
     ],
     "01.q3": [  # (256·256·3)² weights × 4 bytes / 10⁹, by hand
         Check(None, 154.618822656, "close", note="the lecture's dense layer, against a hand count")

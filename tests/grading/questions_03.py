@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from convkit.grade.model import Check
-from convkit.grade.public import conv2d_truth, conv_truth
+from convkit.grade.questions.truths import conv2d_truth, conv_truth
 
 _rng = np.random.default_rng(303)
 _x = _rng.standard_normal((4, 5, 7))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from convkit.grade.model import Check
-from convkit.grade.public import conv_truth
+from convkit.grade.questions.truths import conv_truth
 
 _rng = np.random.default_rng(404)
 

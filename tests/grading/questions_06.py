@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from convkit.grade.model import Check
-from convkit.grade.public import _noise_truth, distracted, ncc_truth, planted
+from convkit.grade.questions.truths import distracted, ncc_truth, noise_truth, planted
 
 _rng = np.random.default_rng(606)
 
@@ -14,7 +14,7 @@ HIDDEN = {
     "06.q2": [
         Check((np.ones((1, 1)), 3.0), 3.0, note="the identity keeps the noise, by hand"),
         Check((np.ones((5, 5)) / 25, 1.0), 0.2, note="the 5×5 mean, by hand"),
-        Check((_rng.standard_normal((2, 3)), 0.5), _noise_truth, note="a random kernel"),
+        Check((_rng.standard_normal((2, 3)), 0.5), noise_truth, note="a random kernel"),
     ],
     "06.q3": [Check(None, "A, B", "choice", note="your choice")],
     "06.q4": [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from convkit.grade.model import Check
-from convkit.grade.public import grad_truth
+from convkit.grade.questions.truths import grad_truth
 
 _rng = np.random.default_rng(707)
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from convkit.grade.generate import exercise_text, generate, strip_solutions
-from convkit.grade.public import QUESTIONS
+from convkit.grade.questions import QUESTIONS
 from convkit.grade.runner import NOTEBOOKS
 
 from .conftest import ROOT, grade_folder

@@ -22,7 +22,7 @@ import pytest
 from convkit.grade import report
 from convkit.grade.cli import main
 from convkit.grade.model import NOTEBOOKS, Check, Question
-from convkit.grade.public import QUESTIONS
+from convkit.grade.questions import QUESTIONS
 from convkit.grade.runner import (
     _expected,
     _Reader,

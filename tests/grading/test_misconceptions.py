@@ -2,8 +2,9 @@
 
 The answers come from ``answers.py``. Most tests judge them directly, as the grader's
 judging process does (:func:`verdict` on plain data, every check public and hidden, the
-answer run under ``watching(question.forbids)``); one test per notebook grades whole
-notebooks through the real sandbox. Messages are also checked never to show the answer.
+answer run by :func:`~convkit.grade.call.call_answer` as in the sandbox); one class run
+grades every answer of every table through the real sandbox. Messages are also checked never
+to show the answer.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import numpy as np
 import pytest
 
 from convkit.grade import runner
+from convkit.grade.call import NotAllowed, call_answer
 from convkit.grade.check import check
 from convkit.grade.codec import to_plain
-from convkit.grade.forbid import ForbiddenCall, watching
 from convkit.grade.model import KINDS, NOTEBOOKS, describe, verdict
-from convkit.grade.public import BY_ID, QUESTIONS
+from convkit.grade.questions import BY_ID, QUESTIONS
 from convkit.grade.runner import Sandbox, _expected, grade_notebook
 
 from .answers import CHEAT, RIGHT, USES, WRONG
@@ -46,16 +47,6 @@ def _answer(qid: str, source: str):
     return namespace[BY_ID[qid].name]
 
 
-def _copy(value, as_tensor: bool):
-    if type(value) is np.ndarray:
-        if as_tensor:
-            import torch
-
-            return torch.from_numpy(value.copy())
-        return value.copy()
-    return value
-
-
 def judge(question, source: str, *, public_only: bool = False) -> str | None:
     """The first failing check's message for an answer cell, judged as the grader judges; None if all pass."""
     answer = _answer(question.id, source)
@@ -64,14 +55,9 @@ def judge(question, source: str, *, public_only: bool = False) -> str | None:
             continue
         expected = item.expected_value()
         try:
-            if item.args is None:
-                got = answer
-            else:
-                with watching(question.forbids):
-                    got = answer(*(_copy(a, item.torch) for a in item.args))
-            plain = to_plain(got)
-        except ForbiddenCall as error:
-            return f"`{error}` is not allowed"
+            plain = call_answer(question.name, item.args, answer, question.forbids, as_tensor=item.torch)
+        except NotAllowed as error:
+            return f"`{error.name}` is not allowed"
         except Exception as error:
             return f"raised {type(error).__name__}: {error}"
         problem = verdict(question, item, plain, expected)
@@ -118,7 +104,7 @@ def test_the_public_checks_already_reject_and_name_the_misconception(qid, case):
 
 
 @pytest.mark.parametrize("qid", [q.id for q in QUESTIONS if q.kind == "explain"])
-def test_check_judges_only_the_form_of_a_choice_and_asks_for_the_justification(qid):
+def test_check_reads_only_the_form_of_a_choice_and_asks_for_the_justification(qid):
     question = BY_ID[qid]
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -126,10 +112,27 @@ def test_check_judges_only_the_form_of_a_choice_and_asks_for_the_justification(q
         check(qid, "E")
         check(qid, 3)
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith(f"✓ {qid}") and "grader" in lines[0]
+    assert lines[0].startswith(f"○ {qid}") and "read, not judged" in lines[0]  # never ✓: it may be wrong
     assert f"`{question.justification}`" in lines[1]  # no justification variable in this frame
     assert lines[2].startswith(f"✗ {qid}") and "letters A, B, C, D" in lines[2]
     assert lines[3].startswith(f"✗ {qid}")
+
+
+@pytest.mark.parametrize("qid", [q.id for q in QUESTIONS if q.kind == "explain"])
+def test_check_asks_for_one_letter_or_several_as_the_wording_does(qid):
+    question = BY_ID[qid]
+    cells = nbformat.read(ROOT / "solutions" / question.notebook, as_version=4).cells
+    prompt = next(c.source for c in cells if c.source.startswith(f"## Question {qid} "))
+    several = "letters of **all** the true statements" in prompt
+    assert several or "the one letter of" in prompt, "the wording says neither one letter nor several"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        check(qid, "B, C")
+    line = out.getvalue().splitlines()[0]
+    if several:
+        assert line.startswith(f"○ {qid}") and "choices B, C are read" in line, line
+    else:
+        assert line.startswith(f"✗ {qid}") and "one letter only" in line, line
 
 
 RIGHT_CASES = [(qid, k) for qid in sorted(RIGHT) for k in range(len(RIGHT[qid]))]

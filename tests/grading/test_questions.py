@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from convkit.grade.public import QUESTIONS
+from convkit.grade.questions import QUESTIONS
 
 
 @pytest.mark.parametrize("qid", [q.id for q in QUESTIONS])

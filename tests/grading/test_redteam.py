@@ -32,7 +32,7 @@ import nbformat
 import pytest
 
 from convkit.grade.model import NOTEBOOKS
-from convkit.grade.public import QUESTIONS
+from convkit.grade.questions import QUESTIONS
 from convkit.grade.sandbox import _cgroup_base, capabilities
 
 from .conftest import HERE, ROOT

@@ -1,9 +1,15 @@
 """Exercises and their grading.
 
 - :func:`check` (in :mod:`convkit.grade.check`): the one-line call after each question
-  of an exercise notebook; runs the public checks and prints ✓ or ✗.
-- :mod:`convkit.grade.public`: the questions (id, name to define, points) and their
-  public checks. Hidden checks live in the repository's ``tests/grading/``.
+  of an exercise notebook; runs the public checks and shows ✓, ✗ or ○
+  (:mod:`convkit.grade.mark`), and refuses to check an answer whose cell failed the
+  last time it ran (:mod:`convkit.grade.history`, which starts watching the kernel's
+  cells when this package is imported).
+- :mod:`convkit.grade.questions`: the questions (id, name to define, points) and their
+  public checks, one module per notebook, with the truths they and the hidden checks
+  share. Hidden checks live in the repository's ``tests/grading/questions_NN.py``.
+- :mod:`convkit.grade.call`: one call of an answer on one check, returning plain data,
+  and the messages about it; used by :func:`check` and by the sandboxed job alike.
 - :mod:`convkit.grade.model`: notebooks, questions, checks, outcomes and :func:`verdict`,
   which turns one result into the student's message; :mod:`convkit.grade.codec`: the
   plain data that crosses from student code to the grader (the trust boundary).
@@ -18,5 +24,8 @@
 from __future__ import annotations
 
 from convkit.grade.check import check
+from convkit.grade.history import watch
+
+watch()  # in IPython: record from now on whether each cell runs without error (nothing elsewhere)
 
 __all__ = ["check"]

@@ -127,7 +127,7 @@ def preload() -> None:
     import tqdm  # noqa: F401
     import traitlets.config  # noqa: F401
 
-    import convkit.grade.public  # noqa: F401
+    import convkit.grade.questions  # noqa: F401
     import convkit.grade.report  # noqa: F401
     import convkit.grade.runner  # noqa: F401
 

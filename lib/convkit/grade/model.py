@@ -32,6 +32,7 @@ __all__ = [
     "Check",
     "Question",
     "Outcome",
+    "choice_letters",
     "compare",
     "describe",
     "tolerance",
@@ -291,10 +292,10 @@ def _items(value: Any) -> set | None:
         return None
 
 
-def _letters(value: Any) -> str | None:
+def choice_letters(value: Any) -> str | None:
     """The canonical form of a multiple-choice answer: sorted upper-case letters joined by commas.
 
-    >>> _letters("c, a"), _letters(["A"]), _letters("AC"), _letters(3)
+    >>> choice_letters("c, a"), choice_letters(["A"]), choice_letters("AC"), choice_letters(3)
     ('A,C', 'A', 'A,C', None)
     """
     if type(value) is str:
@@ -361,10 +362,12 @@ def compare(got: Any, expected: Any, how: str | Callable = "close", digits: int 
             return f"{describe(extra[0], 40)} should not be in it"
         return "some items are missing"
     if how == "choice":
-        have = _letters(got)
+        have = choice_letters(got)
         if have is None:
             return f"expected a letter such as 'B' (or a list of letters), got {describe(got, 40)}"
-        return None if have == _letters(expected) else f"{have.replace(',', ', ')} is not the right choice"
+        return (
+            None if have == choice_letters(expected) else f"{have.replace(',', ', ')} is not the right choice"
+        )
     if how == "shape":
         if type(got) is not np.ndarray:
             return f"expected an array of shape {tuple(expected)}, got {describe(got)}"

@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from convkit.grade import report
+from convkit.grade.call import call_text, check_label, not_allowed
 from convkit.grade.codec import decode, encode
 from convkit.grade.model import NOTEBOOKS, Check, Outcome, Question, verdict
 from convkit.grade.report import NotebookResult
@@ -71,7 +72,7 @@ def load_questions(checks_dir: str | os.PathLike | None = None) -> list[Question
     ``checks_dir`` holds ``questions_NN.py`` files, each defining ``HIDDEN``: a dict from
     question id to a list of :class:`Check`. Without it only the public checks grade.
     """
-    from convkit.grade.public import QUESTIONS
+    from convkit.grade.questions import QUESTIONS
 
     hidden: dict[str, list[Check]] = {}
     if checks_dir is not None:
@@ -360,26 +361,15 @@ def _run_checks(job, reader, probes, replies, forbidden, timeout, grace, noteboo
     return None, None
 
 
-def _call_text(name: str, args) -> str:
-    from convkit.grade.model import describe
-
-    if args is None:
-        return name
-    return f"{name}({', '.join(describe(a, 40) for a in args)})"
-
-
 def _judge(
     question: Question, probes: list[tuple[int, _Probe]], replies: dict, forbidden: dict, note: str
 ) -> Outcome:
     for index, _ in probes:
         if index in forbidden:
-            why = f": {question.why_forbidden}" if question.why_forbidden else ""
-            return Outcome(0, question.points, f"`{forbidden[index]}` is not allowed in this question{why}")
+            return Outcome(0, question.points, not_allowed(forbidden[index], question.why_forbidden))
     for number, (index, probe) in enumerate(probes, start=1):
-        label = ("hidden check" if probe.check.hidden else "check") + f" {number}"
-        if probe.check.note:
-            label += f" ({probe.check.note})"
-        call = question.name if probe.check.hidden else _call_text(question.name, probe.check.args)
+        label = check_label(number, probe.check)
+        call = question.name if probe.check.hidden else call_text(question.name, probe.check.args)
         if index not in replies:
             return Outcome(0, question.points, f"{label}: not run ({note or 'no answer'})")
         kind, value = replies[index]

@@ -52,6 +52,7 @@ _PRELOAD = (
     "convkit.shapes",
     "convkit.plot",
     "convkit.data",
+    "convkit.grade.call",
     "convkit.grade.check",
     "convkit.grade.codec",
     "convkit.grade.forbid",
@@ -212,39 +213,37 @@ def _run(job: dict, channel: _Channel) -> None:
 
 
 def _probe(command: dict, namespace: dict, timeout: float, channel: _Channel):
-    from convkit.grade.codec import decode, to_plain
-    from convkit.grade.forbid import ForbiddenCall, watching
+    """One check on the grader's command: the answer called under the timer (:func:`call_answer`)."""
+    from convkit.grade.call import NotAllowed, call_answer
+    from convkit.grade.codec import decode
 
     name = command["name"]
     if name not in namespace:
         raise NameError(f"{name} is not defined (did the cell defining it run without error?)")
-    answer = namespace[name]
-    if command["args"] is not None:
-        args = decode(command["args"])
-        if command["torch"]:
-            import numpy as np
-            import torch
+    args = None if command["args"] is None else decode(command["args"])
 
-            args = tuple(torch.from_numpy(a) if type(a) is np.ndarray else a for a in args)
-        if not callable(answer):
-            raise TypeError(f"{name} is not a function")
+    def report(forbidden: str) -> None:  # at once, before student code can catch anything
+        channel.send(
+            {
+                "event": "forbidden",
+                "index": command["check"],
+                "nonce": command["nonce"],
+                "name": forbidden,
+            }
+        )
 
-        def report(forbidden: str) -> None:  # at once, before student code can catch anything
-            channel.send(
-                {
-                    "event": "forbidden",
-                    "index": command["check"],
-                    "nonce": command["nonce"],
-                    "name": forbidden,
-                }
-            )
-
-        try:
-            with watching(command.get("forbid") or (), on_hit=report):
-                answer = _timed(timeout, answer, *args)
-        except ForbiddenCall as caught:
-            raise RuntimeError(f"called {caught}, which this question does not allow") from None
-    return _timed(timeout, to_plain, answer)
+    try:
+        return call_answer(
+            name,
+            args,
+            namespace[name],
+            command.get("forbid") or (),
+            as_tensor=bool(command["torch"]),
+            run=lambda function, *values: _timed(timeout, function, *values),
+            on_hit=report,
+        )
+    except NotAllowed as caught:
+        raise RuntimeError(str(caught)) from None
 
 
 # --------------------------------------------------------------------------- the helper's loop
