@@ -70,3 +70,30 @@ def test_outside_ipython_nothing_is_stale():
 
     assert get_ipython() is None  # a plain pytest process: no shell, no history
     assert stale_reason("x", 1) is None
+
+
+def test_in_a_jupyter_kernel_check_names_the_broken_cell_instead_of_passing_the_old_function():
+    import nbformat
+    from nbclient import NotebookClient
+
+    cells = [
+        "from convkit.grade import check\nimport numpy as np",
+        "def conv1d_by_hand(x, u):\n    return np.array([x[i:i + len(u)] @ u for i in range(len(x) - len(u) + 1)])",
+        'check("02.q1")',
+        "def conv1d_by_hand(x, u:\n    return x",  # the student breaks the cell and runs it
+        'check("02.q1")',
+        'shift_choice = "B"',
+        "shift_choice = B",
+        'check("02.q4")',
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True).execute()
+
+    def shown(index):
+        outputs = notebook.cells[index].outputs
+        return " ".join(o.get("data", {}).get("text/plain", "") + o.get("text", "") for o in outputs)
+
+    assert shown(2).startswith("✓ 02.q1")
+    assert "text/html" in notebook.cells[2].outputs[0]["data"]  # the coloured panel, beside the text
+    assert shown(4).startswith("✗ 02.q1") and "raised an error the last time it ran (cell [4])" in shown(4)
+    assert shown(7).startswith("✗ 02.q4") and "`shift_choice` still holds" in shown(7)
