@@ -116,3 +116,58 @@ def test_decode_refuses_deep_nesting_and_huge_or_object_arrays():
     np.save(buffer, np.array([1, "a"], dtype=object), allow_pickle=True)
     with pytest.raises(ValueError):
         decode({"__ndarray__": base64.b64encode(buffer.getvalue()).decode()})
+
+
+def test_sets_ranges_and_mappings_cross_as_the_plain_data_they_hold():
+    from collections import OrderedDict
+
+    assert to_plain({(5, 1), (4, 0)}) == [[4, 0], [5, 1]]
+    assert to_plain(frozenset({3, 1})) == [1, 3] and to_plain(range(2, 5)) == [2, 3, 4]
+    got = to_plain(OrderedDict([("weight", (6, 4)), ("bias", (6,))]))
+    assert type(got) is dict and got == {"weight": [6, 4], "bias": [6]}
+
+
+def test_a_mapping_that_lies_about_its_items_is_read_for_what_it_holds():
+    class Lying(dict):
+        def items(self):
+            return [("weight", [1])]
+
+        def __eq__(self, other):
+            return True
+
+    got = to_plain(Lying(bias=[6]))
+    assert type(got) is dict and got == {"bias": [6]}
+
+
+def test_a_set_of_objects_that_equal_anything_is_still_refused():
+    class Liar:
+        def __eq__(self, other):
+            return True
+
+        def __hash__(self):
+            return 0
+
+    with pytest.raises(TypeError, match="Liar"):
+        to_plain({Liar()})
+
+
+@pytest.mark.parametrize(
+    "layer, padding",
+    [
+        (torch.nn.Conv2d(3, 16, 5, padding="valid"), [0, 0]),
+        (torch.nn.Conv2d(3, 16, (5, 3), padding="same"), [2, 1]),
+        (torch.nn.Conv2d(3, 16, (4, 3), padding="same", dilation=(1, 2)), [[1, 2], 2]),
+        (torch.nn.Conv1d(3, 16, 2, padding="same", dilation=2), [1]),
+    ],
+)
+def test_a_layer_s_padding_is_the_amounts_it_pads_however_it_was_written(layer, padding):
+    import torch.nn.functional as F
+
+    assert to_plain(layer)["padding"] == padding
+    # the independent truth: padding x by these amounts, then convolving unpadded, is what the layer does
+    pairs = [p if type(p) is list else [p, p] for p in padding]
+    x = torch.randn((1, 3) + (9,) * len(pairs))
+    padded = F.pad(x, [amount for pair in reversed(pairs) for amount in pair])
+    conv = {1: F.conv1d, 2: F.conv2d}[len(pairs)]
+    again = conv(padded, layer.weight, layer.bias, dilation=layer.dilation)
+    assert torch.allclose(again, layer(x), atol=1e-6)
