@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from unittest.mock import patch
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from convkit import reference as R
 
@@ -404,3 +406,115 @@ def test_bad_calls_raise_errors_that_name_the_argument_and_shapes(call, error, p
 def test_loops_version_refuses_the_same_bad_call_with_the_same_message():
     with pytest.raises(ValueError, match="weight expects 3 input channels"):
         R.conv2d_loops(X[:1], np.ones((5, 3, 2, 3)))
+
+
+# ---------------------------------------------------------------------------
+# The fast paths: threads, blocks, strided inputs, and the readable backward
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@EXAMPLES
+@given(data=st.data())
+def test_block_by_block_backward_equals_each_gradient_as_a_convolution(nd, data):
+    # conv*_backward runs on the forward's windows; _conv_backward is the form notebook 07 explains
+    x, w, _, kwargs = data.draw(conv_calls(nd))
+    grad_output = np.random.default_rng(1).standard_normal(CONV[nd](x, w, **kwargs).shape).astype(x.dtype)
+    block_bytes = data.draw(st.sampled_from([1, 2_000, 1 << 20]))
+    with patch.object(R, "_BLOCK_BYTES", block_bytes):
+        fast = BACKWARD[nd](grad_output, x, w, **kwargs)
+    readable = R._conv_backward(
+        nd, grad_output, x, w, kwargs["stride"], kwargs["padding"], kwargs["dilation"], kwargs["groups"]
+    )
+    for got, expected in zip(fast, readable):
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        np.testing.assert_allclose(got, expected, **TOLERANCE[x.dtype.type])
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@EXAMPLES
+@given(data=st.data())
+def test_calls_split_across_threads_match_torch_forward_and_backward(nd, data):
+    # tiny blocks and three cores: the blocks are shared out to three threads, which
+    # split images, or rows of one image, between them
+    x, w, b, kwargs = data.draw(conv_calls(nd))
+    grad_output = np.random.default_rng(2).standard_normal(CONV[nd](x, w, **kwargs).shape).astype(x.dtype)
+    with (
+        patch.object(R, "_BLOCK_BYTES", data.draw(st.sampled_from([1, 200, 2_000]))),
+        patch.object(R, "_cores", lambda: 3),
+    ):
+        y = CONV[nd](x, w, b, **kwargs)
+        gx, gw, gb = BACKWARD[nd](grad_output, x, w, **kwargs)
+    expected = _torch_forward_backward(
+        nd, x, w, b if b is not None else np.zeros(w.shape[0], x.dtype), kwargs, grad_output
+    )
+    tol = TOLERANCE[x.dtype.type]
+    for got, truth in zip((y, gx, gw, gb), expected):
+        np.testing.assert_allclose(got, truth, **tol)
+
+
+def test_a_large_batch_runs_on_several_threads_and_matches_torch():
+    # 64 images of 16 channels are several cache-sized blocks: the default path shares them out
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((64, 16, 28, 28)).astype(np.float32)
+    w = rng.standard_normal((32, 16, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(32).astype(np.float32)
+    grad_output = rng.standard_normal((64, 32, 14, 14)).astype(np.float32)
+    kwargs = dict(stride=2, padding=1, dilation=1, groups=1)
+    assert len(R._blocks(R._validate(x, w, b, 2, 1, 1, 1, nd=2))) >= 3
+    threads = set()
+    original = R._columns
+
+    def watched(call, blocks):
+        threads.add(threading.get_ident())
+        yield from original(call, blocks)
+
+    with patch.object(R, "_cores", lambda: 2), patch.object(R, "_columns", watched):
+        y = R.conv2d(x, w, b, **kwargs)
+        gx, gw, gb = R.conv2d_backward(grad_output, x, w, **kwargs)
+    assert len(threads) == 2
+    for got, truth in zip((y, gx, gw, gb), _torch_forward_backward(2, x, w, b, kwargs, grad_output)):
+        np.testing.assert_allclose(got, truth, rtol=1e-3, atol=1e-3)
+
+
+def test_one_blas_thread_keeps_every_block_on_the_calling_thread():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((64, 16, 28, 28)).astype(np.float32)
+    w = rng.standard_normal((32, 16, 3, 3)).astype(np.float32)
+    threads = set()
+    original = R._columns
+
+    def watched(call, blocks):
+        threads.add(threading.get_ident())
+        yield from original(call, blocks)
+
+    with threadpool_limits(1, user_api="blas"), patch.object(R, "_columns", watched):
+        R.conv2d(x, w, padding=1)
+        R.conv2d_backward(np.ones((64, 32, 28, 28), np.float32), x, w, padding=1)
+    assert threads == {threading.get_ident()}
+
+
+def test_threads_leave_numpy_blas_with_the_threads_it_had():
+    before = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    x = np.ones((64, 16, 28, 28), np.float32)
+    with patch.object(R, "_cores", lambda: 2):
+        R.conv2d(x, np.ones((32, 16, 3, 3), np.float32))
+    assert [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"] == before
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_strided_and_transposed_inputs_give_torch_values_and_gradients(nd):
+    # views that are not contiguous: every other image, channel and column, and a swapped weight
+    rng = np.random.default_rng(5)
+    spatial = (13, 11, 9)[:nd]
+    x = rng.standard_normal((6, 8, *spatial)).astype(np.float64)[::2, ::2]
+    w = np.swapaxes(rng.standard_normal((4, 3, *(3,) * nd)), 0, 1)  # (3, 4, 3 ...): D=3, C=4
+    b = rng.standard_normal(6)[::2]
+    kwargs = dict(stride=2, padding=1, dilation=1, groups=1)
+    grad_output = rng.standard_normal(
+        TORCH_CONV[nd](torch.tensor(x), torch.tensor(w), stride=2, padding=1).shape
+    )
+    grad_output = np.swapaxes(np.swapaxes(grad_output, 0, 1).copy(), 0, 1)  # same values, other strides
+    assert not (x.flags.c_contiguous or w.flags.c_contiguous or grad_output.flags.c_contiguous)
+    with patch.object(R, "_BLOCK_BYTES", 500), patch.object(R, "_cores", lambda: 2):
+        got = (CONV[nd](x, w, b, **kwargs), *BACKWARD[nd](grad_output, x, w, **kwargs))
+    for value, truth in zip(got, _torch_forward_backward(nd, x, w, b, kwargs, grad_output)):
+        np.testing.assert_allclose(value, truth, rtol=1e-9, atol=1e-9)

@@ -16,8 +16,14 @@ All of them follow ``torch.nn.functional.conv{1,2,3}d`` exactly: batched
 ``(D, C / groups, *kernel)``, optional bias ``(D,)``, and ``stride``,
 ``padding`` (ints, tuples, ``'valid'`` or ``'same'``), ``dilation`` and
 ``groups``.  The backward functions :func:`conv1d_backward` & co. return the
-gradients with respect to input, weight and bias, each computed as another
-call to ``conv{1,2,3}d`` with the helpers :func:`pad`, :func:`dilate` and :func:`flip`.
+gradients with respect to input, weight and bias.  Each gradient is a convolution
+you can point at (another call to ``conv{1,2,3}d`` with the helpers :func:`pad`,
+:func:`dilate` and :func:`flip`, as in ``_conv_backward``); they are computed on
+the forward's own windows, as two matrix products per block.
+
+A call large enough to fill several cache-sized blocks shares them out to one
+thread per core NumPy's BLAS may use, each multiplying on one BLAS thread, so
+that copying the windows uses every core as the products do.
 
 Output size along each spatial axis, for input size ``H``, kernel ``h``,
 padding ``p``, stride ``s`` and dilation ``d``::
@@ -27,11 +33,15 @@ padding ``p``, stride ``s`` and dilation ``d``::
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
+import threadpoolctl
 from numpy.lib.stride_tricks import sliding_window_view
 
 from convkit import shapes
@@ -248,24 +258,117 @@ def flip(weight: np.ndarray) -> np.ndarray:
 _BLOCK_BYTES = 1 << 20
 
 
-def _windows(xp: np.ndarray, kernel: Sequence[int], stride, dilation, groups: int) -> np.ndarray:
+def _windows(
+    xp: np.ndarray, kernel: Sequence[int], stride, dilation, groups: int, writeable: bool = False
+) -> np.ndarray:
     """Every window of a padded batch ``(N, C, *Hp)``, as a view ``(N, G, C/G, *kernel, *out)``.
 
     ``windows[n, g, c, *j, *i] = xp[n, g C/G + c, i * s + j * dil]``: taps before
     positions, so that ``kernels @ windows`` lands in the output's ``(N, D, positions)`` order.
+    With ``writeable``, adding to one tap ``windows[:, :, :, *j]`` adds into ``xp``
+    (the windows of one tap never overlap).
     """
     nd = len(kernel)
     N, C = xp.shape[:2]
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    windows = sliding_window_view(xp, span, axis=tuple(range(2, 2 + nd)))
+    windows = sliding_window_view(xp, span, axis=tuple(range(2, 2 + nd)), writeable=writeable)
     windows = windows[
         (slice(None),) * 2
         + tuple(slice(None, None, s) for s in stride)
         + tuple(slice(None, None, d) for d in dilation)
     ]
     out = windows.shape[2 : 2 + nd]
-    windows = windows.reshape(N, groups, C // groups, *out, *kernel)
+    windows = windows.reshape(N, groups, C // groups, *out, *kernel)  # splits one axis: still a view
     return windows.transpose(0, 1, 2, *range(3 + nd, 3 + 2 * nd), *range(3, 3 + nd))
+
+
+class _Block(NamedTuple):
+    """Images ``n .. n + count`` and, of those, output rows ``i .. i + rows`` (first spatial axis)."""
+
+    n: int
+    count: int
+    i: int
+    rows: int
+
+
+def _blocks(call: _Call) -> list[_Block]:
+    """Cut a call's output into blocks whose windows fill about ``_BLOCK_BYTES``.
+
+    A block is a few images, or a few rows of one image; the windows are weighed
+    at ``C/G * prod(kernel) * G`` numbers per output position.
+    """
+    x, out = call.input, call.output_shape
+    N = x.shape[0]
+    row_bytes = x.shape[1] * math.prod(call.weight.shape[2:]) * math.prod(out[1:]) * x.itemsize
+    # (when the kernels outweigh a cache-sized block, blocks as big as the kernels keep
+    # the product from reading the kernels more often than the windows)
+    block_bytes = max(_BLOCK_BYTES, call.weight.nbytes)
+    rows = min(out[0], max(1, block_bytes // row_bytes))
+    images = max(1, min(N, block_bytes // (row_bytes * out[0]))) if rows == out[0] else 1
+    return [
+        _Block(n, min(images, N - n), i, min(rows, out[0] - i))
+        for n in range(0, N, images)
+        for i in range(0, out[0], rows)
+    ]
+
+
+def _columns(call: _Call, blocks: Sequence[_Block]):
+    """Copy the windows of each block in turn; yield ``(block, columns)``.
+
+    ``columns``, shape ``(count, G, C/G * prod(kernel), rows * prod(out[1:]))``, is
+    one buffer reused for every block: use it before asking for the next one. Each
+    block of images is first copied into a padded buffer whose border stays zero.
+    """
+    x, G, out = call.input, call.groups, call.output_shape
+    N, C, *size = x.shape
+    kernel = call.weight.shape[2:]
+    images, rows = max(b.count for b in blocks), max(b.rows for b in blocks)
+    padded = pad(np.zeros((images, C, *size), x.dtype), call.pad_before, call.pad_after)
+    inside = (slice(None),) * 2 + tuple(slice(b, b + n) for b, n in zip(call.pad_before, size))
+    windows = _windows(padded, kernel, call.stride, call.dilation, G)  # a view: follows padded
+    buffer = np.empty(images * C * math.prod(kernel) * rows * math.prod(out[1:]), x.dtype)
+    loaded = None
+    for block in blocks:
+        n, count, i, rows = block
+        if loaded != (n, count):
+            padded[:count][inside] = x[n : n + count]
+            loaded = (n, count)
+        view = windows[(slice(0, count), Ellipsis, slice(i, i + rows)) + (slice(None),) * (len(out) - 1)]
+        columns = buffer[: view.size].reshape(view.shape)
+        np.copyto(columns, view)
+        yield block, columns.reshape(count, G, -1, rows * math.prod(out[1:]))
+
+
+@functools.cache
+def _blas():
+    """NumPy's BLAS, through threadpoolctl: its thread count, and a way to lower it."""
+    return threadpoolctl.ThreadpoolController().select(user_api="blas")
+
+
+def _cores() -> int:
+    """How many threads NumPy's BLAS may use now: as many parts as a call is cut into."""
+    return max((lib["num_threads"] for lib in _blas().info()), default=1)
+
+
+@functools.cache
+def _pool(workers: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(workers, thread_name_prefix="convkit")
+
+
+def _in_parallel(work, blocks: Sequence[_Block]) -> list:
+    """``work(part)`` for consecutive parts of ``blocks``, one part per core NumPy's BLAS may use.
+
+    The parts run on threads, each BLAS call on one thread: NumPy lets go of the GIL
+    while it copies and multiplies, so the copies use every core, not only the products.
+    With one BLAS thread (or one block) everything runs here, in order. Returns the
+    results of ``work`` in the order of the parts.
+    """
+    workers = min(len(blocks), _cores())
+    if workers == 1:
+        return [work(blocks)]
+    parts = [blocks[k * len(blocks) // workers : (k + 1) * len(blocks) // workers] for k in range(workers)]
+    with _blas().limit(limits=1):
+        return list(_pool(workers).map(work, parts))
 
 
 def _conv(nd: int, input, weight, bias, stride, padding, dilation, groups) -> np.ndarray:
@@ -275,36 +378,20 @@ def _conv(nd: int, input, weight, bias, stride, padding, dilation, groups) -> np
     ``xp`` is the padded input and ``g`` the group of kernel ``d``.
     """
     call = _validate(input, weight, bias, stride, padding, dilation, groups, nd)
-    x, w, G, out = call.input, call.weight, call.groups, call.output_shape
-    N, C, *size = x.shape
-    D, Cg, *kernel = w.shape
-    kernels = w.reshape(G, D // G, Cg * math.prod(kernel))
+    N, G, out = call.input.shape[0], call.groups, call.output_shape
+    D = call.weight.shape[0]
+    kernels = call.weight.reshape(G, D // G, -1)  # (G, D/G, C/G * prod(kernel))
     bias = 0 if call.bias is None else call.bias.reshape(G, D // G, 1)
-    y = np.empty((N, G, D // G, math.prod(out)), dtype=x.dtype)
-    # A block is a few images, or a few rows of one image: the images are copied into
-    # a padded buffer whose border stays zero, the block's windows into a second
-    # buffer, and the product lands straight in the block's slice of y.
+    y = np.empty((N, G, D // G, math.prod(out)), dtype=call.input.dtype)
     row = math.prod(out[1:])  # output positions per step along the first spatial axis
-    row_bytes = kernels.shape[2] * G * row * x.itemsize
-    # (when the kernels outweigh a cache-sized block, as for a weight gradient, blocks as big
-    # as the kernels keep the product from reading the kernels more often than the windows)
-    block_bytes = max(_BLOCK_BYTES, kernels.nbytes)
-    rows = min(out[0], max(1, block_bytes // row_bytes))
-    images = max(1, min(N, block_bytes // (row_bytes * out[0]))) if rows == out[0] else 1
-    padded = pad(np.zeros((images, C, *size), x.dtype), call.pad_before, call.pad_after)
-    inside = (slice(None),) * 2 + tuple(slice(b, b + n) for b, n in zip(call.pad_before, size))
-    windows = _windows(padded, kernel, call.stride, call.dilation, G)  # a view: follows padded
-    buffer = np.empty(images * rows * row_bytes // x.itemsize, dtype=x.dtype)
-    for n in range(0, N, images):
-        count = min(images, N - n)
-        padded[:count][inside] = x[n : n + count]
-        for i in range(0, out[0], rows):
-            block = windows[(slice(0, count), Ellipsis, slice(i, i + rows)) + (slice(None),) * (nd - 1)]
-            columns = buffer[: block.size].reshape(block.shape)
-            np.copyto(columns, block)
-            product = y[n : n + count, :, :, i * row : (i + rows) * row]
-            np.matmul(kernels, columns.reshape(count, G, kernels.shape[2], -1), out=product)
+
+    def work(blocks):
+        for (n, count, i, rows), columns in _columns(call, blocks):
+            product = y[n : n + count, :, :, i * row : (i + rows) * row]  # the block's slice of y
+            np.matmul(kernels, columns, out=product)
             product += bias  # while the block is still in the cache
+
+    _in_parallel(work, _blocks(call))
     y = y.reshape(N, D, *out)
     return y if call.batched else y[0]
 
@@ -493,21 +580,31 @@ def conv3d_loops(input, weight, bias=None, stride=1, padding=0, dilation=1, grou
 # ---------------------------------------------------------------------------
 # Backward: each gradient is again a convolution
 # ---------------------------------------------------------------------------
-def _conv_backward(nd: int, grad_output, input, weight, stride, padding, dilation, groups):
+def _validate_backward(nd: int, grad_output, input, weight, stride, padding, dilation, groups):
+    """Check a ``conv{nd}d_backward`` call; return it in normal form and ``grad_output`` batched."""
     call = _validate(input, weight, None, stride, padding, dilation, groups, nd)
+    N, D = call.input.shape[0], call.weight.shape[0]
+    gy = as_array(grad_output, "grad_output", floating=True)
+    expected = (N, D, *call.output_shape) if call.batched else (D, *call.output_shape)
+    if gy.shape != expected:
+        raise ValueError(f"grad_output must have the output's shape {expected}, got {gy.shape}")
+    if gy.dtype != call.input.dtype:
+        raise TypeError(f"grad_output dtype {gy.dtype} differs from input dtype {call.input.dtype}")
+    return call, (gy if call.batched else gy[np.newaxis])
+
+
+def _conv_backward(nd: int, grad_output, input, weight, stride, padding, dilation, groups):
+    """The three gradients, each one call to ``conv{nd}d``: the form notebook 07 works through.
+
+    :func:`conv2d_backward` computes the same numbers block by block
+    (:func:`_conv_backward_blocks`); the tests hold the two equal.
+    """
+    call, gy = _validate_backward(nd, grad_output, input, weight, stride, padding, dilation, groups)
     conv = (conv1d, conv2d, conv3d)[nd - 1]
     x, w, s, dil, G = call.input, call.weight, call.stride, call.dilation, call.groups
     N, C, *size = x.shape
     D, Cg, *kernel = w.shape
     out = call.output_shape
-    gy = as_array(grad_output, "grad_output", floating=True)
-    expected = (N, D, *out) if call.batched else (D, *out)
-    if gy.shape != expected:
-        raise ValueError(f"grad_output must have the output's shape {expected}, got {gy.shape}")
-    if gy.dtype != x.dtype:
-        raise TypeError(f"grad_output dtype {gy.dtype} differs from input dtype {x.dtype}")
-    if not call.batched:
-        gy = gy[np.newaxis]
 
     # dL/db_d: every output position of channel d adds b_d once.
     grad_bias = gy.sum(axis=(0, *range(2, 2 + nd)))
@@ -540,6 +637,63 @@ def _conv_backward(nd: int, grad_output, input, weight, stride, padding, dilatio
     return np.ascontiguousarray(grad_input), np.ascontiguousarray(grad_weight), grad_bias
 
 
+def _conv_backward_blocks(nd: int, grad_output, input, weight, stride, padding, dilation, groups):
+    """The three gradients from the forward's windows, one block of images or rows at a time.
+
+    With ``X`` the block's windows ``(C/G prod(kernel), positions)`` as the forward copies
+    them, ``W`` the kernels ``(D/G, C/G prod(kernel))`` and ``g`` the block's ``grad_output``
+    ``(D/G, positions)``, group by group:
+
+    * ``grad_weight += g @ X.T``, summed over the blocks;
+    * ``grad_input``: the columns ``W.T @ g`` added back where each window came from,
+      one kernel tap at a time (the forward's copy, run backwards);
+    * ``grad_bias``: ``grad_output`` summed over batch and positions.
+    """
+    call, gy = _validate_backward(nd, grad_output, input, weight, stride, padding, dilation, groups)
+    x, G, out = call.input, call.groups, call.output_shape
+    N, C, *size = x.shape
+    D, Cg, *kernel = call.weight.shape
+    kernels = call.weight.reshape(G, D // G, -1)  # (G, D/G, C/G prod(kernel))
+    gy_blocks = gy.reshape(N, G, D // G, math.prod(out))
+    row = math.prod(out[1:])
+    grad_input = np.zeros_like(x)
+    added = threading.Lock()  # two parts may hold rows of the same image
+
+    def work(blocks):
+        grad_weight = np.zeros_like(kernels)
+        images = max(b.count for b in blocks)
+        grad_padded = pad(np.zeros((images, C, *size), x.dtype), call.pad_before, call.pad_after)
+        inside = (slice(None),) * 2 + tuple(slice(b, b + n) for b, n in zip(call.pad_before, size))
+        windows = _windows(grad_padded, kernel, call.stride, call.dilation, G, writeable=True)
+        buffer = np.empty(images * kernels.shape[2] * G * max(b.rows for b in blocks) * row, x.dtype)
+        loaded = None
+
+        def add_to_grad_input():
+            with added:
+                grad_input[loaded[0] : sum(loaded)] += grad_padded[: loaded[1]][inside]
+            grad_padded.fill(0)
+
+        for (n, count, i, rows), columns in _columns(call, blocks):
+            g = gy_blocks[n : n + count, :, :, i * row : (i + rows) * row]  # (count, G, D/G, positions)
+            grad_weight += (g @ columns.swapaxes(-1, -2)).sum(axis=0)
+            if loaded not in (None, (n, count)):
+                add_to_grad_input()
+            loaded = (n, count)
+            back = np.matmul(kernels.swapaxes(-1, -2), g, out=buffer[: columns.size].reshape(columns.shape))
+            view = windows[(slice(0, count), Ellipsis, slice(i, i + rows)) + (slice(None),) * (nd - 1)]
+            back = back.reshape(view.shape)
+            for tap in np.ndindex(*kernel):
+                view[(slice(None),) * 3 + tap] += back[(slice(None),) * 3 + tap]
+        add_to_grad_input()
+        return grad_weight
+
+    grad_weight = sum(_in_parallel(work, _blocks(call)))
+    grad_bias = gy.sum(axis=(0, *range(2, 2 + nd)))
+    if not call.batched:
+        grad_input = grad_input[0]
+    return grad_input, grad_weight.reshape(D, Cg, *kernel), grad_bias
+
+
 def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1) -> tuple:
     """Gradients of :func:`conv2d` with respect to input, weight and bias.
 
@@ -553,6 +707,13 @@ def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     * ``grad_weight``: the padded input correlated with ``grad_output`` used as the
       kernel (``stride`` and ``dilation`` swap roles, the batch is summed over);
     * ``grad_bias``: ``grad_output`` summed over batch and positions.
+
+    The same numbers come out faster from the windows :func:`conv2d` lays out,
+    ``X`` of shape ``(C k k, N H_out W_out)`` per group, with the kernels ``W`` as
+    ``(D, C k k)`` and ``g`` the output gradient as ``(D, N H_out W_out)``: the weight
+    gradient is ``g @ X.T``, and the input gradient is ``W.T @ g`` added back into
+    the windows it came from.  That is what this function computes, a block of
+    images or rows at a time.
 
     Parameters
     ----------
@@ -581,7 +742,7 @@ def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     (array([[ 8., 12.],
            [20., 24.]]), array([4.]))
     """
-    return _conv_backward(2, grad_output, input, weight, stride, padding, dilation, groups)
+    return _conv_backward_blocks(2, grad_output, input, weight, stride, padding, dilation, groups)
 
 
 def conv1d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1) -> tuple:
@@ -602,7 +763,7 @@ def conv1d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     >>> gw, gb
     (array([[[3., 6.]]]), array([3.]))
     """
-    return _conv_backward(1, grad_output, input, weight, stride, padding, dilation, groups)
+    return _conv_backward_blocks(1, grad_output, input, weight, stride, padding, dilation, groups)
 
 
 def conv3d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1) -> tuple:
@@ -618,4 +779,4 @@ def conv3d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     >>> gx.shape, gw.ravel(), gb
     ((1, 2, 2, 2), array([1., 1., 1., 1., 1., 1., 1., 1.]), array([1.]))
     """
-    return _conv_backward(3, grad_output, input, weight, stride, padding, dilation, groups)
+    return _conv_backward_blocks(3, grad_output, input, weight, stride, padding, dilation, groups)
