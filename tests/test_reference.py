@@ -459,7 +459,7 @@ def test_a_large_batch_runs_on_several_threads_and_matches_torch():
     b = rng.standard_normal(32).astype(np.float32)
     grad_output = rng.standard_normal((64, 32, 14, 14)).astype(np.float32)
     kwargs = dict(stride=2, padding=1, dilation=1, groups=1)
-    assert len(R._blocks(R._validate(x, w, b, 2, 1, 1, 1, nd=2))) >= 3
+    assert len(R._blocks(64, (14, 14), w, groups=1)) >= 3
     threads = set()
     original = R._columns
 

@@ -151,26 +151,44 @@ class _Call(NamedTuple):
     batched: bool
 
 
-def _validate(input, weight, bias, stride, padding, dilation, groups, nd: int) -> _Call:
-    """Check a ``conv{nd}d`` call as torch does; return it in normal form."""
+def _arrays(input, weight, nd: int, layout: str, kind: str = "convolution"):
+    """Check the two arrays of a call as torch does; return ``(input batched, weight, batched)``."""
     input = as_array(input, "input", floating=True)
     weight = as_array(weight, "weight", floating=True)
-    given = f"(input shape {input.shape}, weight shape {weight.shape})"
     if input.dtype != weight.dtype:
         raise TypeError(f"input dtype {input.dtype} and weight dtype {weight.dtype} differ")
     if weight.ndim != nd + 2:
         raise ValueError(
-            f"weight must have {nd + 2} dims (D, C/groups, *kernel) for a {nd}d "
-            f"convolution, got shape {weight.shape}"
+            f"weight must have {nd + 2} dims {layout} for a {nd}d {kind}, got shape {weight.shape}"
         )
     if input.ndim not in (nd + 1, nd + 2):
         raise ValueError(
             f"input must have {nd + 1} dims (unbatched) or {nd + 2} dims (batched) "
-            f"for a {nd}d convolution, got shape {input.shape}"
+            f"for a {nd}d {kind}, got shape {input.shape}"
         )
     batched = input.ndim == nd + 2
-    if not batched:
-        input = input[np.newaxis]
+    return (input if batched else input[np.newaxis]), weight, batched
+
+
+def _bias(bias, channels: int, input: np.ndarray, weight: np.ndarray) -> np.ndarray | None:
+    """Check an optional bias ``(channels,)``, one value per output channel."""
+    if bias is None:
+        return None
+    bias = as_array(bias, "bias", floating=True)
+    if bias.shape != (channels,):
+        raise ValueError(
+            f"bias must have shape ({channels},), one value per output channel, "
+            f"got shape {bias.shape} (weight shape {weight.shape})"
+        )
+    if bias.dtype != input.dtype:
+        raise TypeError(f"bias dtype {bias.dtype} differs from input dtype {input.dtype}")
+    return bias
+
+
+def _validate(input, weight, bias, stride, padding, dilation, groups, nd: int) -> _Call:
+    """Check a ``conv{nd}d`` call as torch does; return it in normal form."""
+    input, weight, batched = _arrays(input, weight, nd, "(D, C/groups, *kernel)")
+    given = f"(input shape {input.shape if batched else input.shape[1:]}, weight shape {weight.shape})"
     groups = as_int(groups, "groups", minimum=1)
     D, Cg = weight.shape[:2]
     C = input.shape[1]
@@ -181,15 +199,7 @@ def _validate(input, weight, bias, stride, padding, dilation, groups, nd: int) -
             f"weight expects {Cg * groups} input channels ({Cg} per group x groups={groups}) "
             f"but input has {C} {given}"
         )
-    if bias is not None:
-        bias = as_array(bias, "bias", floating=True)
-        if bias.shape != (D,):
-            raise ValueError(
-                f"bias must have shape ({D},), one value per output channel, "
-                f"got shape {bias.shape} (weight shape {weight.shape})"
-            )
-        if bias.dtype != input.dtype:
-            raise TypeError(f"bias dtype {bias.dtype} differs from input dtype {input.dtype}")
+    bias = _bias(bias, D, input, weight)
     stride = per_axis(stride, "stride", nd, minimum=1)
     dilation = per_axis(dilation, "dilation", nd, minimum=1)
     kernel = weight.shape[2:]
@@ -291,18 +301,17 @@ class _Block(NamedTuple):
     rows: int
 
 
-def _blocks(call: _Call) -> list[_Block]:
-    """Cut a call's output into blocks whose windows fill about ``_BLOCK_BYTES``.
+def _blocks(N: int, out: Sequence[int], weight: np.ndarray, groups: int) -> list[_Block]:
+    """Cut the ``N`` images of positions ``out`` into blocks whose windows fill about ``_BLOCK_BYTES``.
 
-    A block is a few images, or a few rows of one image; the windows are weighed
-    at ``C/G * prod(kernel) * G`` numbers per output position.
+    A block is a few images, or a few rows of one image; its windows are weighed at
+    ``groups * weight[0].size`` numbers per position (``C prod(kernel)`` for a
+    convolution whose ``weight`` is ``(D, C/G, *kernel)``).
     """
-    x, out = call.input, call.output_shape
-    N = x.shape[0]
-    row_bytes = x.shape[1] * math.prod(call.weight.shape[2:]) * math.prod(out[1:]) * x.itemsize
+    row_bytes = groups * weight[0].size * math.prod(out[1:]) * weight.itemsize
     # (when the kernels outweigh a cache-sized block, blocks as big as the kernels keep
     # the product from reading the kernels more often than the windows)
-    block_bytes = max(_BLOCK_BYTES, call.weight.nbytes)
+    block_bytes = max(_BLOCK_BYTES, weight.nbytes)
     rows = min(out[0], max(1, block_bytes // row_bytes))
     images = max(1, min(N, block_bytes // (row_bytes * out[0]))) if rows == out[0] else 1
     return [
@@ -371,6 +380,60 @@ def _in_parallel(work, blocks: Sequence[_Block]) -> list:
         return list(_pool(workers).map(work, parts))
 
 
+def _transpose(g: np.ndarray, weight: np.ndarray, stride, dilation, groups: int, before, size) -> np.ndarray:
+    """The transposed convolution of a batch ``g`` ``(N, D, *out)`` by ``weight`` ``(D, C/G, *kernel)``.
+
+    ``x[n, g C/G + c, i * s + j * dil - before] += sum_d g[n, d, i] w[d, c, j]``, kept for
+    positions ``0 .. size - 1``: returns ``(N, C, *size)``.  A block at a time, the
+    columns ``W.T @ g`` are added back into the windows they stand for, one kernel tap
+    at a time: the copy of :func:`_columns`, run backwards.
+    """
+    N, D, *out = g.shape
+    kernel = weight.shape[2:]
+    G, C = groups, groups * weight.shape[1]
+    kernels = weight.reshape(G, D // G, -1).swapaxes(-1, -2)  # (G, C/G prod(kernel), D/G)
+    g = g.reshape(N, G, D // G, math.prod(out))
+    row = math.prod(out[1:])
+    # every position a window reaches, and every position kept
+    reach = tuple(
+        max((o - 1) * s + d * (k - 1) + 1, b + n)
+        for o, s, d, k, b, n in zip(out, stride, dilation, kernel, before, size)
+    )
+    inside = (slice(None),) * 2 + tuple(slice(b, b + n) for b, n in zip(before, size))
+    x = np.zeros((N, C, *size), g.dtype)
+    adding = threading.Lock()  # two parts may hold rows of the same image
+
+    def work(blocks):
+        images = max(b.count for b in blocks)
+        spread = np.zeros((images, C, *reach), g.dtype)
+        windows = _windows(spread, kernel, stride, dilation, G, writeable=True)
+        buffer = np.empty(images * C * math.prod(kernel) * max(b.rows for b in blocks) * row, g.dtype)
+        loaded = None
+
+        def add_to_x():
+            n, count = loaded
+            with adding:
+                x[n : n + count] += spread[:count][inside]
+            spread.fill(0)
+
+        for n, count, i, rows in blocks:
+            if loaded not in (None, (n, count)):
+                add_to_x()
+            loaded = (n, count)
+            view = windows[
+                (slice(0, count), Ellipsis, slice(i, i + rows)) + tuple(slice(0, o) for o in out[1:])
+            ]
+            columns = buffer[: view.size].reshape(count, G, -1, rows * row)
+            np.matmul(kernels, g[n : n + count, :, :, i * row : (i + rows) * row], out=columns)
+            columns = columns.reshape(view.shape)
+            for tap in np.ndindex(*kernel):
+                view[(slice(None),) * 3 + tap] += columns[(slice(None),) * 3 + tap]
+        add_to_x()
+
+    _in_parallel(work, _blocks(N, out, weight, G))
+    return x
+
+
 def _conv(nd: int, input, weight, bias, stride, padding, dilation, groups) -> np.ndarray:
     """``conv{nd}d``: one matrix product per block of windows, each block small enough for the cache.
 
@@ -391,7 +454,7 @@ def _conv(nd: int, input, weight, bias, stride, padding, dilation, groups) -> np
             np.matmul(kernels, columns, out=product)
             product += bias  # while the block is still in the cache
 
-    _in_parallel(work, _blocks(call))
+    _in_parallel(work, _blocks(N, out, call.weight, G))
     y = y.reshape(N, D, *out)
     return y if call.batched else y[0]
 
@@ -638,60 +701,36 @@ def _conv_backward(nd: int, grad_output, input, weight, stride, padding, dilatio
 
 
 def _conv_backward_blocks(nd: int, grad_output, input, weight, stride, padding, dilation, groups):
-    """The three gradients from the forward's windows, one block of images or rows at a time.
+    """The three gradients from the forward's windows, a block of images or rows at a time.
 
     With ``X`` the block's windows ``(C/G prod(kernel), positions)`` as the forward copies
     them, ``W`` the kernels ``(D/G, C/G prod(kernel))`` and ``g`` the block's ``grad_output``
     ``(D/G, positions)``, group by group:
 
-    * ``grad_weight += g @ X.T``, summed over the blocks;
-    * ``grad_input``: the columns ``W.T @ g`` added back where each window came from,
-      one kernel tap at a time (the forward's copy, run backwards);
+    * ``grad_weight = sum over blocks of g @ X.T``;
+    * ``grad_input``: the transposed convolution of ``grad_output`` (:func:`_transpose`),
+      the columns ``W.T @ g`` added back where each window came from;
     * ``grad_bias``: ``grad_output`` summed over batch and positions.
     """
     call, gy = _validate_backward(nd, grad_output, input, weight, stride, padding, dilation, groups)
-    x, G, out = call.input, call.groups, call.output_shape
-    N, C, *size = x.shape
+    N, G, out = call.input.shape[0], call.groups, call.output_shape
     D, Cg, *kernel = call.weight.shape
-    kernels = call.weight.reshape(G, D // G, -1)  # (G, D/G, C/G prod(kernel))
     gy_blocks = gy.reshape(N, G, D // G, math.prod(out))
     row = math.prod(out[1:])
-    grad_input = np.zeros_like(x)
-    added = threading.Lock()  # two parts may hold rows of the same image
 
     def work(blocks):
-        grad_weight = np.zeros_like(kernels)
-        images = max(b.count for b in blocks)
-        grad_padded = pad(np.zeros((images, C, *size), x.dtype), call.pad_before, call.pad_after)
-        inside = (slice(None),) * 2 + tuple(slice(b, b + n) for b, n in zip(call.pad_before, size))
-        windows = _windows(grad_padded, kernel, call.stride, call.dilation, G, writeable=True)
-        buffer = np.empty(images * kernels.shape[2] * G * max(b.rows for b in blocks) * row, x.dtype)
-        loaded = None
-
-        def add_to_grad_input():
-            with added:
-                grad_input[loaded[0] : sum(loaded)] += grad_padded[: loaded[1]][inside]
-            grad_padded.fill(0)
-
+        grad_weight = np.zeros((G, D // G, Cg * math.prod(kernel)), gy.dtype)
         for (n, count, i, rows), columns in _columns(call, blocks):
             g = gy_blocks[n : n + count, :, :, i * row : (i + rows) * row]  # (count, G, D/G, positions)
             grad_weight += (g @ columns.swapaxes(-1, -2)).sum(axis=0)
-            if loaded not in (None, (n, count)):
-                add_to_grad_input()
-            loaded = (n, count)
-            back = np.matmul(kernels.swapaxes(-1, -2), g, out=buffer[: columns.size].reshape(columns.shape))
-            view = windows[(slice(0, count), Ellipsis, slice(i, i + rows)) + (slice(None),) * (nd - 1)]
-            back = back.reshape(view.shape)
-            for tap in np.ndindex(*kernel):
-                view[(slice(None),) * 3 + tap] += back[(slice(None),) * 3 + tap]
-        add_to_grad_input()
         return grad_weight
 
-    grad_weight = sum(_in_parallel(work, _blocks(call)))
+    grad_weight = sum(_in_parallel(work, _blocks(N, out, call.weight, G)))
+    grad_input = _transpose(
+        gy, call.weight, call.stride, call.dilation, G, call.pad_before, call.input.shape[2:]
+    )
     grad_bias = gy.sum(axis=(0, *range(2, 2 + nd)))
-    if not call.batched:
-        grad_input = grad_input[0]
-    return grad_input, grad_weight.reshape(D, Cg, *kernel), grad_bias
+    return (grad_input if call.batched else grad_input[0]), grad_weight.reshape(D, Cg, *kernel), grad_bias
 
 
 def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1) -> tuple:
