@@ -59,6 +59,9 @@ __all__ = [
     "conv1d_backward",
     "conv2d_backward",
     "conv3d_backward",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
     "pad",
     "dilate",
     "flip",
@@ -541,6 +544,121 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     (2, 3, 4, 5)
     """
     return _conv(3, input, weight, bias, stride, padding, dilation, groups)
+
+
+# ---------------------------------------------------------------------------
+# The transposed convolution: each input value spreads a copy of the kernel
+# ---------------------------------------------------------------------------
+def _conv_transpose(nd: int, input, weight, bias, stride, padding, output_padding, groups, dilation):
+    """Check a ``conv_transpose{nd}d`` call as torch does, then compute it with :func:`_transpose`."""
+    x, w, batched = _arrays(input, weight, nd, "(C, D/groups, *kernel)", "transposed convolution")
+    given = f"(input shape {x.shape if batched else x.shape[1:]}, weight shape {w.shape})"
+    groups = as_int(groups, "groups", minimum=1)
+    C, Dg, *kernel = w.shape
+    if C % groups:
+        raise ValueError(f"groups={groups} must divide the {C} input channels of weight {given}")
+    if x.shape[1] != C:
+        raise ValueError(f"weight expects {C} input channels but input has {x.shape[1]} {given}")
+    bias = _bias(bias, Dg * groups, x, w)
+    stride = per_axis(stride, "stride", nd, minimum=1)
+    padding = per_axis(padding, "padding", nd, minimum=0)
+    output_padding = per_axis(output_padding, "output_padding", nd, minimum=0)
+    dilation = per_axis(dilation, "dilation", nd, minimum=1)
+    size = []
+    for axis, (n, k, s, p, op, d) in enumerate(
+        zip(x.shape[2:], kernel, stride, padding, output_padding, dilation)
+    ):
+        try:
+            size.append(shapes.conv_transpose_output_size(n, k, s, p, op, d))
+        except ValueError as error:
+            raise ValueError(f"{error} along axis {axis} {given}") from None
+    y = _transpose(x, w, stride, dilation, groups, padding, size)
+    if bias is not None:
+        y += bias.reshape(-1, *(1,) * nd)
+    return y if batched else y[0]
+
+
+def conv_transpose2d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> np.ndarray:
+    r"""2d transposed convolution, as ``F.conv_transpose2d``: every input value adds a scaled kernel.
+
+    .. math::
+
+        y_{n,\,g D/G + d,\; i s_1 + a \delta_1 - p_1,\; j s_2 + b \delta_2 - p_2}
+            \mathrel{+}= x_{n,c,i,j}\; w_{c,d,a,b}
+
+    for every input channel ``c`` of group ``g``, plus ``b_d``. It sends an output of
+    :func:`conv2d` back to the shape of its input, and with the same weight it is the
+    gradient of :func:`conv2d` with respect to its input (:func:`conv2d_backward`).
+
+    Parameters
+    ----------
+    input : numpy.ndarray, shape (N, C, H, W) or unbatched (C, H, W)
+    weight : numpy.ndarray, shape (C, D / groups, h, w)
+        Note the order: input channels first, as in torch.
+    bias : numpy.ndarray, shape (D,), optional
+    stride, dilation : int or tuple of 2 ints, default 1
+    padding : int or tuple of 2 ints, default 0
+        Cells cropped from both ends of each axis of the result.
+    output_padding : int or tuple of 2 ints, default 0
+        Cells added at the far end, smaller than the stride or the dilation.
+    groups : int, default 1
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, D, H_out, W_out) or (D, H_out, W_out)
+        ``H_out = (H - 1) stride - 2 padding + dilation (h - 1) + output_padding + 1``
+        (:func:`convkit.shapes.conv_transpose_output_size`), same for W.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Wherever torch refuses the same call; the message names the argument.
+
+    Examples
+    --------
+    One value 1 with stride 2: each input cell stamps the kernel two cells from the last.
+
+    >>> conv_transpose2d(np.ones((1, 1, 2)), np.array([[[[1., 10.]]]]), stride=2)
+    array([[[ 1., 10.,  1., 10.]]])
+    """
+    return _conv_transpose(2, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose1d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> np.ndarray:
+    r"""1d transposed convolution, as ``F.conv_transpose1d``.
+
+    :math:`y_{n,\,d,\; i s + j \delta - p} \mathrel{+}= x_{n,c,i}\, w_{c,d,j}`, plus ``b_d``: the
+    arguments of :func:`conv_transpose2d` with one spatial axis, ``input`` ``(N, C, W)`` or
+    ``(C, W)``, ``weight`` ``(C, D / groups, w)``.  Returns ``(N, D, W_out)`` or ``(D, W_out)``.
+
+    Examples
+    --------
+    The lecture's difference kernel, transposed: each value becomes ``(-x, x)`` one step on.
+
+    >>> conv_transpose1d(np.array([[[1., 2., 3.]]]), np.array([[[-1., 1.]]]))
+    array([[[-1., -1., -1.,  3.]]])
+    """
+    return _conv_transpose(1, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose3d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> np.ndarray:
+    r"""3d transposed convolution, as ``F.conv_transpose3d``.
+
+    The formula of :func:`conv_transpose2d` with one more spatial index: ``input``
+    ``(N, C, T, H, W)`` or ``(C, T, H, W)``, ``weight`` ``(C, D / groups, t, h, w)``.
+
+    Examples
+    --------
+    >>> conv_transpose3d(np.ones((1, 2, 2, 2)), np.ones((1, 3, 2, 2, 2)), stride=2).shape
+    (3, 4, 4, 4)
+    """
+    return _conv_transpose(3, input, weight, bias, stride, padding, output_padding, groups, dilation)
 
 
 # ---------------------------------------------------------------------------
