@@ -18,8 +18,11 @@ All of them follow ``torch.nn.functional.conv{1,2,3}d`` exactly: batched
 ``groups``.  The backward functions :func:`conv1d_backward` & co. return the
 gradients with respect to input, weight and bias.  Each gradient is a convolution
 you can point at (another call to ``conv{1,2,3}d`` with the helpers :func:`pad`,
-:func:`dilate` and :func:`flip`, as in ``_conv_backward``); they are computed on
-the forward's own windows, as two matrix products per block.
+:func:`dilate` and :func:`flip`, as ``_conv_backward`` spells out); they are
+computed on the forward's own windows: the weight gradient as one matrix product
+per block, the input gradient as the transposed convolution
+(:func:`conv_transpose1d` & co., as ``F.conv_transpose{1,2,3}d``), whose columns
+are added back into the windows they stand for.
 
 A call large enough to fill several cache-sized blocks shares them out to one
 thread per core NumPy's BLAS may use, each multiplying on one BLAS thread, so
