@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from unittest.mock import patch
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from convkit import reference as R
+from convkit._args import per_axis
 
 TORCH_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 CONV = {1: R.conv1d, 2: R.conv2d, 3: R.conv3d}
@@ -404,3 +407,321 @@ def test_bad_calls_raise_errors_that_name_the_argument_and_shapes(call, error, p
 def test_loops_version_refuses_the_same_bad_call_with_the_same_message():
     with pytest.raises(ValueError, match="weight expects 3 input channels"):
         R.conv2d_loops(X[:1], np.ones((5, 3, 2, 3)))
+
+
+# ---------------------------------------------------------------------------
+# The fast paths: threads, blocks, strided inputs, and the readable backward
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@EXAMPLES
+@given(data=st.data())
+def test_block_by_block_backward_equals_each_gradient_as_a_convolution(nd, data):
+    # conv*_backward runs on the forward's windows; _conv_backward is the form notebook 07 explains
+    x, w, _, kwargs = data.draw(conv_calls(nd))
+    grad_output = np.random.default_rng(1).standard_normal(CONV[nd](x, w, **kwargs).shape).astype(x.dtype)
+    block_bytes = data.draw(st.sampled_from([1, 2_000, 1 << 20]))
+    with patch.object(R, "_BLOCK_BYTES", block_bytes):
+        fast = BACKWARD[nd](grad_output, x, w, **kwargs)
+    readable = R._conv_backward(
+        nd, grad_output, x, w, kwargs["stride"], kwargs["padding"], kwargs["dilation"], kwargs["groups"]
+    )
+    for got, expected in zip(fast, readable):
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        np.testing.assert_allclose(got, expected, **TOLERANCE[x.dtype.type])
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@EXAMPLES
+@given(data=st.data())
+def test_calls_split_across_threads_match_torch_forward_and_backward(nd, data):
+    # tiny blocks and three cores: the blocks are shared out to three threads, which
+    # split images, or rows of one image, between them
+    x, w, b, kwargs = data.draw(conv_calls(nd))
+    grad_output = np.random.default_rng(2).standard_normal(CONV[nd](x, w, **kwargs).shape).astype(x.dtype)
+    with (
+        patch.object(R, "_BLOCK_BYTES", data.draw(st.sampled_from([1, 200, 2_000]))),
+        patch.object(R, "_cores", lambda: 3),
+    ):
+        y = CONV[nd](x, w, b, **kwargs)
+        gx, gw, gb = BACKWARD[nd](grad_output, x, w, **kwargs)
+    expected = _torch_forward_backward(
+        nd, x, w, b if b is not None else np.zeros(w.shape[0], x.dtype), kwargs, grad_output
+    )
+    tol = TOLERANCE[x.dtype.type]
+    for got, truth in zip((y, gx, gw, gb), expected):
+        np.testing.assert_allclose(got, truth, **tol)
+
+
+def test_a_large_batch_runs_on_several_threads_and_matches_torch():
+    # 64 images of 16 channels are several cache-sized blocks: the default path shares them out
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((64, 16, 28, 28)).astype(np.float32)
+    w = rng.standard_normal((32, 16, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(32).astype(np.float32)
+    grad_output = rng.standard_normal((64, 32, 14, 14)).astype(np.float32)
+    kwargs = dict(stride=2, padding=1, dilation=1, groups=1)
+    assert len(R._blocks(64, (14, 14), w, groups=1)) >= 3
+    threads = set()
+    original = R._columns
+
+    def watched(call, blocks):
+        threads.add(threading.get_ident())
+        yield from original(call, blocks)
+
+    with patch.object(R, "_cores", lambda: 2), patch.object(R, "_columns", watched):
+        y = R.conv2d(x, w, b, **kwargs)
+        gx, gw, gb = R.conv2d_backward(grad_output, x, w, **kwargs)
+    assert len(threads) == 2
+    for got, truth in zip((y, gx, gw, gb), _torch_forward_backward(2, x, w, b, kwargs, grad_output)):
+        np.testing.assert_allclose(got, truth, rtol=1e-3, atol=1e-3)
+
+
+def test_one_blas_thread_keeps_every_block_on_the_calling_thread():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((64, 16, 28, 28)).astype(np.float32)
+    w = rng.standard_normal((32, 16, 3, 3)).astype(np.float32)
+    threads = set()
+    original = R._columns
+
+    def watched(call, blocks):
+        threads.add(threading.get_ident())
+        yield from original(call, blocks)
+
+    with threadpool_limits(1, user_api="blas"), patch.object(R, "_columns", watched):
+        R.conv2d(x, w, padding=1)
+        R.conv2d_backward(np.ones((64, 32, 28, 28), np.float32), x, w, padding=1)
+    assert threads == {threading.get_ident()}
+
+
+def test_threads_leave_numpy_blas_with_the_threads_it_had():
+    before = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    x = np.ones((64, 16, 28, 28), np.float32)
+    with patch.object(R, "_cores", lambda: 2):
+        R.conv2d(x, np.ones((32, 16, 3, 3), np.float32))
+    assert [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"] == before
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_strided_and_transposed_inputs_give_torch_values_and_gradients(nd):
+    # views that are not contiguous: every other image, channel and column, and a swapped weight
+    rng = np.random.default_rng(5)
+    spatial = (13, 11, 9)[:nd]
+    x = rng.standard_normal((6, 8, *spatial)).astype(np.float64)[::2, ::2]
+    w = np.swapaxes(rng.standard_normal((4, 3, *(3,) * nd)), 0, 1)  # (3, 4, 3 ...): D=3, C=4
+    b = rng.standard_normal(6)[::2]
+    kwargs = dict(stride=2, padding=1, dilation=1, groups=1)
+    grad_output = rng.standard_normal(
+        TORCH_CONV[nd](torch.tensor(x), torch.tensor(w), stride=2, padding=1).shape
+    )
+    grad_output = np.swapaxes(np.swapaxes(grad_output, 0, 1).copy(), 0, 1)  # same values, other strides
+    assert not (x.flags.c_contiguous or w.flags.c_contiguous or grad_output.flags.c_contiguous)
+    with patch.object(R, "_BLOCK_BYTES", 500), patch.object(R, "_cores", lambda: 2):
+        got = (CONV[nd](x, w, b, **kwargs), *BACKWARD[nd](grad_output, x, w, **kwargs))
+    for value, truth in zip(got, _torch_forward_backward(nd, x, w, b, kwargs, grad_output)):
+        np.testing.assert_allclose(value, truth, rtol=1e-9, atol=1e-9)
+
+
+# ---------------------------------------------------------------------------
+# The transposed convolution
+# ---------------------------------------------------------------------------
+TORCH_TRANSPOSE = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
+TRANSPOSE = {1: R.conv_transpose1d, 2: R.conv_transpose2d, 3: R.conv_transpose3d}
+
+
+@st.composite
+def transpose_calls(draw, nd: int):
+    """A call ``F.conv_transpose{nd}d`` accepts: arrays plus keyword arguments."""
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    groups = draw(st.integers(1, 3))
+    C, Dg = groups * draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    axes = [st.integers(1, 3)] * nd
+    kernel, stride, dilation = (draw(st.tuples(*axes)) for _ in range(3))
+    output_padding = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dilation))
+    spatial = draw(st.tuples(*[st.integers(1, 4 if nd == 3 else 6)] * nd))
+    # padding crops at most what leaves one cell on each axis
+    padding = tuple(
+        draw(st.integers(0, max(0, ((n - 1) * s + d * (k - 1) + op) // 2)))
+        for n, k, s, d, op in zip(spatial, kernel, stride, dilation, output_padding)
+    )
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    batch = (draw(st.integers(1, 2)),) if draw(st.booleans()) else ()
+    x = rng.standard_normal(batch + (C, *spatial)).astype(dtype)
+    w = rng.standard_normal((C, Dg, *kernel)).astype(dtype)
+    b = rng.standard_normal(Dg * groups).astype(dtype) if draw(st.booleans()) else None
+    kwargs = dict(
+        stride=stride, padding=padding, output_padding=output_padding, groups=groups, dilation=dilation
+    )
+    return x, w, b, kwargs
+
+
+def _torch_transpose(nd, x, w, b, kwargs):
+    bt = None if b is None else torch.tensor(b)
+    return TORCH_TRANSPOSE[nd](torch.tensor(x), torch.tensor(w), bt, **kwargs).numpy()
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@EXAMPLES
+@given(data=st.data())
+def test_conv_transpose_matches_torch_for_random_strided_padded_dilated_grouped_calls(nd, data):
+    x, w, b, kwargs = data.draw(transpose_calls(nd))
+    expected = _torch_transpose(nd, x, w, b, kwargs)
+    # also cut into tiny blocks shared out to three threads
+    split = data.draw(st.booleans())
+    with (
+        patch.object(R, "_BLOCK_BYTES", 200 if split else R._BLOCK_BYTES),
+        patch.object(R, "_cores", lambda: 3),
+    ):
+        got = TRANSPOSE[nd](x, w, b, **kwargs)
+    assert got.shape == expected.shape and got.dtype == x.dtype
+    np.testing.assert_allclose(got, expected, **TOLERANCE[x.dtype.type])
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@EXAMPLES
+@given(data=st.data())
+def test_input_gradient_is_the_transposed_convolution_of_the_output_gradient(nd, data):
+    x, w, _, kwargs = data.draw(conv_calls(nd))
+    assume(not isinstance(kwargs["padding"], str))
+    grad_output = np.random.default_rng(6).standard_normal(CONV[nd](x, w, **kwargs).shape).astype(x.dtype)
+    stride, padding, dilation = (per_axis(kwargs[k], k, nd) for k in ("stride", "padding", "dilation"))
+    # the last cells no window reaches: output_padding gives them back to the transposed convolution
+    unreached = tuple(
+        (n + 2 * p - d * (k - 1) - 1) % s
+        for n, p, d, k, s in zip(x.shape[-nd:], padding, dilation, w.shape[2:], stride)
+    )
+    transposed = TRANSPOSE[nd](
+        grad_output,
+        w,
+        stride=stride,
+        padding=padding,
+        output_padding=unreached,
+        dilation=dilation,
+        groups=kwargs["groups"],
+    )
+    _, gx, _, _ = _torch_forward_backward(nd, x, w, None, kwargs, grad_output)
+    np.testing.assert_allclose(transposed, gx, **TOLERANCE[x.dtype.type])
+    np.testing.assert_allclose(
+        transposed, BACKWARD[nd](grad_output, x, w, **kwargs)[0], **TOLERANCE[x.dtype.type]
+    )
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@EXAMPLES
+@given(data=st.data())
+def test_conv_transpose_refuses_exactly_the_calls_torch_refuses(nd, data):
+    x, w, b, kwargs = data.draw(transpose_calls(nd))
+    mistake = data.draw(
+        st.sampled_from(
+            [
+                "none",
+                "input_dims",
+                "weight_dims",
+                "channels",
+                "groups",
+                "stride",
+                "dilation",
+                "negative_padding",
+                "crop_everything",
+                "output_padding",
+                "padding_word",
+                "bias_length",
+                "tuple_length",
+                "dtype",
+            ]
+        )
+    )
+    kwargs = dict(kwargs)
+    if mistake == "input_dims":
+        x = x[None, None]
+    elif mistake == "weight_dims":
+        w = w[0]
+    elif mistake == "channels":
+        w = np.concatenate([w, w], axis=0)
+    elif mistake == "groups":
+        kwargs["groups"] = data.draw(st.sampled_from([0, -1, w.shape[0] + 1]))
+    elif mistake == "stride":
+        kwargs["stride"] = data.draw(st.sampled_from([0, -1]))
+    elif mistake == "dilation":
+        kwargs["dilation"] = -1  # (torch lets dilation=0 through with a 1 x 1 kernel; convkit refuses it)
+    elif mistake == "negative_padding":
+        kwargs["padding"] = -1
+    elif mistake == "crop_everything":
+        kwargs["padding"] = 50
+    elif mistake == "output_padding":
+        kwargs["output_padding"] = data.draw(st.sampled_from([-1, 4]))
+    elif mistake == "padding_word":
+        kwargs["padding"] = "same"
+    elif mistake == "bias_length":
+        b = np.ones(w.shape[1] * kwargs["groups"] + 1, x.dtype)
+    elif mistake == "tuple_length":
+        kwargs["stride"] = (1,) * (nd + 1)
+    elif mistake == "dtype":
+        w = w.astype(np.float16)
+    try:
+        expected = _torch_transpose(nd, x, w, b, kwargs)
+        torch_refuses = False
+    except (RuntimeError, ValueError, TypeError, IndexError):
+        torch_refuses = True
+    if torch_refuses:
+        with pytest.raises((ValueError, TypeError)):
+            TRANSPOSE[nd](x, w, b, **kwargs)
+    else:
+        np.testing.assert_allclose(TRANSPOSE[nd](x, w, b, **kwargs), expected, **TOLERANCE[x.dtype.type])
+
+
+@pytest.mark.parametrize(
+    "call, error, pattern",
+    [
+        (
+            lambda: R.conv_transpose2d(np.ones((1, 4, 5, 5)), np.ones((4, 3, 3, 3)), groups=3),
+            ValueError,
+            r"groups=3 must divide the 4 input channels of weight",
+        ),
+        (
+            lambda: R.conv_transpose2d(np.ones((1, 5, 5, 5)), np.ones((4, 3, 3, 3))),
+            ValueError,
+            r"weight expects 4 input channels but input has 5 \(input shape \(1, 5, 5, 5\), weight shape \(4, 3, 3, 3\)\)",
+        ),
+        (
+            lambda: R.conv_transpose2d(
+                np.ones((1, 4, 5, 5)), np.ones((4, 3, 3, 3)), stride=2, output_padding=2
+            ),
+            ValueError,
+            r"output_padding.* = 2 must be >= 0 and smaller than the stride \(2\) or the dilation \(1\)",
+        ),
+        (
+            lambda: R.conv_transpose2d(np.ones((1, 4, 5, 5)), np.ones((4, 3, 3, 3)), padding=4),
+            ValueError,
+            r"padding.* = 4 crops the whole output.* along axis 0",
+        ),
+        (
+            lambda: R.conv_transpose2d(np.ones((1, 4, 5, 5)), np.ones((4, 3, 3, 3)), padding="same"),
+            TypeError,
+            r"padding must be an int or a tuple of 2 ints, got 'same'",
+        ),
+        (
+            lambda: R.conv_transpose2d(np.ones((1, 4, 5, 5)), np.ones((4, 3, 3, 3)), np.ones(4)),
+            ValueError,
+            r"bias must have shape \(3,\), one value per output channel, got shape \(4,\)",
+        ),
+        (
+            lambda: R.conv_transpose1d(np.ones((1, 4, 5, 5)), np.ones((4, 3, 3))),
+            ValueError,
+            r"input must have 2 dims \(unbatched\) or 3 dims \(batched\) for a 1d transposed convolution",
+        ),
+        (
+            lambda: R.conv_transpose2d(np.ones((1, 4, 5, 5)), np.ones((4, 3, 3))),
+            ValueError,
+            r"weight must have 4 dims \(C, D/groups, \*kernel\) for a 2d transposed convolution",
+        ),
+    ],
+)
+def test_bad_transposed_calls_raise_errors_that_name_the_argument(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()
+
+
+def test_stride_2_transposed_convolution_stamps_the_kernel_by_hand():
+    # x = (1, 2), kernel (1, 10, 100), stride 2: 1 stamps at 0..2, 2 stamps at 2..4, overlapping at 2
+    y = R.conv_transpose1d(np.array([[[1.0, 2.0]]]), np.array([[[1.0, 10.0, 100.0]]]), stride=2)
+    np.testing.assert_array_equal(y, [[[1, 10, 102, 20, 200]]])

@@ -16,8 +16,17 @@ All of them follow ``torch.nn.functional.conv{1,2,3}d`` exactly: batched
 ``(D, C / groups, *kernel)``, optional bias ``(D,)``, and ``stride``,
 ``padding`` (ints, tuples, ``'valid'`` or ``'same'``), ``dilation`` and
 ``groups``.  The backward functions :func:`conv1d_backward` & co. return the
-gradients with respect to input, weight and bias, each computed as another
-call to ``conv{1,2,3}d`` with the helpers :func:`pad`, :func:`dilate` and :func:`flip`.
+gradients with respect to input, weight and bias.  Each gradient is a convolution
+you can point at (another call to ``conv{1,2,3}d`` with the helpers :func:`pad`,
+:func:`dilate` and :func:`flip`, as ``_conv_backward`` spells out); they are
+computed on the forward's own windows: the weight gradient as one matrix product
+per block, the input gradient as the transposed convolution
+(:func:`conv_transpose1d` & co., as ``F.conv_transpose{1,2,3}d``), whose columns
+are added back into the windows they stand for.
+
+A call large enough to fill several cache-sized blocks shares them out to one
+thread per core NumPy's BLAS may use, each multiplying on one BLAS thread, so
+that copying the windows uses every core as the products do.
 
 Output size along each spatial axis, for input size ``H``, kernel ``h``,
 padding ``p``, stride ``s`` and dilation ``d``::
@@ -27,11 +36,15 @@ padding ``p``, stride ``s`` and dilation ``d``::
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
+import threadpoolctl
 from numpy.lib.stride_tricks import sliding_window_view
 
 from convkit import shapes
@@ -49,6 +62,9 @@ __all__ = [
     "conv1d_backward",
     "conv2d_backward",
     "conv3d_backward",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
     "pad",
     "dilate",
     "flip",
@@ -141,26 +157,44 @@ class _Call(NamedTuple):
     batched: bool
 
 
-def _validate(input, weight, bias, stride, padding, dilation, groups, nd: int) -> _Call:
-    """Check a ``conv{nd}d`` call as torch does; return it in normal form."""
+def _arrays(input, weight, nd: int, layout: str, kind: str = "convolution"):
+    """Check the two arrays of a call as torch does; return ``(input batched, weight, batched)``."""
     input = as_array(input, "input", floating=True)
     weight = as_array(weight, "weight", floating=True)
-    given = f"(input shape {input.shape}, weight shape {weight.shape})"
     if input.dtype != weight.dtype:
         raise TypeError(f"input dtype {input.dtype} and weight dtype {weight.dtype} differ")
     if weight.ndim != nd + 2:
         raise ValueError(
-            f"weight must have {nd + 2} dims (D, C/groups, *kernel) for a {nd}d "
-            f"convolution, got shape {weight.shape}"
+            f"weight must have {nd + 2} dims {layout} for a {nd}d {kind}, got shape {weight.shape}"
         )
     if input.ndim not in (nd + 1, nd + 2):
         raise ValueError(
             f"input must have {nd + 1} dims (unbatched) or {nd + 2} dims (batched) "
-            f"for a {nd}d convolution, got shape {input.shape}"
+            f"for a {nd}d {kind}, got shape {input.shape}"
         )
     batched = input.ndim == nd + 2
-    if not batched:
-        input = input[np.newaxis]
+    return (input if batched else input[np.newaxis]), weight, batched
+
+
+def _bias(bias, channels: int, input: np.ndarray, weight: np.ndarray) -> np.ndarray | None:
+    """Check an optional bias ``(channels,)``, one value per output channel."""
+    if bias is None:
+        return None
+    bias = as_array(bias, "bias", floating=True)
+    if bias.shape != (channels,):
+        raise ValueError(
+            f"bias must have shape ({channels},), one value per output channel, "
+            f"got shape {bias.shape} (weight shape {weight.shape})"
+        )
+    if bias.dtype != input.dtype:
+        raise TypeError(f"bias dtype {bias.dtype} differs from input dtype {input.dtype}")
+    return bias
+
+
+def _validate(input, weight, bias, stride, padding, dilation, groups, nd: int) -> _Call:
+    """Check a ``conv{nd}d`` call as torch does; return it in normal form."""
+    input, weight, batched = _arrays(input, weight, nd, "(D, C/groups, *kernel)")
+    given = f"(input shape {input.shape if batched else input.shape[1:]}, weight shape {weight.shape})"
     groups = as_int(groups, "groups", minimum=1)
     D, Cg = weight.shape[:2]
     C = input.shape[1]
@@ -171,15 +205,7 @@ def _validate(input, weight, bias, stride, padding, dilation, groups, nd: int) -
             f"weight expects {Cg * groups} input channels ({Cg} per group x groups={groups}) "
             f"but input has {C} {given}"
         )
-    if bias is not None:
-        bias = as_array(bias, "bias", floating=True)
-        if bias.shape != (D,):
-            raise ValueError(
-                f"bias must have shape ({D},), one value per output channel, "
-                f"got shape {bias.shape} (weight shape {weight.shape})"
-            )
-        if bias.dtype != input.dtype:
-            raise TypeError(f"bias dtype {bias.dtype} differs from input dtype {input.dtype}")
+    bias = _bias(bias, D, input, weight)
     stride = per_axis(stride, "stride", nd, minimum=1)
     dilation = per_axis(dilation, "dilation", nd, minimum=1)
     kernel = weight.shape[2:]
@@ -248,24 +274,170 @@ def flip(weight: np.ndarray) -> np.ndarray:
 _BLOCK_BYTES = 1 << 20
 
 
-def _windows(xp: np.ndarray, kernel: Sequence[int], stride, dilation, groups: int) -> np.ndarray:
+def _windows(
+    xp: np.ndarray, kernel: Sequence[int], stride, dilation, groups: int, writeable: bool = False
+) -> np.ndarray:
     """Every window of a padded batch ``(N, C, *Hp)``, as a view ``(N, G, C/G, *kernel, *out)``.
 
     ``windows[n, g, c, *j, *i] = xp[n, g C/G + c, i * s + j * dil]``: taps before
     positions, so that ``kernels @ windows`` lands in the output's ``(N, D, positions)`` order.
+    With ``writeable``, adding to one tap ``windows[:, :, :, *j]`` adds into ``xp``
+    (the windows of one tap never overlap).
     """
     nd = len(kernel)
     N, C = xp.shape[:2]
     span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
-    windows = sliding_window_view(xp, span, axis=tuple(range(2, 2 + nd)))
+    windows = sliding_window_view(xp, span, axis=tuple(range(2, 2 + nd)), writeable=writeable)
     windows = windows[
         (slice(None),) * 2
         + tuple(slice(None, None, s) for s in stride)
         + tuple(slice(None, None, d) for d in dilation)
     ]
     out = windows.shape[2 : 2 + nd]
-    windows = windows.reshape(N, groups, C // groups, *out, *kernel)
+    windows = windows.reshape(N, groups, C // groups, *out, *kernel)  # splits one axis: still a view
     return windows.transpose(0, 1, 2, *range(3 + nd, 3 + 2 * nd), *range(3, 3 + nd))
+
+
+class _Block(NamedTuple):
+    """Images ``n .. n + count`` and, of those, output rows ``i .. i + rows`` (first spatial axis)."""
+
+    n: int
+    count: int
+    i: int
+    rows: int
+
+
+def _blocks(N: int, out: Sequence[int], weight: np.ndarray, groups: int) -> list[_Block]:
+    """Cut the ``N`` images of positions ``out`` into blocks whose windows fill about ``_BLOCK_BYTES``.
+
+    A block is a few images, or a few rows of one image; its windows are weighed at
+    ``groups * weight[0].size`` numbers per position (``C prod(kernel)`` for a
+    convolution whose ``weight`` is ``(D, C/G, *kernel)``).
+    """
+    row_bytes = groups * weight[0].size * math.prod(out[1:]) * weight.itemsize
+    # (when the kernels outweigh a cache-sized block, blocks as big as the kernels keep
+    # the product from reading the kernels more often than the windows)
+    block_bytes = max(_BLOCK_BYTES, weight.nbytes)
+    rows = min(out[0], max(1, block_bytes // row_bytes))
+    images = max(1, min(N, block_bytes // (row_bytes * out[0]))) if rows == out[0] else 1
+    return [
+        _Block(n, min(images, N - n), i, min(rows, out[0] - i))
+        for n in range(0, N, images)
+        for i in range(0, out[0], rows)
+    ]
+
+
+def _columns(call: _Call, blocks: Sequence[_Block]):
+    """Copy the windows of each block in turn; yield ``(block, columns)``.
+
+    ``columns``, shape ``(count, G, C/G * prod(kernel), rows * prod(out[1:]))``, is
+    one buffer reused for every block: use it before asking for the next one. Each
+    block of images is first copied into a padded buffer whose border stays zero.
+    """
+    x, G, out = call.input, call.groups, call.output_shape
+    N, C, *size = x.shape
+    kernel = call.weight.shape[2:]
+    images, rows = max(b.count for b in blocks), max(b.rows for b in blocks)
+    padded = pad(np.zeros((images, C, *size), x.dtype), call.pad_before, call.pad_after)
+    inside = (slice(None),) * 2 + tuple(slice(b, b + n) for b, n in zip(call.pad_before, size))
+    windows = _windows(padded, kernel, call.stride, call.dilation, G)  # a view: follows padded
+    buffer = np.empty(images * C * math.prod(kernel) * rows * math.prod(out[1:]), x.dtype)
+    loaded = None
+    for block in blocks:
+        n, count, i, rows = block
+        if loaded != (n, count):
+            padded[:count][inside] = x[n : n + count]
+            loaded = (n, count)
+        view = windows[(slice(0, count), Ellipsis, slice(i, i + rows)) + (slice(None),) * (len(out) - 1)]
+        columns = buffer[: view.size].reshape(view.shape)
+        np.copyto(columns, view)
+        yield block, columns.reshape(count, G, -1, rows * math.prod(out[1:]))
+
+
+@functools.cache
+def _blas():
+    """NumPy's BLAS, through threadpoolctl: its thread count, and a way to lower it."""
+    return threadpoolctl.ThreadpoolController().select(user_api="blas")
+
+
+def _cores() -> int:
+    """How many threads NumPy's BLAS may use now: as many parts as a call is cut into."""
+    return max((lib["num_threads"] for lib in _blas().info()), default=1)
+
+
+@functools.cache
+def _pool(workers: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(workers, thread_name_prefix="convkit")
+
+
+def _in_parallel(work, blocks: Sequence[_Block]) -> list:
+    """``work(part)`` for consecutive parts of ``blocks``, one part per core NumPy's BLAS may use.
+
+    The parts run on threads, each BLAS call on one thread: NumPy lets go of the GIL
+    while it copies and multiplies, so the copies use every core, not only the products.
+    With one BLAS thread (or one block) everything runs here, in order. Returns the
+    results of ``work`` in the order of the parts.
+    """
+    workers = min(len(blocks), _cores())
+    if workers == 1:
+        return [work(blocks)]
+    parts = [blocks[k * len(blocks) // workers : (k + 1) * len(blocks) // workers] for k in range(workers)]
+    with _blas().limit(limits=1):
+        return list(_pool(workers).map(work, parts))
+
+
+def _transpose(g: np.ndarray, weight: np.ndarray, stride, dilation, groups: int, before, size) -> np.ndarray:
+    """The transposed convolution of a batch ``g`` ``(N, D, *out)`` by ``weight`` ``(D, C/G, *kernel)``.
+
+    ``x[n, g C/G + c, i * s + j * dil - before] += sum_d g[n, d, i] w[d, c, j]``, kept for
+    positions ``0 .. size - 1``: returns ``(N, C, *size)``.  A block at a time, the
+    columns ``W.T @ g`` are added back into the windows they stand for, one kernel tap
+    at a time: the copy of :func:`_columns`, run backwards.
+    """
+    N, D, *out = g.shape
+    kernel = weight.shape[2:]
+    G, C = groups, groups * weight.shape[1]
+    kernels = weight.reshape(G, D // G, -1).swapaxes(-1, -2)  # (G, C/G prod(kernel), D/G)
+    g = g.reshape(N, G, D // G, math.prod(out))
+    row = math.prod(out[1:])
+    # every position a window reaches, and every position kept
+    reach = tuple(
+        max((o - 1) * s + d * (k - 1) + 1, b + n)
+        for o, s, d, k, b, n in zip(out, stride, dilation, kernel, before, size)
+    )
+    inside = (slice(None),) * 2 + tuple(slice(b, b + n) for b, n in zip(before, size))
+    x = np.zeros((N, C, *size), g.dtype)
+    adding = threading.Lock()  # two parts may hold rows of the same image
+
+    def work(blocks):
+        images = max(b.count for b in blocks)
+        spread = np.zeros((images, C, *reach), g.dtype)
+        windows = _windows(spread, kernel, stride, dilation, G, writeable=True)
+        buffer = np.empty(images * C * math.prod(kernel) * max(b.rows for b in blocks) * row, g.dtype)
+        loaded = None
+
+        def add_to_x():
+            n, count = loaded
+            with adding:
+                x[n : n + count] += spread[:count][inside]
+            spread.fill(0)
+
+        for n, count, i, rows in blocks:
+            if loaded not in (None, (n, count)):
+                add_to_x()
+            loaded = (n, count)
+            view = windows[
+                (slice(0, count), Ellipsis, slice(i, i + rows)) + tuple(slice(0, o) for o in out[1:])
+            ]
+            columns = buffer[: view.size].reshape(count, G, -1, rows * row)
+            np.matmul(kernels, g[n : n + count, :, :, i * row : (i + rows) * row], out=columns)
+            columns = columns.reshape(view.shape)
+            for tap in np.ndindex(*kernel):
+                view[(slice(None),) * 3 + tap] += columns[(slice(None),) * 3 + tap]
+        add_to_x()
+
+    _in_parallel(work, _blocks(N, out, weight, G))
+    return x
 
 
 def _conv(nd: int, input, weight, bias, stride, padding, dilation, groups) -> np.ndarray:
@@ -275,36 +447,20 @@ def _conv(nd: int, input, weight, bias, stride, padding, dilation, groups) -> np
     ``xp`` is the padded input and ``g`` the group of kernel ``d``.
     """
     call = _validate(input, weight, bias, stride, padding, dilation, groups, nd)
-    x, w, G, out = call.input, call.weight, call.groups, call.output_shape
-    N, C, *size = x.shape
-    D, Cg, *kernel = w.shape
-    kernels = w.reshape(G, D // G, Cg * math.prod(kernel))
+    N, G, out = call.input.shape[0], call.groups, call.output_shape
+    D = call.weight.shape[0]
+    kernels = call.weight.reshape(G, D // G, -1)  # (G, D/G, C/G * prod(kernel))
     bias = 0 if call.bias is None else call.bias.reshape(G, D // G, 1)
-    y = np.empty((N, G, D // G, math.prod(out)), dtype=x.dtype)
-    # A block is a few images, or a few rows of one image: the images are copied into
-    # a padded buffer whose border stays zero, the block's windows into a second
-    # buffer, and the product lands straight in the block's slice of y.
+    y = np.empty((N, G, D // G, math.prod(out)), dtype=call.input.dtype)
     row = math.prod(out[1:])  # output positions per step along the first spatial axis
-    row_bytes = kernels.shape[2] * G * row * x.itemsize
-    # (when the kernels outweigh a cache-sized block, as for a weight gradient, blocks as big
-    # as the kernels keep the product from reading the kernels more often than the windows)
-    block_bytes = max(_BLOCK_BYTES, kernels.nbytes)
-    rows = min(out[0], max(1, block_bytes // row_bytes))
-    images = max(1, min(N, block_bytes // (row_bytes * out[0]))) if rows == out[0] else 1
-    padded = pad(np.zeros((images, C, *size), x.dtype), call.pad_before, call.pad_after)
-    inside = (slice(None),) * 2 + tuple(slice(b, b + n) for b, n in zip(call.pad_before, size))
-    windows = _windows(padded, kernel, call.stride, call.dilation, G)  # a view: follows padded
-    buffer = np.empty(images * rows * row_bytes // x.itemsize, dtype=x.dtype)
-    for n in range(0, N, images):
-        count = min(images, N - n)
-        padded[:count][inside] = x[n : n + count]
-        for i in range(0, out[0], rows):
-            block = windows[(slice(0, count), Ellipsis, slice(i, i + rows)) + (slice(None),) * (nd - 1)]
-            columns = buffer[: block.size].reshape(block.shape)
-            np.copyto(columns, block)
-            product = y[n : n + count, :, :, i * row : (i + rows) * row]
-            np.matmul(kernels, columns.reshape(count, G, kernels.shape[2], -1), out=product)
+
+    def work(blocks):
+        for (n, count, i, rows), columns in _columns(call, blocks):
+            product = y[n : n + count, :, :, i * row : (i + rows) * row]  # the block's slice of y
+            np.matmul(kernels, columns, out=product)
             product += bias  # while the block is still in the cache
+
+    _in_parallel(work, _blocks(N, out, call.weight, G))
     y = y.reshape(N, D, *out)
     return y if call.batched else y[0]
 
@@ -391,6 +547,121 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     (2, 3, 4, 5)
     """
     return _conv(3, input, weight, bias, stride, padding, dilation, groups)
+
+
+# ---------------------------------------------------------------------------
+# The transposed convolution: each input value spreads a copy of the kernel
+# ---------------------------------------------------------------------------
+def _conv_transpose(nd: int, input, weight, bias, stride, padding, output_padding, groups, dilation):
+    """Check a ``conv_transpose{nd}d`` call as torch does, then compute it with :func:`_transpose`."""
+    x, w, batched = _arrays(input, weight, nd, "(C, D/groups, *kernel)", "transposed convolution")
+    given = f"(input shape {x.shape if batched else x.shape[1:]}, weight shape {w.shape})"
+    groups = as_int(groups, "groups", minimum=1)
+    C, Dg, *kernel = w.shape
+    if C % groups:
+        raise ValueError(f"groups={groups} must divide the {C} input channels of weight {given}")
+    if x.shape[1] != C:
+        raise ValueError(f"weight expects {C} input channels but input has {x.shape[1]} {given}")
+    bias = _bias(bias, Dg * groups, x, w)
+    stride = per_axis(stride, "stride", nd, minimum=1)
+    padding = per_axis(padding, "padding", nd, minimum=0)
+    output_padding = per_axis(output_padding, "output_padding", nd, minimum=0)
+    dilation = per_axis(dilation, "dilation", nd, minimum=1)
+    size = []
+    for axis, (n, k, s, p, op, d) in enumerate(
+        zip(x.shape[2:], kernel, stride, padding, output_padding, dilation)
+    ):
+        try:
+            size.append(shapes.conv_transpose_output_size(n, k, s, p, op, d))
+        except ValueError as error:
+            raise ValueError(f"{error} along axis {axis} {given}") from None
+    y = _transpose(x, w, stride, dilation, groups, padding, size)
+    if bias is not None:
+        y += bias.reshape(-1, *(1,) * nd)
+    return y if batched else y[0]
+
+
+def conv_transpose2d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> np.ndarray:
+    r"""2d transposed convolution, as ``F.conv_transpose2d``: every input value adds a scaled kernel.
+
+    .. math::
+
+        y_{n,\,g D/G + d,\; i s_1 + a \delta_1 - p_1,\; j s_2 + b \delta_2 - p_2}
+            \mathrel{+}= x_{n,c,i,j}\; w_{c,d,a,b}
+
+    for every input channel ``c`` of group ``g``, plus ``b_d``. It sends an output of
+    :func:`conv2d` back to the shape of its input, and with the same weight it is the
+    gradient of :func:`conv2d` with respect to its input (:func:`conv2d_backward`).
+
+    Parameters
+    ----------
+    input : numpy.ndarray, shape (N, C, H, W) or unbatched (C, H, W)
+    weight : numpy.ndarray, shape (C, D / groups, h, w)
+        Note the order: input channels first, as in torch.
+    bias : numpy.ndarray, shape (D,), optional
+    stride, dilation : int or tuple of 2 ints, default 1
+    padding : int or tuple of 2 ints, default 0
+        Cells cropped from both ends of each axis of the result.
+    output_padding : int or tuple of 2 ints, default 0
+        Cells added at the far end, smaller than the stride or the dilation.
+    groups : int, default 1
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, D, H_out, W_out) or (D, H_out, W_out)
+        ``H_out = (H - 1) stride - 2 padding + dilation (h - 1) + output_padding + 1``
+        (:func:`convkit.shapes.conv_transpose_output_size`), same for W.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Wherever torch refuses the same call; the message names the argument.
+
+    Examples
+    --------
+    One value 1 with stride 2: each input cell stamps the kernel two cells from the last.
+
+    >>> conv_transpose2d(np.ones((1, 1, 2)), np.array([[[[1., 10.]]]]), stride=2)
+    array([[[ 1., 10.,  1., 10.]]])
+    """
+    return _conv_transpose(2, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose1d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> np.ndarray:
+    r"""1d transposed convolution, as ``F.conv_transpose1d``.
+
+    :math:`y_{n,\,d,\; i s + j \delta - p} \mathrel{+}= x_{n,c,i}\, w_{c,d,j}`, plus ``b_d``: the
+    arguments of :func:`conv_transpose2d` with one spatial axis, ``input`` ``(N, C, W)`` or
+    ``(C, W)``, ``weight`` ``(C, D / groups, w)``.  Returns ``(N, D, W_out)`` or ``(D, W_out)``.
+
+    Examples
+    --------
+    The lecture's difference kernel, transposed: each value becomes ``(-x, x)`` one step on.
+
+    >>> conv_transpose1d(np.array([[[1., 2., 3.]]]), np.array([[[-1., 1.]]]))
+    array([[[-1., -1., -1.,  3.]]])
+    """
+    return _conv_transpose(1, input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_transpose3d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+) -> np.ndarray:
+    r"""3d transposed convolution, as ``F.conv_transpose3d``.
+
+    The formula of :func:`conv_transpose2d` with one more spatial index: ``input``
+    ``(N, C, T, H, W)`` or ``(C, T, H, W)``, ``weight`` ``(C, D / groups, t, h, w)``.
+
+    Examples
+    --------
+    >>> conv_transpose3d(np.ones((1, 2, 2, 2)), np.ones((1, 3, 2, 2, 2)), stride=2).shape
+    (3, 4, 4, 4)
+    """
+    return _conv_transpose(3, input, weight, bias, stride, padding, output_padding, groups, dilation)
 
 
 # ---------------------------------------------------------------------------
@@ -493,21 +764,31 @@ def conv3d_loops(input, weight, bias=None, stride=1, padding=0, dilation=1, grou
 # ---------------------------------------------------------------------------
 # Backward: each gradient is again a convolution
 # ---------------------------------------------------------------------------
-def _conv_backward(nd: int, grad_output, input, weight, stride, padding, dilation, groups):
+def _validate_backward(nd: int, grad_output, input, weight, stride, padding, dilation, groups):
+    """Check a ``conv{nd}d_backward`` call; return it in normal form and ``grad_output`` batched."""
     call = _validate(input, weight, None, stride, padding, dilation, groups, nd)
+    N, D = call.input.shape[0], call.weight.shape[0]
+    gy = as_array(grad_output, "grad_output", floating=True)
+    expected = (N, D, *call.output_shape) if call.batched else (D, *call.output_shape)
+    if gy.shape != expected:
+        raise ValueError(f"grad_output must have the output's shape {expected}, got {gy.shape}")
+    if gy.dtype != call.input.dtype:
+        raise TypeError(f"grad_output dtype {gy.dtype} differs from input dtype {call.input.dtype}")
+    return call, (gy if call.batched else gy[np.newaxis])
+
+
+def _conv_backward(nd: int, grad_output, input, weight, stride, padding, dilation, groups):
+    """The three gradients, each one call to ``conv{nd}d``: the form notebook 07 works through.
+
+    :func:`conv2d_backward` computes the same numbers block by block
+    (:func:`_conv_backward_blocks`); the tests hold the two equal.
+    """
+    call, gy = _validate_backward(nd, grad_output, input, weight, stride, padding, dilation, groups)
     conv = (conv1d, conv2d, conv3d)[nd - 1]
     x, w, s, dil, G = call.input, call.weight, call.stride, call.dilation, call.groups
     N, C, *size = x.shape
     D, Cg, *kernel = w.shape
     out = call.output_shape
-    gy = as_array(grad_output, "grad_output", floating=True)
-    expected = (N, D, *out) if call.batched else (D, *out)
-    if gy.shape != expected:
-        raise ValueError(f"grad_output must have the output's shape {expected}, got {gy.shape}")
-    if gy.dtype != x.dtype:
-        raise TypeError(f"grad_output dtype {gy.dtype} differs from input dtype {x.dtype}")
-    if not call.batched:
-        gy = gy[np.newaxis]
 
     # dL/db_d: every output position of channel d adds b_d once.
     grad_bias = gy.sum(axis=(0, *range(2, 2 + nd)))
@@ -540,6 +821,39 @@ def _conv_backward(nd: int, grad_output, input, weight, stride, padding, dilatio
     return np.ascontiguousarray(grad_input), np.ascontiguousarray(grad_weight), grad_bias
 
 
+def _conv_backward_blocks(nd: int, grad_output, input, weight, stride, padding, dilation, groups):
+    """The three gradients from the forward's windows, a block of images or rows at a time.
+
+    With ``X`` the block's windows ``(C/G prod(kernel), positions)`` as the forward copies
+    them, ``W`` the kernels ``(D/G, C/G prod(kernel))`` and ``g`` the block's ``grad_output``
+    ``(D/G, positions)``, group by group:
+
+    * ``grad_weight = sum over blocks of g @ X.T``;
+    * ``grad_input``: the transposed convolution of ``grad_output`` (:func:`_transpose`),
+      the columns ``W.T @ g`` added back where each window came from;
+    * ``grad_bias``: ``grad_output`` summed over batch and positions.
+    """
+    call, gy = _validate_backward(nd, grad_output, input, weight, stride, padding, dilation, groups)
+    N, G, out = call.input.shape[0], call.groups, call.output_shape
+    D, Cg, *kernel = call.weight.shape
+    gy_blocks = gy.reshape(N, G, D // G, math.prod(out))
+    row = math.prod(out[1:])
+
+    def work(blocks):
+        grad_weight = np.zeros((G, D // G, Cg * math.prod(kernel)), gy.dtype)
+        for (n, count, i, rows), columns in _columns(call, blocks):
+            g = gy_blocks[n : n + count, :, :, i * row : (i + rows) * row]  # (count, G, D/G, positions)
+            grad_weight += (g @ columns.swapaxes(-1, -2)).sum(axis=0)
+        return grad_weight
+
+    grad_weight = sum(_in_parallel(work, _blocks(N, out, call.weight, G)))
+    grad_input = _transpose(
+        gy, call.weight, call.stride, call.dilation, G, call.pad_before, call.input.shape[2:]
+    )
+    grad_bias = gy.sum(axis=(0, *range(2, 2 + nd)))
+    return (grad_input if call.batched else grad_input[0]), grad_weight.reshape(D, Cg, *kernel), grad_bias
+
+
 def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1) -> tuple:
     """Gradients of :func:`conv2d` with respect to input, weight and bias.
 
@@ -553,6 +867,13 @@ def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     * ``grad_weight``: the padded input correlated with ``grad_output`` used as the
       kernel (``stride`` and ``dilation`` swap roles, the batch is summed over);
     * ``grad_bias``: ``grad_output`` summed over batch and positions.
+
+    The same numbers come out faster from the windows :func:`conv2d` lays out,
+    ``X`` of shape ``(C k k, N H_out W_out)`` per group, with the kernels ``W`` as
+    ``(D, C k k)`` and ``g`` the output gradient as ``(D, N H_out W_out)``: the weight
+    gradient is ``g @ X.T``, and the input gradient is ``W.T @ g`` added back into
+    the windows it came from.  That is what this function computes, a block of
+    images or rows at a time.
 
     Parameters
     ----------
@@ -581,7 +902,7 @@ def conv2d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     (array([[ 8., 12.],
            [20., 24.]]), array([4.]))
     """
-    return _conv_backward(2, grad_output, input, weight, stride, padding, dilation, groups)
+    return _conv_backward_blocks(2, grad_output, input, weight, stride, padding, dilation, groups)
 
 
 def conv1d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1) -> tuple:
@@ -602,7 +923,7 @@ def conv1d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     >>> gw, gb
     (array([[[3., 6.]]]), array([3.]))
     """
-    return _conv_backward(1, grad_output, input, weight, stride, padding, dilation, groups)
+    return _conv_backward_blocks(1, grad_output, input, weight, stride, padding, dilation, groups)
 
 
 def conv3d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1, groups=1) -> tuple:
@@ -618,4 +939,4 @@ def conv3d_backward(grad_output, input, weight, stride=1, padding=0, dilation=1,
     >>> gx.shape, gw.ravel(), gb
     ((1, 2, 2, 2), array([1., 1., 1., 1., 1., 1., 1., 1.]), array([1.]))
     """
-    return _conv_backward(3, grad_output, input, weight, stride, padding, dilation, groups)
+    return _conv_backward_blocks(3, grad_output, input, weight, stride, padding, dilation, groups)
