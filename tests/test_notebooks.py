@@ -5,9 +5,10 @@ convkit and not redefine its public functions; hold no absolute path, no
 TODO/FIXME and no error output; be saved from a clean top-to-bottom run
 (execution counts 1..n); have links that resolve, titles that match the
 notebooks they point to, and a recap, a "Try it yourself" section and a footer
-linking the previous and next notebooks and the matching exercise notebook;
-and check at least some of its outputs with nbval. README's table of
-notebooks, when present, lists them in order.
+linking the previous and next notebooks and the student's copy of the matching
+exercise notebook; check at least some of its outputs with nbval; and carry
+the kernelspec metadata JupyterLab writes, so that opening it does not dirty
+the file. README's table of notebooks, when present, lists them in order.
 
 Each check is a function returning a list of problems (empty when the
 notebook is fine), so the tests at the bottom can prove that it notices a
@@ -29,6 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 CHECK_TAG = "nbval-check-output"
+# What JupyterLab writes when it opens a notebook; any other value is rewritten, dirtying the file.
+LAB_KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+# Students work on a copy of exercises/ (README: cp -r exercises my-exercises, ignored by git).
+STUDENT_COPY = "my-exercises"
 
 _TITLE = re.compile(r"^# (\d\d) · \S")
 _ABSOLUTE_PATH = re.compile(r"(?<![\w.~])(?:/work|/home|/tmp|/Users)/|\b[A-Za-z]:\\")
@@ -188,6 +193,8 @@ def link_problems(path: Path, nb) -> list[str]:
             if _EXTERNAL.match(target):
                 continue
             file = target.split("#", 1)[0].split("?", 1)[0]
+            # The student's copy is made from exercises/, so a link into it resolves there.
+            file = re.sub(rf"^\.\./{STUDENT_COPY}/", "../exercises/", file)
             if not (path.parent / file).exists():
                 problems.append(f"link {target!r} does not resolve from {path.parent.name}/")
     return problems
@@ -219,7 +226,7 @@ def structure_problems(path: Path, nb, order: list[str]) -> list[str]:
     last = nb.cells[-1]
     targets = [target for _, target in _links(last.source)] if last.cell_type == "markdown" else []
     position = order.index(path.stem) if path.stem in order else None
-    expected = [f"../exercises/{path.name}"]
+    expected = [f"../{STUDENT_COPY}/{path.name}"]
     if position is not None and position > 0:
         expected.append(f"{order[position - 1]}.ipynb")
     if position is not None and position < len(order) - 1:
@@ -245,6 +252,13 @@ def checked_output_problems(nb) -> list[str]:
                     "figure or widget, whose text repr varies"
                 )
     return problems
+
+
+def kernelspec_problems(nb) -> list[str]:
+    kernelspec = dict(nb.metadata.get("kernelspec", {}))
+    if kernelspec != LAB_KERNELSPEC:
+        return [f"kernelspec {kernelspec} is not JupyterLab's {LAB_KERNELSPEC}"]
+    return []
 
 
 def readme_order(readme: str) -> list[str] | None:
@@ -310,6 +324,11 @@ def test_notebook_has_outputs_that_nbval_compares(path):
     assert checked_output_problems(_read(path)) == []
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_notebook_carries_the_kernelspec_jupyterlab_writes(path):
+    assert kernelspec_problems(_read(path)) == []
+
+
 def test_readme_table_lists_the_notebooks_in_order():
     order = readme_order((ROOT / "README.md").read_text(encoding="utf-8"))
     if order is None:
@@ -346,10 +365,12 @@ def _good_notebook(folder: Path, name: str = "01_first.ipynb") -> Path:
             new_markdown_cell("## Try it yourself\n\n1. a prompt"),
             new_markdown_cell(
                 f"---\nNext: [02 · Second](02_second.ipynb)\n\n"
-                f"Exercises: [`exercises/{name}`](../exercises/{name})"
+                f"Exercises: [`{STUDENT_COPY}/{name}`](../{STUDENT_COPY}/{name}), "
+                f"your copy of [`exercises/{name}`](../exercises/{name})"
             ),
         ]
     )
+    nb.metadata["kernelspec"] = dict(LAB_KERNELSPEC)
     nbformat.write(nb, path)
     return path
 
@@ -368,6 +389,7 @@ def _all_problems(path: Path, public: set[str], order: list[str]) -> list[str]:
         + link_title_problems(path, nb)
         + structure_problems(path, nb, order)
         + checked_output_problems(nb)
+        + kernelspec_problems(nb)
     )
 
 
@@ -473,7 +495,8 @@ def test_link_check_notices_a_link_to_a_missing_file(tmp_path):
     path = _good_notebook(tmp_path)
     (tmp_path / "exercises" / path.name).unlink()
     assert link_problems(path, _read(path)) == [
-        f"link '../exercises/{path.name}' does not resolve from notebooks/"
+        f"link '../{STUDENT_COPY}/{path.name}' does not resolve from notebooks/",
+        f"link '../exercises/{path.name}' does not resolve from notebooks/",
     ]
 
 
@@ -494,16 +517,20 @@ def test_structure_check_notices_missing_recap_and_footer_links(tmp_path):
 
     def no_recap_no_exercise(nb):
         nb.cells[3].source = "## Summary"
-        nb.cells[-1].source = "---\nNext: [02 · Second](02_second.ipynb)"
+        # a plain-text path, or a link to exercises/ itself, is not a link to the student's copy
+        nb.cells[-1].source = (
+            f"---\nNext: [02 · Second](02_second.ipynb)\n\nExercises: `{STUDENT_COPY}/{path.name}`, "
+            f"[`exercises/{path.name}`](../exercises/{path.name})"
+        )
 
     problems = structure_problems(path, _read(_broken(path, no_recap_no_exercise)), ["01_first", "02_second"])
     assert problems == [
         "no '## Recap' followed by '## Try it yourself'",
-        f"the last cell does not link to ../exercises/{path.name}",
+        f"the last cell does not link to ../{STUDENT_COPY}/{path.name}",
     ]
     # The second of three notebooks must also link back to the first.
     assert structure_problems(path, _read(path), ["00_zero", "01_first", "02_second"])[1:] == [
-        f"the last cell does not link to ../exercises/{path.name}",
+        f"the last cell does not link to ../{STUDENT_COPY}/{path.name}",
         "the last cell does not link to 00_zero.ipynb",
     ]
 
@@ -523,6 +550,20 @@ def test_checked_output_check_notices_untagged_notebooks_and_tagged_figures(tmp_
         nb.cells[2].outputs = [new_output("display_data", data={"image/png": "", "text/plain": "<Figure>"})]
 
     assert "figure or widget" in checked_output_problems(_read(_broken(path, tag_a_figure)))[0]
+
+
+def test_kernelspec_check_notices_the_display_name_jupyterlab_would_rewrite(tmp_path):
+    path = _good_notebook(tmp_path)
+
+    def classic(nb):
+        nb.metadata["kernelspec"]["display_name"] = "Python 3"
+
+    assert kernelspec_problems(_read(_broken(path, classic)))
+
+    def missing(nb):
+        del nb.metadata["kernelspec"]
+
+    assert kernelspec_problems(_read(_broken(path, missing)))
 
 
 def test_readme_order_reads_the_table_and_notices_a_wrong_order():

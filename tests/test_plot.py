@@ -241,6 +241,29 @@ def test_show_bank_shows_a_3d_stack_as_one_row_without_colorbars_when_unsigned()
     assert len(fig.axes) == 4
 
 
+def test_show_bank_draws_nonnegative_columns_in_grey_levels_beside_signed_ones():
+    maps = np.stack(
+        [np.full((2, 2), 3.0), np.array([[1.0, 0.0], [2.0, 3.0]]), np.array([[-1.0, 2.0], [0.0, 1.0]])]
+    )
+    fig = show_bank(maps, signed=[False, False, True])
+    fig.canvas.draw()
+    panels, bars = fig.axes[:3], fig.axes[3:]
+    assert [ax.images[0].get_cmap().name for ax in panels] == ["gray", "gray", "RdBu_r"]
+    # the grey panels run from their minimum to their maximum, the signed one is symmetric about zero
+    assert [ax.images[0].get_clim() for ax in panels] == [(3.0, 4.0), (0.0, 3.0), (-2.0, 2.0)]
+    assert [list(bar.get_yticks()) for bar in bars] == [[3.0, 4.0], [0.0, 3.0], [-2.0, 0.0, 2.0]]
+    plt.close(fig)
+
+
+def test_show_bank_refuses_a_signed_flag_per_column_of_the_wrong_length_or_type():
+    with pytest.raises(ValueError, match=r"signed has 2 entries but maps \(1, 3, 2, 2\) has K=3"):
+        show_bank(np.ones((1, 3, 2, 2)), signed=[True, False])
+    with pytest.raises(TypeError, match="signed must hold bools"):
+        show_bank(np.ones((1, 2, 2, 2)), signed=[1, 0])
+    with pytest.raises(TypeError, match="signed must be a bool or a sequence of bools"):
+        show_bank(np.ones((1, 2, 2, 2)), signed="yes")
+
+
 def test_show_bank_checks_the_number_of_labels():
     with pytest.raises(ValueError, match=r"col_labels has 2 entries but maps \(1, 3, 2, 2\) has K=3"):
         show_bank(np.ones((1, 3, 2, 2)), col_labels=["a", "b"])

@@ -188,7 +188,12 @@ def _relink(text: str, pages: list[Page], exercises: list[Path] = (), up: str = 
     """
     targets = [(r"(?:\.\./)?(?:notebooks/)?", p.source.name, p.html_name) for p in pages]
     targets += [
-        (r"(?:\.\./)?(?:exercises/)?" if up else r"(?:\.\./)?exercises/", e.name, f"exercises/{e.stem}.html")
+        # a notebook's footer links the student's copy (my-exercises/), which the site shows as the exercise
+        (
+            r"(?:\.\./)?(?:(?:my-)?exercises/)?" if up else r"(?:\.\./)?(?:my-)?exercises/",
+            e.name,
+            f"exercises/{e.stem}.html",
+        )
         for e in exercises
     ]
     for prefix, name, page in targets:

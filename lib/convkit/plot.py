@@ -323,13 +323,26 @@ def _tick_label(value: float, _position: Any = None) -> str:
     return f"{value:.2g}".replace("-", "\N{MINUS SIGN}")
 
 
+def _column_flags(signed: Any, cols: int, shape: tuple) -> list[bool]:
+    # One "signed" flag per column of a bank: a bool for all of them, or one each.
+    if isinstance(signed, (bool, np.bool_)):
+        return [bool(signed)] * cols
+    if isinstance(signed, (str, bytes)) or not isinstance(signed, Sequence):
+        raise TypeError(f"signed must be a bool or a sequence of bools, got {signed!r}")
+    if len(signed) != cols:
+        raise ValueError(f"signed has {len(signed)} entries but maps {shape} has K={cols}")
+    if not all(isinstance(flag, (bool, np.bool_)) for flag in signed):
+        raise TypeError(f"signed must hold bools, got {list(signed)!r}")
+    return [bool(flag) for flag in signed]
+
+
 def show_bank(
     maps: Any,
     *,
     row_labels: Sequence[str] | None = None,
     col_labels: Sequence[str] | None = None,
     title: str | None = None,
-    signed: bool = True,
+    signed: bool | Sequence[bool] = True,
 ) -> Figure:
     """Show a bank of 2d maps ``(R, K, h, w)`` as an ``R × K`` grid.
 
@@ -337,7 +350,11 @@ def show_bank(
     (rows are input channels, columns filters), or activation maps
     ``(N, D, H', W')``. Each panel gets its own colour scale (filters differ
     a lot in gain), symmetric about zero with a colorbar when ``signed``,
-    whose ticks are zero and the panel's limits ``±max |values|``.
+    whose ticks are zero and the panel's limits ``±max |values|``. A bank
+    that mixes signed and non-negative maps (an identity kernel's output
+    beside an edge detector's) takes one ``signed`` flag per column: its
+    non-negative columns are drawn in grey levels, each with a colorbar
+    ticked at its limits.
 
     Parameters
     ----------
@@ -349,18 +366,23 @@ def show_bank(
         ``K`` labels, written above each column.
     title : str, optional
         Figure title.
-    signed : bool, default True
-        ``'RdBu_r'`` symmetric about zero, or ``'gray'``.
+    signed : bool or sequence of K bool, default True
+        ``'RdBu_r'`` symmetric about zero, or ``'gray'``; one flag per column
+        for a mixed bank.
 
     Returns
     -------
     matplotlib.figure.Figure
-        ``R * K`` image axes, plus one colorbar axes per panel when ``signed``.
+        ``R * K`` image axes, plus one colorbar axes per panel when any
+        column is signed.
 
     Raises
     ------
     ValueError
-        If ``maps`` is not 3d or 4d, or a label list has the wrong length.
+        If ``maps`` is not 3d or 4d, or a label list or ``signed`` has the
+        wrong length.
+    TypeError
+        If ``signed`` is neither a bool nor a sequence of bools.
 
     Examples
     --------
@@ -382,6 +404,8 @@ def show_bank(
     ):
         if labels is not None and len(labels) != count:
             raise ValueError(f"{name} has {len(labels)} entries but maps {bank.shape} has {axis}={count}")
+    column_signed = _column_flags(signed, cols, bank.shape)
+    signed = any(column_signed)  # the layout leaves room for colorbars if any panel has one
 
     # The grid is laid out by hand, in inches, rather than by matplotlib's constrained layout:
     # with a colorbar per panel that layout solver cost about a second per dozen panels,
@@ -408,7 +432,7 @@ def show_bank(
         for k in range(cols):
             x0, y0 = left + k * (cell_w + gap_w), top + r * (panel_h + gap_h)
             ax = fig.add_axes(box(x0, y0, panel, panel_h))
-            images.append((draw_map(ax, bank[r, k], signed=signed), x0, y0))
+            images.append((draw_map(ax, bank[r, k], signed=column_signed[k]), x0, y0))
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_xlabel("")
@@ -422,8 +446,10 @@ def show_bank(
         for image, x0, y0 in images:
             cax = fig.add_axes(box(x0 + panel + bar_pad, y0 + 0.1 * panel_h, bar_w, 0.8 * panel_h))
             low, high = image.get_clim()
-            # Three ticks, the panel's limits and zero, say its scale and draw faster than five.
-            bar = fig.colorbar(image, cax=cax, ticks=[low, 0.0, high], format=_tick_label)
+            # Three ticks, the panel's limits and zero, say its scale and draw faster than five;
+            # a non-negative panel's scale needs only its two limits.
+            ticks = [low, 0.0, high] if low < 0 < high else [low, high]
+            bar = fig.colorbar(image, cax=cax, ticks=ticks, format=_tick_label)
             bar.ax.tick_params(labelsize=6)
             bar.ax.xaxis.set_visible(False)
     if title is not None:
