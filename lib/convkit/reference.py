@@ -320,6 +320,8 @@ def _blocks(N: int, out: Sequence[int], weight: np.ndarray, groups: int) -> list
     block_bytes = max(_BLOCK_BYTES, weight.nbytes)
     rows = min(out[0], max(1, block_bytes // row_bytes))
     images = max(1, min(N, block_bytes // (row_bytes * out[0]))) if rows == out[0] else 1
+    # as many blocks, of sizes as equal as they can be, so that threads share them out evenly
+    rows, images = -(-out[0] // -(-out[0] // rows)), -(-N // -(-N // images))
     return [
         _Block(n, min(images, N - n), i, min(rows, out[0] - i))
         for n in range(0, N, images)
