@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import select
+import signal
 import threading
 from unittest.mock import patch
 
@@ -725,3 +728,27 @@ def test_stride_2_transposed_convolution_stamps_the_kernel_by_hand():
     # x = (1, 2), kernel (1, 10, 100), stride 2: 1 stamps at 0..2, 2 stamps at 2..4, overlapping at 2
     y = R.conv_transpose1d(np.array([[[1.0, 2.0]]]), np.array([[[1.0, 10.0, 100.0]]]), stride=2)
     np.testing.assert_array_equal(y, [[[1, 10, 102, 20, 200]]])
+
+
+def test_a_forked_child_shares_blocks_out_to_threads_of_its_own():
+    # the parent's pool threads do not survive a fork: the child must not wait for them
+    x = np.random.default_rng(7).standard_normal((64, 16, 28, 28)).astype(np.float32)
+    w = np.random.default_rng(8).standard_normal((32, 16, 3, 3)).astype(np.float32)
+    with patch.object(R, "_cores", lambda: 2):
+        expected = R.conv2d(x, w)  # starts the parent's pool
+        read, write = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - runs in the child
+            try:
+                os.write(write, R.conv2d(x, w).tobytes()[:4000])
+            finally:
+                os._exit(0)
+    os.close(write)
+    ready, _, _ = select.select([read], [], [], 60)
+    if not ready:
+        os.kill(child, signal.SIGKILL)
+    os.waitpid(child, 0)
+    assert ready, "the forked child never finished its convolution"
+    got = np.frombuffer(os.read(read, 4000), np.float32)
+    os.close(read)
+    np.testing.assert_array_equal(got, expected.ravel()[:1000])

