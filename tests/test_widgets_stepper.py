@@ -249,6 +249,28 @@ def test_changing_stride_and_padding_changes_the_output_shape_in_the_widget():
     np.testing.assert_allclose(w.state.output, _torch_conv(EXAMPLES[DERIVATIVE]["x"], [-1, 1], 3, 1, 1))
 
 
+def test_a_new_stride_keeps_the_position_where_the_output_still_has_it_and_clamps_it_otherwise():
+    w = stepper()
+    w.controls["example"].value = GRID_2D  # 3 × 3 outputs
+    w.controls["position"].value = 5
+    w.controls["padding_w"].value = 2  # 3 × 4 outputs: position 5 is still there
+    assert w.position == 5 and w.state.output_index == (1, 1)
+    w.controls["stride_w"].value = 4  # 3 × 2 outputs: 5 is the last
+    assert w.position == 5 and w.state.output_index == (2, 1)
+    w.controls["stride_h"].value = 4  # 2 × 2 outputs: clamped to the last, 3
+    assert w.position == 3 and w.state.output_index == (1, 1)
+
+
+def test_a_state_computed_ahead_still_lands_at_the_position_moved_to_since():
+    w = stepper()
+    w.controls["example"].value = GRID_2D
+    w.ahead("padding_w")  # computed at position 0
+    w.controls["position"].value = 7
+    w.controls["padding_w"].value = 2  # reuses a state computed ahead
+    assert w.position == 7 and w.state.position == 7 and w.state.output_index == (1, 3)
+    assert w.state.taps == ([0, 1, 2], [4, 5, 6])  # o s − p + j: 1·2 − 2 + j and 3·2 − 2 + j
+
+
 def test_impossible_setting_shows_a_message_keeps_the_picture_and_recovers():
     w = stepper()
     good = w.data

@@ -228,7 +228,11 @@ class ConvWidget(anywidget.AnyWidget):
         raise NotImplementedError
 
     def compute(self, settings: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        """``(state, data)`` for ``settings``; raise ValueError/TypeError to refuse them."""
+        """``(state, data)`` for ``settings``; raise ValueError/TypeError to refuse them.
+
+        Pure: lookahead calls it for every neighbouring setting, so it must not
+        change any trait (what the widget shows stays as it is).
+        """
         raise NotImplementedError
 
     def settle(self, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -240,6 +244,14 @@ class ConvWidget(anywidget.AnyWidget):
         ValueError/TypeError to refuse the change.
         """
         return new
+
+    def changing(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        """Called once per change of the settings, from ``old`` to the settled ``new``, before the
+        new state is computed (nothing by default).
+
+        The one place where a widget updates what it holds beside its settings (the
+        stepper's output position); :meth:`compute` and :meth:`settle` never write.
+        """
 
     def static_svg(self) -> str | None:
         """An SVG picture of the current state, for pages shown without a kernel."""
@@ -287,6 +299,7 @@ class ConvWidget(anywidget.AnyWidget):
         except (ValueError, TypeError) as error:
             self.error = str(error)
             return
+        self.changing(old, settled)
         if settled != new:
             self._settling = settled
             self.settings = settled  # observed again: refreshes

@@ -279,6 +279,20 @@ def stepper_state(
     )
 
 
+def _moved(state: StepperState, position: int) -> StepperState:
+    """``state``'s setting at another output position."""
+    return stepper_state(
+        state.x,
+        state.kernel,
+        stride=state.stride,
+        padding=state.padding,
+        dilation=state.dilation,
+        position=position,
+        bias=state.bias,
+        multichannel=state.multichannel,
+    )
+
+
 def stepper_data(state: StepperState) -> dict[str, Any]:
     """The JSON the browser draws: the numbers of every position of ``state``'s setting.
 
@@ -360,11 +374,21 @@ class Stepper(ConvWidget):
             return self._settings_for(new["example"])
         return new
 
-    def _on_settings(self, change: dict[str, Any]) -> None:
-        old = change.get("old") or {}
-        if old.get("example") not in (None, change["new"]["example"]):
-            self.position = 0  # and starts at its first position
-        super()._on_settings(change)
+    def changing(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        if old.get("example") not in (None, new["example"]):
+            self.position = 0  # a new example starts at its first position
+
+    def refresh(self) -> None:
+        """Recompute, then keep the position inside the output (a larger stride has fewer)."""
+        super().refresh()
+        if self.state is None:
+            return
+        position = min(self.position, self.state.positions - 1)
+        if position != self.position:
+            self.position = position  # observed: the state moves there
+        elif position != self.state.position:
+            # A state computed ahead, before the position last moved.
+            self.state = _moved(self.state, position)
 
     def _arguments(self, settings: dict[str, Any]) -> dict[str, Any]:
         example = self.examples[settings["example"]]
@@ -409,21 +433,24 @@ class Stepper(ConvWidget):
         return spec
 
     def compute(self, settings: dict[str, Any]) -> tuple[StepperState, dict[str, Any]]:
+        # Pure: the state at the current position, or the last one if this setting has fewer.
+        # Writing the position here would move the stepper whenever lookahead computes a neighbour.
         arguments = self._arguments(settings)
         first = stepper_state(**arguments)
-        if self.position >= first.positions:
-            self.position = first.positions - 1
-        state = stepper_state(**arguments, position=self.position) if self.position else first
+        position = min(max(self.position, 0), first.positions - 1)
+        state = stepper_state(**arguments, position=position) if position else first
         return state, stepper_data(state)
 
     def _on_position(self, change: dict[str, Any]) -> None:
-        if self.state is None or self.error:
+        if self.state is None:
             return
         position = min(max(change["new"], 0), self.state.positions - 1)
         if position != change["new"]:
             self.position = position
             return
-        self.state = stepper_state(**self._arguments(self.settings), position=position)
+        if position != self.state.position:
+            # The picture shown is the last good state: move within it.
+            self.state = _moved(self.state, position)
 
     def static_svg(self) -> str | None:
         """The input with the window of the current position, the kernel and the output so far."""
