@@ -1,7 +1,7 @@
 """Lookahead: the states a widget sends ahead are the ones its state function gives.
 
 A toy widget (one slider, one menu, a state that is easy to compute by hand)
-pins the rules of :class:`convkit.widgets._base.ConvWidget`'s lookahead; the
+pins the rules of :class:`convkit.widgets.base.ConvWidget`'s lookahead; the
 course widgets are then checked against fresh widgets set to each neighbour.
 """
 
@@ -14,7 +14,7 @@ from unittest import mock
 
 import pytest
 
-from convkit.widgets._base import ConvWidget, _data_to_json, choice, floats, slider
+from convkit.widgets.base import ConvWidget, _data_to_json, choice, floats, slider
 from convkit.widgets.explorer import explorer
 from convkit.widgets.nodelay import SERVER_OPTION, NoDelayKernelConnection
 from convkit.widgets.params import parameter_counter

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 import tomllib
+from PIL import Image
 
 import convkit.widgets
 from convkit.widgets import explorer, params, playground, stepper, template
-from convkit.widgets._base import SNAPSHOT_MIME, STATIC, _data_to_json
+from convkit.widgets.base import SNAPSHOT_MIME, STATIC, _data_to_json
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDGET_MODULES = {
@@ -80,3 +83,16 @@ def test_each_widget_saves_a_snapshot_a_page_can_draw_it_from_without_a_kernel(n
     assert json.loads(shot["data"]["json"]) == json.loads(payload["json"])
     sent = {path: base64.b64decode(text) for path, text in shot["data"]["buffers"].items()}
     assert sent == {path: bytes(view) for path, view in payload["buffers"].items()}
+
+
+@pytest.mark.parametrize("name", sorted(MAKERS))
+def test_each_widget_saves_its_picture_as_svg_and_as_png_for_untrusted_notebooks(name):
+    # JupyterLab renders no SVG from an untrusted notebook, but it does render a PNG.
+    bundle, _ = MAKERS[name]()._repr_mimebundle_()
+    svg = ET.fromstring(bundle["image/svg+xml"])
+    png = Image.open(io.BytesIO(base64.b64decode(bundle["image/png"], validate=True)))
+    assert png.format == "PNG" and png.mode == "RGB"
+    assert png.size == (int(svg.get("width")), int(svg.get("height")))
+    assert svg.get("role") == "img" and svg.get("aria-label")
+    # Not a blank canvas: the cells, bars or maps of the state are drawn in colour.
+    assert len(png.getcolors(maxcolors=1 << 16) or range(1 << 16)) > 20

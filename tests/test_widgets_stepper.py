@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import io
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 
 from convkit import shapes
 from convkit.widgets.stepper import EXAMPLES, stepper, stepper_data, stepper_state
@@ -298,5 +302,15 @@ def test_the_static_picture_shows_the_window_and_the_output_so_far():
     w = stepper()
     w.controls["position"].value = 1
     svg = w._repr_mimebundle_()[0]["image/svg+xml"]
-    assert "output position 2 of 3: value 12" in svg
+    assert "y[1] = 12: position 1 of 0–2" in svg  # counted from 0, as y's index is
     assert svg.count("fill='#56B4E9'") == 2 and svg.count("fill='#cfe8dc'") == 2
+
+
+def test_the_png_picture_lights_the_inputs_position_1_reads():
+    w = stepper()
+    w.controls["position"].value = 1  # reads x[1] and x[2]
+    png = Image.open(io.BytesIO(base64.b64decode(w._repr_mimebundle_()[0]["image/png"])))
+    # Input cells are 30 px wide from x = 8, one row from y = 26; sample each near its corner.
+    colours = [png.getpixel((8 + 30 * k + 4, 26 + 4)) for k in range(4)]
+    white, sky = (255, 255, 255), (0x56, 0xB4, 0xE9)
+    assert colours == [white, sky, sky, white]

@@ -218,21 +218,38 @@ def test_stepper_steps_plays_and_scrubs_by_keyboard(widget):
 
     counter = widget.locator(".ck-counter")
     # The lecture's (1, 2, 3, 4) ⊛ (3, 2) = (7, 12, 17): three positions.
-    expect(counter).to_have_text("1 of 3")
+    expect(counter).to_have_text("y[0]: position 0 of 0–2")
     step = widget.get_by_role("button", name="step forward")
     step.focus()
     step.press("Enter")
-    expect(counter).to_have_text("2 of 3")
+    expect(counter).to_have_text("y[1]: position 1 of 0–2")
     assert widget.locator(".ck-sum").get_attribute("data-value") == "12"
     scrub = widget.get_by_label("output position", exact=True)
     scrub.focus()
     scrub.press("Home")
-    expect(counter).to_have_text("1 of 3")
+    expect(counter).to_have_text("y[0]: position 0 of 0–2")
     play = widget.get_by_role("button", name="▶ Play")
     play.focus()
     play.press("Space")
-    expect(counter).to_have_text("3 of 3", timeout=10_000)
+    expect(counter).to_have_text("y[2]: position 2 of 0–2", timeout=10_000)
     expect(widget.locator("rect[data-g=out].src")).to_have_count(1)
+
+
+@pytest.mark.parametrize("widget", ["stepper"], indirect=True)
+def test_stepper_labels_follow_the_example_rows_and_columns_in_2d_length_in_1d(widget):
+    from playwright.sync_api import expect
+
+    from convkit.widgets.stepper import EXAMPLES
+
+    expect(widget.get_by_label("stride (length)", exact=True)).to_be_visible()
+    widget.get_by_label("example", exact=True).select_option(label=list(EXAMPLES)[2])
+    for label in ("stride (rows)", "stride (columns)", "padding (rows)", "padding (columns)"):
+        expect(widget.get_by_label(label, exact=True)).to_be_visible()
+    expect(widget.locator("label", has_text="(length)")).to_have_count(0)
+    expect(widget.locator(".ck-counter")).to_have_text("y[0, 0]: position 0 of 0–8")
+    widget.get_by_label("example", exact=True).select_option(label=list(EXAMPLES)[0])
+    expect(widget.get_by_label("stride (length)", exact=True)).to_be_visible()
+    expect(widget.get_by_label("stride (rows)", exact=True)).to_be_hidden()
 
 
 @pytest.mark.parametrize("widget", ["stepper"], indirect=True)

@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from convkit import reference, shapes
-from convkit.widgets._base import ConvWidget, _module, choice, preset, slider, svg_document, svg_text
+from convkit.widgets.base import ConvWidget, _module, choice, preset, slider
+from convkit.widgets.picture import Picture
 
 __all__ = ["ExplorerState", "PRESETS", "explorer_state", "explorer_data", "Explorer", "explorer"]
 
@@ -697,7 +698,7 @@ class Explorer(ConvWidget):
             raise ValueError(state.error)
         return state, explorer_data(state)
 
-    def static_svg(self) -> str | None:
+    def picture(self) -> Picture | None:
         """The input with the first output's window, the output, the formulas and the call."""
         if not self.data:
             return None
@@ -706,30 +707,28 @@ class Explorer(ConvWidget):
         pad = [0, 0] if d["transposed"] else d["padding"]
         cell = max(8, min(22, 300 // max(W + 2 * pad[1], Wo, 1)))
         lit = {(i, k) for i, _ in d["reads"][0][0] for k, _ in d["reads"][1][0]}
-        body = [svg_text(10, 18, d["summary"], 14, weight="bold")]
-        top = 40
-        for r in range(-pad[0], H + pad[0]):
-            for c in range(-pad[1], W + pad[1]):
-                inside = 0 <= r < H and 0 <= c < W
-                fill = "#56B4E9" if (r, c) in lit else ("#ffffff" if inside else "#eeeeee")
-                x, y = 10 + (c + pad[1]) * cell, top + (r + pad[0]) * cell
-                body.append(
-                    f"<rect x='{x}' y='{y}' width='{cell}' height='{cell}' fill='{fill}' stroke='#8a8a8a'/>"
-                )
-        left = 30 + (W + 2 * pad[1]) * cell
-        for r in range(Ho):
-            for c in range(Wo):
-                fill = "#E69F00" if (r, c) == (0, 0) else "#ffffff"
-                body.append(
-                    f"<rect x='{left + c * cell}' y='{top + r * cell}' width='{cell}' "
-                    f"height='{cell}' fill='{fill}' stroke='#8a8a8a'/>"
-                )
+        top, left = 40, 30 + (W + 2 * pad[1]) * cell
         bottom = top + max(H + 2 * pad[0], Ho) * cell + 22
         lines = [*d["formulas"], *d["calls"]]
-        for k, line in enumerate(lines):
-            body.append(svg_text(10, bottom + 18 * k, line, 13))
         width = max(left + Wo * cell + 10, 10 + 7.5 * max(len(t) for t in lines))
-        return svg_document(width, bottom + 18 * len(lines), body, f"convolution explorer: {d['summary']}")
+        picture = Picture(width, bottom + 18 * len(lines), f"convolution explorer: {d['summary']}")
+        picture.text(10, 18, d["summary"], 14, weight="bold")
+        picture.grid(
+            10,
+            top,
+            range(-pad[0], H + pad[0]),
+            range(-pad[1], W + pad[1]),
+            cell,
+            lambda r, c: (
+                "#56B4E9" if (r, c) in lit else ("#ffffff" if 0 <= r < H and 0 <= c < W else "#eeeeee")
+            ),
+        )
+        picture.grid(
+            left, top, range(Ho), range(Wo), cell, lambda r, c: "#E69F00" if (r, c) == (0, 0) else "#ffffff"
+        )
+        for k, line in enumerate(lines):
+            picture.text(10, bottom + 18 * k, line, 13)
+        return picture
 
 
 def explorer(preset: str | None = None) -> Explorer:

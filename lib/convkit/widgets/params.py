@@ -20,7 +20,8 @@ import math
 from typing import Any, NamedTuple
 
 from convkit import shapes
-from convkit.widgets._base import ConvWidget, _module, slider, svg_document, svg_text
+from convkit.widgets.base import ConvWidget, _module, slider
+from convkit.widgets.picture import Picture
 
 __all__ = ["ParameterCounter", "ParameterState", "parameter_counter", "parameter_state"]
 
@@ -180,39 +181,33 @@ class ParameterCounter(ConvWidget):
         data["conv_weight_shape"] = list(state.conv_weight_shape)
         return state, data
 
-    def static_svg(self) -> str | None:
+    def picture(self) -> Picture | None:
         """Both counts as two bars on a log scale, with their numbers."""
         s = self.state
         if s is None:
             return None
         decades = max(1, math.ceil(math.log10(s.dense_count)))
-        body = []
-        for i, (call, count, size, color) in enumerate(
+        picture = Picture(
+            700, 150, f"parameter counter: {s.dense_count:,} against {s.conv_count:,} parameters"
+        )
+        bars = (
+            (f"nn.Linear({s.in_features:,}, {s.out_features:,})", s.dense_count, s.dense_bytes, "#D55E00"),
             (
-                (
-                    f"nn.Linear({s.in_features:,}, {s.out_features:,})",
-                    s.dense_count,
-                    _human_bytes(s.dense_bytes),
-                    "#D55E00",
-                ),
-                (
-                    f"nn.Conv2d({s.channels}, {s.out_channels}, {s.kernel_size})",
-                    s.conv_count,
-                    _human_bytes(s.conv_bytes),
-                    "#0072B2",
-                ),
-            )
-        ):
+                f"nn.Conv2d({s.channels}, {s.out_channels}, {s.kernel_size})",
+                s.conv_count,
+                s.conv_bytes,
+                "#0072B2",
+            ),
+        )
+        for i, (call, count, size, color) in enumerate(bars):
             y = 10 + 60 * i
             length = max(2.0, 380 * math.log10(max(count, 1)) / decades)
-            body += [
-                svg_text(4, y + 14, call, 12, weight="bold"),
-                svg_text(4, y + 31, f"{count:,} parameters", 12),
-                f"<rect x='230' y='{y}' width='{length:.1f}' height='34' fill='{color}'/>",
-                svg_text(236 + length, y + 22, size, 12),
-            ]
-        body.append(svg_text(230, 140, f"ratio {s.ratio:.3g} (log scale)", 12))
-        return svg_document(700, 150, body, "parameter counter")
+            picture.text(4, y + 14, call, 12, weight="bold")
+            picture.text(4, y + 31, f"{count:,} parameters", 12)
+            picture.rect(230, y, length, 34, fill=color, stroke=color)
+            picture.text(236 + length, y + 22, _human_bytes(size), 12)
+        picture.text(230, 140, f"ratio {s.ratio:.3g} (log scale)", 12)
+        return picture
 
 
 def parameter_counter() -> ParameterCounter:

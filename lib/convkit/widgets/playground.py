@@ -29,17 +29,15 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from convkit import reference
-from convkit.widgets._base import (
+from convkit.widgets.base import (
     Control,
     ConvWidget,
     _module,
     choice,
     floats,
     number,
-    png_data_uri,
-    svg_document,
-    svg_text,
 )
+from convkit.widgets.picture import Picture
 
 __all__ = [
     "KERNEL_PRESETS",
@@ -372,38 +370,33 @@ class Playground(ConvWidget):
         data["note"] = f"{settings['preset']}: {note}" if note else ""
         return state, data
 
-    def static_svg(self) -> str | None:
+    def picture(self) -> Picture | None:
         """The input and the output maps as pictures, with the kernel's numbers."""
         state = self.state
         if state is None:
             return None
         import matplotlib
 
-        body = [svg_text(8, 18, state.description[:150], 12)]
         x = state.input
         low, high = x.min(), x.max()
         scaled = (x - low) / ((high - low) or 1.0)
         rgb = np.moveaxis(scaled, 0, -1) if x.shape[0] == 3 else np.repeat(scaled[0][..., None], 3, -1)
-        pictures = [np.uint8(np.round(rgb * 255))]
+        maps = [np.uint8(np.round(rgb * 255))]
         span = float(np.abs(state.output).max()) or 1.0
         colours = matplotlib.colormaps["PuOr_r"]
-        for channel in state.output:
-            pictures.append(np.uint8(np.round(colours((channel + span) / (2 * span))[..., :3] * 255)))
+        maps += [np.uint8(np.round(colours((c + span) / (2 * span))[..., :3] * 255)) for c in state.output]
         scale, left = 3, 8
-        for picture in pictures:
-            h, w = picture.shape[:2]
-            body.append(
-                f"<image x='{left}' y='30' width='{w * scale}' height='{h * scale}' "
-                f"style='image-rendering:pixelated' href='{png_data_uri(picture)}'/>"
-            )
-            left += w * scale + 12
         rows = [" ".join(f"{v:g}" for v in row) for row in state.kernel]
-        top = 30 + max(p.shape[0] for p in pictures) * scale + 20
-        body += [
-            svg_text(8, top + 16 * i, ("kernel: " if i == 0 else "        ") + row, 13)
-            for i, row in enumerate(rows)
-        ]
-        return svg_document(max(left, 400), top + 16 * len(rows), body, "kernel playground")
+        top = 30 + max(m.shape[0] for m in maps) * scale + 20
+        width = 8 + sum(m.shape[1] * scale + 12 for m in maps)
+        picture = Picture(max(width, 400), top + 16 * len(rows), f"kernel playground: {state.description}")
+        picture.text(8, 18, state.description[:150], 12)
+        for image in maps:
+            picture.image(left, 30, image, scale)
+            left += image.shape[1] * scale + 12
+        for i, row in enumerate(rows):
+            picture.text(8, top + 16 * i, ("kernel: " if i == 0 else "        ") + row, 13)
+        return picture
 
 
 def playground(*, digit_index: int = 12, photo_size: int = 80) -> Playground:

@@ -30,7 +30,8 @@ import traitlets
 
 from convkit import reference, shapes
 from convkit._args import as_array, as_int, per_axis
-from convkit.widgets._base import ConvWidget, _module, choice, slider, svg_document, svg_text
+from convkit.widgets.base import ConvWidget, _module, choice, slider
+from convkit.widgets.picture import Picture
 
 __all__ = ["EXAMPLES", "Stepper", "StepperState", "stepper", "stepper_data", "stepper_state"]
 
@@ -452,69 +453,50 @@ class Stepper(ConvWidget):
             # The picture shown is the last good state: move within it.
             self.state = _moved(self.state, position)
 
-    def static_svg(self) -> str | None:
-        """The input with the window of the current position, the kernel and the output so far."""
-        if self.state is None:
-            return None
-        d = self.data
+    def picture(self) -> Picture | None:
+        """The input with the window of the current position, and the output so far."""
         state = self.state
-        H, W = d["input_shape"]
-        cell = 30
-        body, top = [], 26
-        body.append(
-            svg_text(
-                8,
-                16,
-                f"output position {state.position + 1} of {state.positions}: value {state.value:g}",
-                14,
-                weight="bold",
-            )
-        )
-        rows = np.asarray(state.taps[0]) if state.ndim == 2 else np.array([0])
-        cols = np.asarray(state.taps[-1])
-        for c, grid in enumerate(d["x"]):
-            left = 8 + c * (W * cell + 20)
-            for r in range(H):
-                for k in range(W):
-                    lit = r in rows and k in cols
-                    body.append(
-                        f"<rect x='{left + k * cell}' y='{top + r * cell}' width='{cell}' "
-                        f"height='{cell}' fill='{'#56B4E9' if lit else '#ffffff'}' "
-                        f"stroke='#8a8a8a'/>"
-                    )
-                    body.append(
-                        svg_text(
-                            left + k * cell + cell / 2,
-                            top + r * cell + 19,
-                            f"{grid[r][k]:g}",
-                            12,
-                            anchor="middle",
-                        )
-                    )
+        if state is None:
+            return None
+        cell, top = 30, 26
+        x = state.x if state.multichannel else state.x[np.newaxis]
+        x = x if state.ndim == 2 else x[:, np.newaxis]
+        (H, W), partial = x.shape[1:], np.atleast_2d(state.partial)
+        (Ho, Wo), (rows, cols) = partial.shape, (state.taps if state.ndim == 2 else ([0], *state.taps))
+        where = ", ".join(map(str, state.output_index))
         out_top = top + H * cell + 30
-        body.append(svg_text(8, out_top - 8, "output so far", 13))
-        Ho, Wo = d["output_shape"]
-        partial = state.partial.reshape(Ho, Wo)
-        for r in range(Ho):
-            for k in range(Wo):
-                value = partial[r, k]
-                body.append(
-                    f"<rect x='{8 + k * cell}' y='{out_top + r * cell}' width='{cell}' "
-                    f"height='{cell}' fill='{'#cfe8dc' if np.isfinite(value) else '#ffffff'}'"
-                    f" stroke='#8a8a8a'/>"
-                )
-                if np.isfinite(value):
-                    body.append(
-                        svg_text(
-                            8 + k * cell + cell / 2,
-                            out_top + r * cell + 19,
-                            f"{value:g}",
-                            12,
-                            anchor="middle",
-                        )
-                    )
-        width = max(8 + len(d["x"]) * (W * cell + 20), 8 + Wo * cell + 8, 380)
-        return svg_document(width, out_top + Ho * cell + 8, body, "convolution stepper")
+        width = max(8 + len(x) * (W * cell + 20), 8 + Wo * cell + 8, 380)
+        picture = Picture(
+            width, out_top + Ho * cell + 8, f"convolution stepper: y[{where}] = {state.value:g}"
+        )
+        picture.text(
+            8,
+            16,
+            f"y[{where}] = {state.value:g}: position {state.position} of 0–{state.positions - 1}",
+            14,
+            weight="bold",
+        )
+        for c, grid in enumerate(x):
+            picture.grid(
+                8 + c * (W * cell + 20),
+                top,
+                range(H),
+                range(W),
+                cell,
+                lambda r, k: "#56B4E9" if r in rows and k in cols else "#ffffff",
+                lambda r, k, grid=grid: grid[r, k],
+            )
+        picture.text(8, out_top - 8, "output so far", 13)
+        picture.grid(
+            8,
+            out_top,
+            range(Ho),
+            range(Wo),
+            cell,
+            lambda r, k: "#cfe8dc" if np.isfinite(partial[r, k]) else "#ffffff",
+            lambda r, k: partial[r, k] if np.isfinite(partial[r, k]) else None,
+        )
+        return picture
 
 
 class _PositionControl:

@@ -26,16 +26,14 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from convkit import reference
-from convkit.widgets._base import (
+from convkit.widgets.base import (
     ConvWidget,
     _module,
     choice,
     floats,
-    png_data_uri,
     slider,
-    svg_document,
-    svg_text,
 )
+from convkit.widgets.picture import Picture
 
 __all__ = [
     "TemplateMatcher",
@@ -333,7 +331,7 @@ class TemplateMatcher(ConvWidget):
         )
         return state, template_data(state)
 
-    def static_svg(self) -> str | None:
+    def picture(self) -> Picture | None:
         """The image with the patch, and both maps with their peaks."""
         state = self.state
         if state is None:
@@ -341,40 +339,38 @@ class TemplateMatcher(ConvWidget):
         import matplotlib
 
         viridis = matplotlib.colormaps["viridis"]
-        scale, left, body = 3, 8, [svg_text(8, 18, state.description[:160], 12)]
+        scale, left = 3, 8
+        width = 8 + sum(v.shape[1] * scale + 16 for v in (state.image, state.plain, state.ncc))
+        picture = Picture(
+            max(width, 500), 50 + state.image.shape[0] * scale + 10, f"template matcher: {state.description}"
+        )
+        picture.text(8, 18, state.description[:160], 12)
         for name, values, mark in (
             ("image", state.image, None),
             ("plain", state.plain, state.plain_peak),
             ("NCC", state.ncc, state.ncc_peak),
         ):
             low, high = values.min(), values.max()
-            if name == "image":
-                gray = np.uint8(np.round((values - low) / ((high - low) or 1) * 255))
-                rgb = np.repeat(gray[..., None], 3, -1)
-            else:
-                rgb = np.uint8(np.round(viridis((values - low) / ((high - low) or 1))[..., :3] * 255))
-            h, w = values.shape
-            body.append(svg_text(left, 42, name, 13))
-            body.append(
-                f"<image x='{left}' y='50' width='{w * scale}' height='{h * scale}' "
-                f"style='image-rendering:pixelated' href='{png_data_uri(rgb)}'/>"
-            )
+            t = (values - low) / ((high - low) or 1)
+            rgb = np.repeat(t[..., None], 3, -1) if name == "image" else viridis(t)[..., :3]
+            picture.text(left, 42, name, 13)
+            picture.image(left, 50, np.uint8(np.round(rgb * 255)), scale)
             if mark is None:
-                body.append(
-                    f"<rect x='{left + state.left * scale}' y='{50 + state.top * scale}' "
-                    f"width='{state.patch.shape[1] * scale}' "
-                    f"height='{state.patch.shape[0] * scale}' fill='none' "
-                    f"stroke='#E69F00' stroke-width='2'/>"
+                picture.rect(
+                    left + state.left * scale,
+                    50 + state.top * scale,
+                    state.patch.shape[1] * scale,
+                    state.patch.shape[0] * scale,
+                    fill="none",
+                    stroke="#E69F00",
+                    stroke_width=2,
                 )
             else:
-                body.append(
-                    f"<circle cx='{left + (mark[1] + 0.5) * scale}' "
-                    f"cy='{50 + (mark[0] + 0.5) * scale}' r='6' fill='none' "
-                    f"stroke='#D55E00' stroke-width='2'/>"
+                picture.circle(
+                    left + (mark[1] + 0.5) * scale, 50 + (mark[0] + 0.5) * scale, 6, stroke="#D55E00"
                 )
-            left += w * scale + 16
-        height = 50 + state.image.shape[0] * scale + 10
-        return svg_document(max(left, 500), height, body, "template matcher")
+            left += values.shape[1] * scale + 16
+        return picture
 
 
 def _gray_photo(size: int) -> np.ndarray:

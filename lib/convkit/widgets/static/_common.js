@@ -256,6 +256,7 @@ function ckFrame(model, el, extraClass) {
         box.append(input);
       }
       input.ckSpec = spec;
+      input.ckLabel = label;
       // A focused control is likely to move next: ask for its neighbours before it does.
       input.addEventListener("focus", () => ckAskAhead(model, spec.name));
       inputs[spec.name] = input;
@@ -268,6 +269,9 @@ function ckFrame(model, el, extraClass) {
       const input = inputs[spec.name];
       if (!input) continue;
       input.ckSpec = spec;
+      // Labels follow the example (rows and columns in 2d, length in 1d) without a rebuild,
+      // so a control that has the focus keeps it.
+      if (input.ckLabel.textContent !== spec.label) input.ckLabel.textContent = spec.label;
       const box = input.parentNode;
       box.hidden = Boolean(spec.hidden);
       input.disabled = Boolean(spec.disabled);
@@ -285,6 +289,7 @@ function ckFrame(model, el, extraClass) {
       }
     }
   };
+  // The same controls, maybe with other values, ranges, labels or visibility: updated in place.
   const sameShape = (a, b) => a.length === b.length && a.every((s, i) => s.name === b[i].name && s.kind === b[i].kind
     && JSON.stringify(s.options) === JSON.stringify(b[i].options));
   let lastSpec = model.get("spec");

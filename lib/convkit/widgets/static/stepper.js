@@ -87,7 +87,8 @@ function render({ model, el }) {
     sum.dataset.value = String(value);
     sum.dataset.index = JSON.stringify([a, b]);
     scrub.value = String(k);
-    counter.textContent = `${k + 1} of ${d.output_shape[0] * Wo}`;
+    // Counted from 0, as the indices of y are: "y[1, 2]: position 5 of 0–8".
+    counter.textContent = `y[${where}]: position ${k} of 0–${d.output_shape[0] * Wo - 1}`;
     frame.redrawn();
   }
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import html
 import json
 import time
 from pathlib import Path
@@ -30,6 +29,8 @@ from typing import Any
 
 import anywidget
 import traitlets
+
+from convkit.widgets.picture import Picture
 
 __all__ = [
     "SNAPSHOT_MIME",
@@ -253,8 +254,8 @@ class ConvWidget(anywidget.AnyWidget):
         stepper's output position); :meth:`compute` and :meth:`settle` never write.
         """
 
-    def static_svg(self) -> str | None:
-        """An SVG picture of the current state, for pages shown without a kernel."""
+    def picture(self) -> Picture | None:
+        """A still picture of the current state, for front ends that cannot run the widget."""
         return None
 
     def snapshot(self) -> dict[str, Any]:
@@ -424,11 +425,13 @@ class ConvWidget(anywidget.AnyWidget):
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | dict:
         bundle = super()._repr_mimebundle_(**kwargs)
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-        svg = self.static_svg()
-        if svg is not None and data is not None:
-            # Front ends without a widget manager (a static page, a viewer) show this picture
-            # of the committed state; JupyterLab prefers the live view.
-            data = {**data, "image/svg+xml": svg}
+        picture = self.picture()
+        if picture is not None and data is not None:
+            # Front ends without a widget manager show the picture of the saved state: a viewer
+            # the SVG, JupyterLab the PNG (it renders no SVG from an untrusted notebook, and a
+            # freshly cloned notebook is untrusted). JupyterLab prefers the live view.
+            png = base64.b64encode(picture.png()).decode("ascii")
+            data = {**data, "image/svg+xml": picture.svg(), "image/png": png}
         if self.module_file and self.data and data is not None:
             data = {**data, SNAPSHOT_MIME: self.snapshot()}
         return data, metadata
@@ -440,41 +443,3 @@ def floats(array: Any) -> dict[str, Any]:
 
     values = np.ascontiguousarray(array, dtype=np.float32)
     return {"shape": list(values.shape), "values": memoryview(values.tobytes())}
-
-
-def png_data_uri(rgb: Any) -> str:
-    """An ``(H, W, 3)`` uint8 picture as a ``data:`` URI, to embed in a static SVG."""
-    import base64
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format="png")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def svg_text(
-    x: float,
-    y: float,
-    text: str,
-    size: int = 13,
-    anchor: str = "start",
-    weight: str = "normal",
-    fill: str = "#222",
-) -> str:
-    """One SVG ``<text>`` element (escaped), for the static pictures."""
-    return (
-        f"<text x='{x:.1f}' y='{y:.1f}' font-size='{size}' text-anchor='{anchor}' "
-        f"font-weight='{weight}' fill='{fill}' font-family='sans-serif'>"
-        f"{html.escape(str(text))}</text>"
-    )
-
-
-def svg_document(width: float, height: float, body: list[str], label: str) -> str:
-    """Wrap SVG elements into a standalone picture of ``width x height`` CSS pixels."""
-    return (
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width:.0f}' height='{height:.0f}' "
-        f"viewBox='0 0 {width:.0f} {height:.0f}' role='img' aria-label='{html.escape(label)}'>"
-        f"<rect width='100%' height='100%' fill='white'/>{''.join(body)}</svg>"
-    )
