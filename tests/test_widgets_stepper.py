@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from convkit import shapes
 from convkit.widgets.stepper import EXAMPLES, stepper, stepper_data, stepper_state
 
 LECTURE_1D = list(EXAMPLES)[0]
@@ -27,6 +26,17 @@ def _torch_conv(x, kernel, stride, padding, dilation) -> np.ndarray:
     t = torch.tensor(np.asarray(x, dtype=np.float64))[None, None]
     k = torch.tensor(np.asarray(kernel, dtype=np.float64))[None, None]
     return conv(t, k, stride=stride, padding=padding, dilation=dilation)[0, 0].numpy()
+
+
+def _torch_reads(n, k, stride, padding, dilation) -> list[list[int]]:
+    """Per output index along one axis, the input indices it reads (padding: < 0 or >= n), by autograd."""
+    padded = torch.zeros(1, 1, n + 2 * padding, requires_grad=True)
+    y = F.conv1d(padded, torch.ones(1, 1, k), stride=stride, dilation=dilation)
+    reads = []
+    for o in range(y.shape[-1]):
+        (grad,) = torch.autograd.grad(y[0, 0, o], padded, retain_graph=True)
+        reads.append([int(i) - padding for i in np.nonzero(grad[0, 0].numpy())[0]])
+    return reads
 
 
 # -------------------------------------------------------------------- stepper_state
@@ -67,7 +77,6 @@ def test_2d_example_matches_a_hand_computation():
     assert state.value == 21
 
 
-@settings(max_examples=40, deadline=None)
 @given(
     data=st.data(),
     ndim=st.sampled_from([1, 2]),
@@ -144,7 +153,6 @@ def test_stepper_state_names_the_bad_argument(kwargs, error, match):
 # ------------------------------------------------------------------- several channels
 
 
-@settings(max_examples=30, deadline=None)
 @given(
     data=st.data(),
     channels=st.integers(1, 3),
@@ -174,22 +182,27 @@ def test_partial_sums_per_channel_plus_bias_give_torchs_output(data, channels, s
         stride=stride,
         padding=padding,
     )[0, 0]
-    for position in range(expected.numel()):
-        state = stepper_state(
-            x, u, stride=stride, padding=padding, bias=bias, multichannel=True, position=position
-        )
-        index = state.output_index
-        # each channel alone, by torch: its partial sum
-        for c in range(channels):
-            alone = F.conv2d(
-                torch.tensor(x[c : c + 1], dtype=torch.float64)[None],
-                torch.tensor(u[c : c + 1], dtype=torch.float64)[None],
-                stride=stride,
-                padding=padding,
-            )[0, 0]
-            assert state.partials[c] == pytest.approx(float(alone[index]))
-        assert state.value == pytest.approx(float(expected[index]))
-        np.testing.assert_allclose(state.output, expected.numpy())
+    # Each channel alone, by torch: its partial sums, (C, H', W').
+    alone = F.conv2d(  # groups = C: channel c of x with channel c of u
+        torch.tensor(x, dtype=double)[None],
+        torch.tensor(u, dtype=double)[:, None],
+        stride=stride,
+        padding=padding,
+        groups=channels,
+    )[0]
+    # Every position as the browser gets it (stepper_data), and one drawn position's state.
+    position = data.draw(st.integers(0, expected.numel() - 1))
+    state = stepper_state(
+        x, u, stride=stride, padding=padding, bias=bias, multichannel=True, position=position
+    )
+    shown = stepper_data(state)
+    for k, partials in enumerate(shown["partials"]):
+        index = np.unravel_index(k, expected.shape)
+        np.testing.assert_allclose(partials, alone[(slice(None), *index)].numpy())
+        assert sum(partials) + shown["bias"] == pytest.approx(float(expected[index]))
+    np.testing.assert_allclose(state.partials, alone[(slice(None), *state.output_index)].numpy())
+    assert state.value == pytest.approx(float(expected[state.output_index]))
+    np.testing.assert_allclose(state.output, expected.numpy())
 
 
 def test_channel_example_adds_three_partial_sums_and_the_bias_by_hand():
@@ -214,11 +227,11 @@ def test_data_holds_every_positions_products_and_partial_sums_as_stepper_state_d
         np.testing.assert_allclose(products.reshape(state.products.shape), state.products)
         np.testing.assert_allclose(data["partials"][position], state.partials)
         assert sum(data["partials"][position]) + data["bias"] == pytest.approx(state.value)
-    # the browser lights these rows and columns: shapes.footprint, per axis
+    # The browser lights these rows and columns: the padded cells torch's gradients reach.
     for axis, reads in enumerate(data["reads"][2 - first.ndim :]):
-        k = first.kernel.shape[-first.ndim + axis]
+        n, k = first.x.shape[-first.ndim + axis], first.kernel.shape[-first.ndim + axis]
         s, p, d = first.stride[axis], first.padding[axis], first.dilation[axis]
-        assert reads == [shapes.footprint(o, k, s, p, d) for o in range(len(reads))]
+        assert reads == _torch_reads(n, k, s, p, d)
 
 
 # --------------------------------------------------------------------------- widget

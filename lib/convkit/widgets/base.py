@@ -24,12 +24,14 @@ import base64
 import copy
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import anywidget
 import traitlets
 
+from convkit._args import per_axis
 from convkit.widgets.picture import Picture
 
 __all__ = [
@@ -38,6 +40,9 @@ __all__ = [
     "Control",
     "ConvWidget",
     "Preset",
+    "axis_argument",
+    "axis_settings",
+    "axis_sliders",
     "choice",
     "floats",
     "number",
@@ -64,6 +69,45 @@ def _module(name: str) -> str:
         + "\n"
         + (STATIC / name).read_text(encoding="utf-8")
     )
+
+
+def axis_sliders(
+    name: str, label: str, low: int, high: int, settings: dict[str, Any], *, one: bool, **extra: Any
+) -> list[dict[str, Any]]:
+    """The two sliders of a per-axis setting: ``{name}_h`` (rows) and ``{name}_w`` (columns).
+
+    In 1d (``one``) the rows slider is hidden and the other is the length. A
+    range reaches at least the current value (an example may start beyond ``high``).
+    """
+    return [
+        slider(
+            f"{name}_{axis}",
+            f"{label} ({text})",
+            low,
+            max(high, settings[f"{name}_{axis}"]),
+            settings[f"{name}_{axis}"],
+            **{**extra, "hidden": extra.get("hidden", False) or (one and axis == "h")},
+        )
+        for axis, text in (("h", "rows"), ("w", "length" if one else "columns"))
+    ]
+
+
+def axis_settings(name: str, value: Any, ndim: int, neutral: int) -> dict[str, int]:
+    """The sliders' settings for an argument given as in ``nn.Conv2d`` (an int or one per axis).
+
+    In 1d the rows slider holds ``neutral`` (no padding, a stride or dilation of 1).
+
+    >>> axis_settings("padding", (2, 1), 2, 0), axis_settings("stride", 3, 1, 1)
+    ({'padding_h': 2, 'padding_w': 1}, {'stride_h': 1, 'stride_w': 3})
+    """
+    pair = per_axis(value, name, ndim)
+    return {f"{name}_h": pair[0] if ndim == 2 else neutral, f"{name}_w": pair[-1]}
+
+
+def axis_argument(settings: dict[str, Any], name: str, ndim: int) -> Any:
+    """The argument the sliders of ``name`` give: ``(rows, columns)`` in 2d, the length alone in 1d."""
+    pair = (settings[f"{name}_h"], settings[f"{name}_w"])
+    return pair if ndim == 2 else pair[1]
 
 
 def slider(
@@ -176,8 +220,8 @@ def _key(settings: dict[str, Any]) -> str:
 class ConvWidget(anywidget.AnyWidget):
     """Base of the course widgets: ``settings`` -> ``state`` (Python) -> ``data`` (JSON) -> drawing.
 
-    Subclasses set ``_esm`` (with :func:`_module`), list their controls in
-    :meth:`controls_spec` and compute in :meth:`compute`.
+    Subclasses name their ES module in ``module_file`` (``_esm`` follows from it), list
+    their controls in :meth:`controls_spec` and compute in :meth:`compute`.
 
     Attributes
     ----------
@@ -193,7 +237,7 @@ class ConvWidget(anywidget.AnyWidget):
     """
 
     _css = (STATIC / "widgets.css").read_text(encoding="utf-8")
-    #: The widget's module in ``static/`` (its ``_esm`` is ``_module(module_file)``).
+    #: The widget's module in ``static/``; its ``_esm`` is ``_module(module_file)``.
     module_file = ""
     #: Control specs (list of dicts made by slider/choice/preset), kept in step by Python.
     spec = traitlets.List().tag(sync=True)
@@ -206,9 +250,15 @@ class ConvWidget(anywidget.AnyWidget):
     #: A short title shown at the top of the widget (also its accessible name).
     title = traitlets.Unicode("").tag(sync=True)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        if "module_file" in cls.__dict__:
+            cls._esm = _module(cls.module_file)
+        super().__init_subclass__(**kwargs)
+
     def __init__(self, settings: dict[str, Any], **kwargs: Any):
         super().__init__(**kwargs)
         self.state: Any = None
+        self._loaded: dict[Any, Any] = {}
         self.spec = self.controls_spec(settings)
         self.controls = {s["name"]: Control(self, s["name"]) for s in self.spec if s["kind"] != "button"}
         self.presets = {
@@ -245,6 +295,19 @@ class ConvWidget(anywidget.AnyWidget):
         ValueError/TypeError to refuse the change.
         """
         return new
+
+    def loaded(self, key: Any, load: Callable[[], Any], what: str) -> Any:
+        """``load()`` once per ``key`` for this widget (a course image, say), then kept.
+
+        A file that cannot be read refuses the setting: ``ValueError`` naming ``what``,
+        so the widget shows the message and keeps its last picture.
+        """
+        if key not in self._loaded:
+            try:
+                self._loaded[key] = load()
+            except (IndexError, KeyError, OSError, RuntimeError) as error:
+                raise ValueError(f"cannot load the {what}: {error}") from None
+        return self._loaded[key]
 
     def changing(self, old: dict[str, Any], new: dict[str, Any]) -> None:
         """Called once per change of the settings, from ``old`` to the settled ``new``, before the

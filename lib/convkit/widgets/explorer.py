@@ -27,7 +27,16 @@ from typing import Any
 import numpy as np
 
 from convkit import reference, shapes
-from convkit.widgets.base import ConvWidget, _module, choice, preset, slider
+from convkit._args import per_axis
+from convkit.widgets.base import (
+    ConvWidget,
+    axis_argument,
+    axis_settings,
+    axis_sliders,
+    choice,
+    preset,
+    slider,
+)
 from convkit.widgets.picture import Picture
 
 __all__ = ["ExplorerState", "PRESETS", "explorer_state", "explorer_data", "Explorer", "explorer"]
@@ -202,14 +211,6 @@ _W_TABLE = (np.arange(_MAX_SIDE)[:, None] + np.arange(_MAX_SIDE)[None, :]) % 3 -
 _ARGUMENTS = ("kernel_size", "stride", "padding", "output_padding", "dilation")
 
 
-def _as_pair(value: Any) -> Any:
-    # An int means the same on both axes, as nn.Conv2d reads it; anything
-    # else is left for the validation below to reject with its message.
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return (int(value), int(value))
-    return tuple(value) if isinstance(value, (tuple, list)) else value
-
-
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -280,9 +281,10 @@ def _call_texts(facts: dict[str, Any]) -> tuple[str, str]:
 
 def _transposed_size(n: int, k: int, s: int, p: int, op: int, d: int, axis: str) -> int:
     """One axis of a transposed convolution (``shapes``' formula), with the axis in messages."""
-    if isinstance(op, bool) or not isinstance(op, (int, np.integer)):
-        raise TypeError(f"output_padding ({axis}) must be an int, got {op!r}")
-    return shapes._transposed_output_size(n, k, s, p, int(op), d, f" ({axis})")
+    try:
+        return shapes.conv_transpose_output_size(n, k, s, p, op, d)
+    except ValueError as error:
+        raise ValueError(f"along the {axis}: {error}") from None
 
 
 def _reads(transposed: bool, n: int, out: int, k: int, s: int, p: int, d: int) -> list[list[tuple[int, int]]]:
@@ -391,15 +393,15 @@ def explorer_state(
         height=height,
         width=width,
         kernel_size=(kernel_h, kernel_w),
-        padding=_as_pair(padding),
-        stride=_as_pair(stride),
-        dilation=_as_pair(dilation),
+        padding=padding,
+        stride=stride,
+        dilation=dilation,
         in_channels=in_channels,
         out_channels=out_channels,
-        output_index=_as_pair(output_index),
+        output_index=output_index,
         ndim=ndim,
         transposed=transposed,
-        output_padding=_as_pair(output_padding),
+        output_padding=output_padding,
         groups=groups,
     )
     try:
@@ -408,9 +410,8 @@ def explorer_state(
         if not isinstance(transposed, (bool, np.bool_)):
             raise TypeError(f"transposed must be True or False, got {transposed!r}")
         for name in ("padding", "stride", "dilation", "output_padding", "output_index"):
-            value = facts[name]
-            if not (isinstance(value, tuple) and len(value) == 2):
-                raise TypeError(f"{name} must be an int or a pair (rows, columns), got {value!r}")
+            # An int means the same on both axes, as nn.Conv2d reads it.
+            facts[name] = per_axis(facts[name], name, 2)
         if ndim == 1:
             # One row: the rows axis is a kernel of one tap that reads row 0.
             facts.update(height=1, kernel_size=(1, kernel_w))
@@ -599,7 +600,7 @@ def _settings_of(arguments: dict[str, Any]) -> dict[str, Any]:
         groups=arguments.get("groups", 1),
     )
     for name, default in (("padding", 0), ("stride", 1), ("dilation", 1), ("output_padding", 0)):
-        settings[f"{name}_h"], settings[f"{name}_w"] = _as_pair(arguments.get(name, default))
+        settings.update(axis_settings(name, arguments.get(name, default), 2, default))
     return settings
 
 
@@ -609,7 +610,6 @@ _DEFAULTS = _settings_of(dict(height=7, width=9, kernel_h=3, kernel_w=3, in_chan
 class Explorer(ConvWidget):
     """The convolution explorer (see the module's docstring); build it with :func:`explorer`."""
 
-    _esm = _module("explorer.js")
     module_file = "explorer.js"
 
     def controls_spec(self, settings: dict[str, Any]) -> list[dict[str, Any]]:
@@ -646,27 +646,8 @@ class Explorer(ConvWidget):
             ("dilation", 1, 6),
             ("output_padding", 0, 5),
         ):
-            label = name.replace("_", " ")
-            spec.append(
-                slider(
-                    f"{name}_h",
-                    f"{label} (rows)",
-                    low,
-                    high,
-                    settings[f"{name}_h"],
-                    hidden=one or (name == "output_padding" and plain),
-                )
-            )
-            spec.append(
-                slider(
-                    f"{name}_w",
-                    f"{label} ({'columns' if not one else 'length'})",
-                    low,
-                    high,
-                    settings[f"{name}_w"],
-                    hidden=name == "output_padding" and plain,
-                )
-            )
+            hidden = name == "output_padding" and plain
+            spec += axis_sliders(name, name.replace("_", " "), low, high, settings, one=one, hidden=hidden)
         spec += [
             slider("in_channels", "in channels C", 1, 16, settings["in_channels"]),
             slider("out_channels", "out channels D", 1, 16, settings["out_channels"]),
@@ -677,21 +658,23 @@ class Explorer(ConvWidget):
 
     def compute(self, settings: dict[str, Any]) -> tuple[ExplorerState, dict[str, Any]]:
         s = settings
+        transposed = s["mode"] == "transposed"
+        pair = {
+            name: axis_argument(s, name, 2) for name in ("padding", "stride", "dilation", "output_padding")
+        }
         state = explorer_state(
             s["height"],
             s["width"],
             s["kernel_h"],
             s["kernel_w"],
-            padding=(s["padding_h"], s["padding_w"]),
-            stride=(s["stride_h"], s["stride_w"]),
-            dilation=(s["dilation_h"], s["dilation_w"]),
+            padding=pair["padding"],
+            stride=pair["stride"],
+            dilation=pair["dilation"],
             in_channels=s["in_channels"],
             out_channels=s["out_channels"],
             ndim=s["ndim"],
-            transposed=s["mode"] == "transposed",
-            output_padding=(s["output_padding_h"], s["output_padding_w"])
-            if s["mode"] == "transposed"
-            else (0, 0),
+            transposed=transposed,
+            output_padding=pair["output_padding"] if transposed else (0, 0),
             groups=s["groups"],
         )
         if state.error is not None:

@@ -20,7 +20,8 @@ import math
 from typing import Any, NamedTuple
 
 from convkit import shapes
-from convkit.widgets.base import ConvWidget, _module, slider
+from convkit._args import as_int
+from convkit.widgets.base import ConvWidget, slider
 from convkit.widgets.picture import Picture
 
 __all__ = ["ParameterCounter", "ParameterState", "parameter_counter", "parameter_state"]
@@ -116,10 +117,7 @@ def parameter_state(
         out_channels = channels
     # conv_parameter_count validates the channel and kernel arguments, with their names.
     conv_count = shapes.conv_parameter_count(channels, out_channels, (kernel_size, kernel_size))
-    if isinstance(image_size, bool) or not isinstance(image_size, int):
-        raise TypeError(f"image_size must be an int, got {image_size!r}")
-    if image_size < 1:
-        raise ValueError(f"image_size must be at least 1, got {image_size}")
+    image_size = as_int(image_size, "image_size", minimum=1)
     if kernel_size > image_size:
         raise ValueError(
             f"kernel_size {kernel_size} is larger than the image ({image_size} × {image_size}): "
@@ -156,7 +154,6 @@ def _human_bytes(count: int) -> str:
 class ParameterCounter(ConvWidget):
     """The parameter counter (see the module's docstring); build it with :func:`parameter_counter`."""
 
-    _esm = _module("params.js")
     module_file = "params.js"
 
     def controls_spec(self, settings: dict[str, Any]) -> list[dict[str, Any]]:

@@ -29,10 +29,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from convkit import reference
+from convkit._args import as_array
 from convkit.widgets.base import (
     Control,
     ConvWidget,
-    _module,
     choice,
     floats,
     number,
@@ -140,32 +140,18 @@ class PlaygroundState(NamedTuple):
 
 
 def _as_chw(image: Any) -> np.ndarray:
-    try:
-        array = np.asarray(image, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"image must be a numeric array, got {type(image).__name__}") from error
-    if array.ndim == 2:
-        array = array[None]
-    if array.ndim != 3 or min(array.shape) < 1:
-        raise ValueError(
-            f"image must have shape (H, W) or (C, H, W) with no empty axis, got shape {np.shape(image)}"
-        )
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"image contains non-finite values (image shape {array.shape})")
-    return array
+    axes = "(H, W) or (C, H, W)"
+    x = as_array(image, "image", ndim=(2, 3), axes=axes, nonempty=True, finite=True, dtype=np.float64)
+    return x[np.newaxis] if x.ndim == 2 else x
 
 
 def _as_kernel(kernel: Any) -> np.ndarray:
-    try:
-        array = np.asarray(kernel, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"kernel must be a numeric (h, w) array, got {kernel!r}") from error
-    if array.ndim != 2 or min(array.shape) < 1:
-        raise ValueError(f"kernel must have shape (h, w) with h, w >= 1, got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
-        bad = [(int(i), int(j)) for i, j in zip(*np.nonzero(~np.isfinite(array)))]
+    u = as_array(kernel, "kernel", ndim=2, axes="(h, w)", nonempty=True, dtype=np.float64)
+    if not np.all(np.isfinite(u)):
+        # Name the cells: the student typed them in the grid.
+        bad = [(int(i), int(j)) for i, j in zip(*np.nonzero(~np.isfinite(u)))]
         raise ValueError(f"kernel contains non-finite values (nan or inf) at (row, col) {bad}")
-    return array
+    return u
 
 
 def _fmt_shape(shape: tuple[int, ...]) -> str:
@@ -297,28 +283,20 @@ def playground_data(state: PlaygroundState) -> dict[str, Any]:
 class Playground(ConvWidget):
     """The kernel playground (see the module's docstring); build it with :func:`playground`."""
 
-    _esm = _module("playground.js")
     module_file = "playground.js"
 
     def __init__(self, settings: dict[str, Any], photo_size: int, **kwargs: Any):
         self._photo_size = photo_size
-        self._images: dict[Any, np.ndarray] = {}
         super().__init__(settings, **kwargs)
 
     def _image(self, source: str, index: int) -> np.ndarray:
         from convkit import data
 
-        key = ("photo",) if source == "photo" else ("digit", index)
-        if key not in self._images:
-            try:
-                if key[0] == "photo":
-                    image = data.photo(size=self._photo_size)
-                else:
-                    image = data.digit(index, verbose=False)
-            except (IndexError, KeyError, OSError, RuntimeError) as error:
-                raise ValueError(f"cannot load the {source}: {error}") from None
-            self._images[key] = np.asarray(image, dtype=float)
-        return self._images[key]
+        if source == "photo":
+            return self.loaded("photo", lambda: np.asarray(data.photo(size=self._photo_size), float), "photo")
+        return self.loaded(
+            ("digit", index), lambda: np.asarray(data.digit(index, verbose=False), float), "digit"
+        )
 
     def settle(self, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         new = dict(new)

@@ -30,7 +30,7 @@ import traitlets
 
 from convkit import reference, shapes
 from convkit._args import as_array, as_int, per_axis
-from convkit.widgets.base import ConvWidget, _module, choice, slider
+from convkit.widgets.base import ConvWidget, axis_argument, axis_settings, axis_sliders, choice
 from convkit.widgets.picture import Picture
 
 __all__ = ["EXAMPLES", "Stepper", "StepperState", "stepper", "stepper_data", "stepper_state"]
@@ -280,6 +280,11 @@ def stepper_state(
     )
 
 
+def _ndim(example: dict[str, Any]) -> int:
+    """Spatial dims of an example: 1 or 2."""
+    return np.ndim(example["x"]) - int(example.get("multichannel", False))
+
+
 def _moved(state: StepperState, position: int) -> StepperState:
     """``state``'s setting at another output position."""
     return stepper_state(
@@ -344,7 +349,6 @@ def stepper_data(state: StepperState) -> dict[str, Any]:
 class Stepper(ConvWidget):
     """The stepper (see the module's docstring); build it with :func:`stepper`."""
 
-    _esm = _module("stepper.js")
     module_file = "stepper.js"
     #: The output position shown, row-major. The browser moves it (Play, step, scrub) without
     #: waiting; Python follows to keep ``.state`` at that position.
@@ -359,14 +363,10 @@ class Stepper(ConvWidget):
 
     def _settings_for(self, name: str) -> dict[str, Any]:
         example = self.examples[name]
+        nd = _ndim(example)
         settings: dict[str, Any] = {"example": name}
-        nd = np.ndim(example["x"]) - int(example.get("multichannel", False))
-        for key in ("stride", "padding", "dilation"):
-            pair = per_axis(example[key], key, nd)
-            settings[f"{key}_h"], settings[f"{key}_w"] = (
-                (pair[0] if nd == 2 else (0 if key == "padding" else 1)),
-                pair[-1],
-            )
+        for key, neutral in (("stride", 1), ("padding", 0), ("dilation", 1)):
+            settings.update(axis_settings(key, example[key], nd, neutral))
         return settings
 
     def settle(self, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -393,44 +393,21 @@ class Stepper(ConvWidget):
 
     def _arguments(self, settings: dict[str, Any]) -> dict[str, Any]:
         example = self.examples[settings["example"]]
-        multichannel = example.get("multichannel", False)
-        nd = np.ndim(example["x"]) - int(multichannel)
-        values = {}
-        for key in ("stride", "padding", "dilation"):
-            pair = (settings[f"{key}_h"], settings[f"{key}_w"])
-            values[key] = pair if nd == 2 else pair[1]
         return dict(
             x=example["x"],
             kernel=example["kernel"],
             bias=example.get("bias", 0.0),
-            multichannel=multichannel,
-            **values,
+            multichannel=example.get("multichannel", False),
+            **{
+                key: axis_argument(settings, key, _ndim(example)) for key in ("stride", "padding", "dilation")
+            },
         )
 
     def controls_spec(self, settings: dict[str, Any]) -> list[dict[str, Any]]:
-        example = self.examples[settings["example"]]
-        one = np.ndim(example["x"]) - int(example.get("multichannel", False)) == 1
+        one = _ndim(self.examples[settings["example"]]) == 1
         spec = [choice("example", "example", [(name, name) for name in self.examples], settings["example"])]
         for key, low, high in (("stride", 1, 4), ("padding", 0, 3), ("dilation", 1, 4)):
-            spec.append(
-                slider(
-                    f"{key}_h",
-                    f"{key} (rows)",
-                    low,
-                    max(high, settings[f"{key}_h"]),
-                    settings[f"{key}_h"],
-                    hidden=one,
-                )
-            )
-            spec.append(
-                slider(
-                    f"{key}_w",
-                    f"{key} ({'length' if one else 'columns'})",
-                    low,
-                    max(high, settings[f"{key}_w"]),
-                    settings[f"{key}_w"],
-                )
-            )
+            spec += axis_sliders(key, key, low, high, settings, one=one)
         return spec
 
     def compute(self, settings: dict[str, Any]) -> tuple[StepperState, dict[str, Any]]:

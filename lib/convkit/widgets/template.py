@@ -26,9 +26,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from convkit import reference
+from convkit._args import as_array, as_int
 from convkit.widgets.base import (
     ConvWidget,
-    _module,
     choice,
     floats,
     slider,
@@ -52,17 +52,10 @@ _LUMA = np.array([0.299, 0.587, 0.114])
 
 
 def _as_image2d(value: Any, name: str) -> np.ndarray:
-    try:
-        array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be a numeric 2d array, got {type(value).__name__}") from error
-    if array.ndim == 3 and array.shape[0] == 1:
-        array = array[0]
-    if array.ndim != 2 or min(array.shape) < 1:
-        raise ValueError(f"{name} must have shape (H, W) (or (1, H, W)), got shape {np.shape(value)}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains non-finite values ({name} shape {array.shape})")
-    return array
+    x = as_array(value, name, ndim=(2, 3), axes="(H, W)", nonempty=True, finite=True, dtype=np.float64)
+    if x.ndim == 3 and x.shape[0] != 1:
+        raise ValueError(f"{name} must be a 2d array (H, W) (or (1, H, W)), got shape {x.shape}")
+    return x.reshape(x.shape[-2:])
 
 
 def _plain_and_ncc(x: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -170,14 +163,6 @@ class TemplateState(NamedTuple):
     description: str
 
 
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {value!r} of type {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {name}={value}")
-    return int(value)
-
-
 def _argmax2d(values: np.ndarray) -> tuple[int, int]:
     row, col = np.unravel_index(int(np.argmax(values)), values.shape)
     return int(row), int(col)
@@ -225,10 +210,8 @@ def template_state(image2d: Any, top: int, left: int, height: int, width: int) -
     ((1, 1), (1, 6), 1.0)
     """
     x = _as_image2d(image2d, "image2d")
-    top = _check_int(top, "top", 0)
-    left = _check_int(left, "left", 0)
-    height = _check_int(height, "height", 1)
-    width = _check_int(width, "width", 1)
+    top, left = as_int(top, "top", 0), as_int(left, "left", 0)
+    height, width = as_int(height, "height", 1), as_int(width, "width", 1)
     H, W = x.shape
     if top + height > H or left + width > W:
         raise ValueError(
@@ -275,24 +258,17 @@ def template_data(state: TemplateState) -> dict[str, Any]:
 class TemplateMatcher(ConvWidget):
     """The template matcher (see the module's docstring); build it with :func:`template_matcher`."""
 
-    _esm = _module("template.js")
     module_file = "template.js"
 
     def __init__(self, photo_size: int, **kwargs: Any):
         self._photo_size = photo_size
-        self._images: dict[str, tuple[np.ndarray, tuple[int, int, int, int]]] = {}
         top, left, height, width = _PHOTO_PATCH
         super().__init__(dict(source="photo", top=top, left=left, height=height, width=width), **kwargs)
 
     def _image(self, source: str) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-        if source not in self._images:
-            try:
-                self._images[source] = (
-                    (_gray_photo(self._photo_size), _PHOTO_PATCH) if source == "photo" else _digit_sheet()
-                )
-            except (IndexError, KeyError, OSError, RuntimeError) as error:
-                raise ValueError(f"cannot load the {source}: {error}") from None
-        return self._images[source]
+        if source == "photo":
+            return self.loaded("photo", lambda: (_gray_photo(self._photo_size), _PHOTO_PATCH), "photo")
+        return self.loaded(source, _digit_sheet, source)
 
     def settle(self, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         if old and new["source"] != old.get("source"):

@@ -395,3 +395,29 @@ function ckColorbar(map, vmin, vmax, height, label) {
     <defs><linearGradient id="${id}" x1="0" x2="0" y1="0" y2="1">${stops}</linearGradient></defs>
     <rect x="12" y="8" width="14" height="${height - 16}" fill="url(#${id})" stroke="#333"/>${ticks}</svg>`;
 }
+
+// A grid of cells as SVG text: the one drawing of a footprint's grid, for every widget.
+// rows and cols are the indices drawn (padding indices included), the first at (left, top).
+// Each cell is a <rect data-g=name data-r data-c> (and data-ch with a channel) whose class
+// classOf(r, c) gives, with a <title> "label[r, c] = value" when a label is given, and its
+// number as <text data-t="name,channel,r,c">, filled in later when value(r, c) is null.
+function ckGrid(name, rows, cols, top, left, cell, { value = () => null, classOf = () => "val", label, channel, title, numbers = true } = {}) {
+  const parts = [`<g class="ck-grid" data-grid="${name}">`];
+  const ch = channel === undefined ? "" : ` data-ch="${channel}"`;
+  rows.forEach((row, r) => cols.forEach((col, c) => {
+    const x = left + c * cell;
+    const y = top + r * cell;
+    const v = value(row, col);
+    const tip = label ? `<title>${ckEsc(label)}[${row}, ${col}] = ${ckFmt(v)}</title>` : "";
+    parts.push(`<rect data-g="${name}"${ch} data-r="${row}" data-c="${col}" class="${classOf(row, col)}" x="${x}" y="${y}" width="${cell}" height="${cell}">${tip}</rect>`);
+    if (numbers) parts.push(`<text data-t="${name},${channel ?? 0},${row},${col}" x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle">${v === null ? "" : ckFmt(v)}</text>`);
+  }));
+  if (title) parts.push(`<text x="${left}" y="${top - 8}" class="ck-panel-title">${ckEsc(title)}</text>`);
+  parts.push("</g>");
+  return parts.join("");
+}
+
+// The indices from .. to - 1, as the rows or columns of a grid.
+function ckRange(from, to) {
+  return Array.from({ length: Math.max(to - from, 0) }, (_, i) => from + i);
+}
