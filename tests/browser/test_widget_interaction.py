@@ -51,6 +51,38 @@ def open_widget(lab, page, name: str):
     return view
 
 
+def test_a_saved_widget_shows_its_picture_before_the_notebook_runs(lab, page, screenshots):
+    # A notebook as a course notebook is saved (outputs, no widget state) and never trusted
+    # here: JupyterLab shows no SVG from it, and no live view without the widget's model.
+    from convkit.widgets.explorer import explorer
+    from convkit.widgets.stepper import stepper
+
+    cells = []
+    for make in (explorer, stepper):
+        bundle, metadata = make()._repr_mimebundle_()
+        cell = nbformat.v4.new_code_cell(f"{make.__name__}()", execution_count=len(cells) + 1)
+        cell.outputs = [nbformat.v4.new_output("display_data", data=bundle, metadata=metadata)]
+        cells.append(cell)
+    path = Path(lab.root) / "widgets" / "saved.ipynb"
+    path.parent.mkdir(exist_ok=True)
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, path)
+    try:
+        open_notebook(page, lab, "widgets/saved.ipynb")
+        outputs = page.locator(".jp-OutputArea-output")
+        outputs.first.wait_for(state="visible", timeout=30_000)
+        pictures = page.locator(".jp-OutputArea-output img[src^='data:image/png']")
+        pictures.nth(1).wait_for(state="visible", timeout=30_000)
+        loaded = pictures.evaluate_all("imgs => imgs.map(i => i.complete && i.naturalWidth > 0)")
+        assert loaded == [True, True]
+        shown = page.locator(".jp-Notebook").inner_text()
+        assert "Explorer(title=" not in shown and "Stepper(title=" not in shown
+        page.screenshot(path=str(screenshots / "widget-saved-before-running.png"))
+    finally:
+        lab.shutdown_kernels()
+
+
 @pytest.fixture
 def widget(lab, page, request, screenshots):
     """The widget named by the test's parameter; afterwards, no request may have left the machine."""
@@ -210,6 +242,17 @@ def test_a_key_press_is_drawn_from_lookahead_as_python_draws_it(widget, lab):
     fresh = open_widget(lab, page, "explorer_stride2")
     assert fresh.get_attribute("data-source") == "kernel"
     assert _picture(fresh) == ahead
+
+
+@pytest.mark.parametrize("widget", ["explorer_lecture"], indirect=True)
+def test_every_panel_title_of_the_explorer_fits_inside_its_picture(widget):
+    # The lecture's 3 × 3 output is narrower than its title, "output y (3 × 3)".
+    overflow = widget.locator(".ck-focusable svg").evaluate(
+        """svg => [...svg.querySelectorAll("text.ck-panel-title")]
+            .map(t => [t.textContent, t.getBBox().x + t.getBBox().width - svg.width.baseVal.value])
+            .filter(([, over]) => over > 0)"""
+    )
+    assert overflow == []
 
 
 @pytest.mark.parametrize("widget", ["stepper"], indirect=True)

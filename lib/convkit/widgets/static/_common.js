@@ -421,3 +421,29 @@ function ckGrid(name, rows, cols, top, left, cell, { value = () => null, classOf
 function ckRange(from, to) {
   return Array.from({ length: Math.max(to - from, 0) }, (_, i) => from + i);
 }
+
+// A titled panel holding one map painted on a canvas (ckPaint), its colour bar (none for an
+// RGB picture, channels = 3) and the marks drawn over it: {kind: "box", top, left, height,
+// width} or {kind: "peak", row, col}, each with a name and a colour. Returns {panel, canvas}.
+function ckMapPanel(title, values, rows, cols, { map, vmin, vmax, scale, channels = 1, label, marks = [] }) {
+  const panel = ckNode("figure", { class: "ck-panel", style: "margin:0" });
+  const caption = ckNode("figcaption", { class: "ck-panel-title" }, title);
+  const row = ckNode("div", { style: "display:flex; align-items:flex-start; gap:4px" });
+  const canvas = ckNode("canvas", { class: "ck-image", role: "img", "aria-label": label || `${title}, ${rows} × ${cols} pixels` });
+  ckPaint(canvas, values, rows, cols, { map, vmin, vmax, channels, scale });
+  if (marks.length) {
+    const overlay = marks.map((m) => (m.kind === "box"
+      ? `<rect class="ck-mark-${m.name}" x="${m.left * scale + 1}" y="${m.top * scale + 1}" width="${m.width * scale}" height="${m.height * scale}" fill="none" stroke="${m.color}" stroke-width="2.5"/>`
+      : `<circle class="ck-mark-${m.name}" cx="${(m.col + 0.5) * scale + 1}" cy="${(m.row + 0.5) * scale + 1}" r="${Math.max(6, scale * 1.5)}" fill="none" stroke="${m.color}" stroke-width="2.5"/>`
+        + `<circle cx="${(m.col + 0.5) * scale + 1}" cy="${(m.row + 0.5) * scale + 1}" r="2" fill="${m.color}"/>`)).join("");
+    const holder = ckNode("div", { class: "ck-figure" });
+    holder.append(canvas);
+    holder.insertAdjacentHTML("beforeend", `<svg class="ck-overlay" width="${cols * scale + 2}" height="${rows * scale + 2}" aria-hidden="true">${overlay}</svg>`);
+    row.append(holder);
+  } else {
+    row.append(canvas);
+  }
+  if (channels !== 3) row.insertAdjacentHTML("beforeend", ckColorbar(map, vmin, vmax, rows * scale, title));
+  panel.append(caption, row);
+  return { panel, canvas };
+}

@@ -131,11 +131,12 @@ function render({ model, el }) {
     const xLeft = 4;
     const wLeft = xLeft + inCols * cell + gap;
     const oLeft = wLeft + w * cell + gap;
-    const width = oLeft + Wo * cell + 8;
     const height = top + Math.max(inRows, h, Ho) * cell + 8;
     const dims = (rows, cols) => (d.ndim === 1 ? `${cols}` : `${rows} × ${cols}`);
     const inLabel = d.transposed ? `input x of the transposed layer (${dims(H, W)})` : `input x (${dims(H, W)}${pad[0] || pad[1] ? ", padded" : ""})`;
     const outLabel = d.transposed ? `output y = conv_transpose(x) (${dims(Ho, Wo)})` : `output y (${dims(Ho, Wo)})`;
+    // Wide enough for the output's title too (about 8 px a character at 13 px), not only its cells.
+    const width = Math.max(oLeft + Wo * cell + 8, oLeft + 8 * outLabel.length);
     const svg = [`<svg width="${width}" height="${height}" role="img" aria-label="${ckEsc(d.summary)}">`,
       `<text x="${xLeft}" y="16" class="ck-panel-title">${ckEsc(inLabel)}</text>`,
       `<text x="${wLeft}" y="16" class="ck-panel-title">weight (${dims(h, w)})</text>`,
