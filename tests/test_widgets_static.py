@@ -106,3 +106,18 @@ def test_each_widget_saves_its_picture_as_svg_and_as_png_for_untrusted_notebooks
     assert svg.get("role") == "img" and svg.get("aria-label")
     # Not a blank canvas: the cells, bars or maps of the state are drawn in colour.
     assert len(png.getcolors(maxcolors=1 << 16) or range(1 << 16)) > 20
+
+
+def test_a_notebook_executed_as_make_notebooks_executes_it_saves_each_widgets_png():
+    # `make notebooks`: nbconvert's ExecutePreprocessor, widget state not stored.
+    import nbformat
+    from nbconvert.preprocessors import ExecutePreprocessor
+
+    source = "from convkit.widgets.params import parameter_counter\nparameter_counter()"
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    ExecutePreprocessor(timeout=120, kernel_name="python3", store_widget_state=False).preprocess(notebook)
+    saved = nbformat.reads(nbformat.writes(notebook), as_version=4)
+    (output,) = saved.cells[0].outputs
+    assert {"image/png", "image/svg+xml", SNAPSHOT_MIME} <= set(output["data"])
+    png = Image.open(io.BytesIO(base64.b64decode(output["data"]["image/png"])))
+    assert png.format == "PNG" and "widgets" not in saved.metadata
