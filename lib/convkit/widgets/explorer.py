@@ -12,8 +12,8 @@ and ``F.conv2d`` calls are shown.
 As for every widget of the course:
 
 * :func:`explorer_state` computes every fact shown (pure, tested against
-  torch), with an ``error`` message instead of an exception for impossible
-  settings;
+  torch) and refuses an impossible setting with a ``ValueError`` saying why,
+  as every state function of the course does;
 * :class:`Explorer` turns the state into JSON (:func:`explorer_data`) for
   ``static/explorer.js``, which draws it in the browser;
 * :func:`explorer` builds the widget the notebooks show.
@@ -49,11 +49,7 @@ class ExplorerState:
     """The facts the explorer shows for one setting of its controls.
 
     Pairs are ``(rows, columns)``; a 1d setting is the 2d one with a single
-    row (``H = h = 1``, no padding, stride or dilation along rows). When the
-    setting is impossible (the kernel does not fit in the padded input, a
-    value is out of range, the channels do not split into the groups, the
-    selected output cell does not exist), ``error`` holds a sentence saying
-    why and the derived fields are ``None`` or empty.
+    row (``H = h = 1``, no padding, stride or dilation along rows).
 
     Attributes
     ----------
@@ -102,8 +98,6 @@ class ExplorerState:
         and ``F.conv2d(...)`` expressions.
     formulas : (str, str)
         The output-size formula with this setting's numbers, per axis.
-    error : str or None
-        Why the setting is impossible, or ``None``.
     """
 
     height: int
@@ -137,7 +131,6 @@ class ExplorerState:
     conv2d_call: str = ""
     functional_call: str = ""
     formulas: tuple[str, ...] = ()
-    error: str | None = None
 
 
 #: One-click settings from the lecture: its padded and strided ``C×3×5``
@@ -333,7 +326,7 @@ def explorer_state(
     output_padding: int | Pair = (0, 0),
     groups: int = 1,
 ) -> ExplorerState:
-    """Compute what the explorer shows for one setting; never raises on bad settings.
+    """Compute what the explorer shows for one setting.
 
     Along each axis the output has ``floor((H + 2 p - d (h - 1) - 1) / s) + 1``
     cells and output cell ``o`` reads the input at ``o s - p + j d``; a
@@ -365,16 +358,23 @@ def explorer_state(
     Returns
     -------
     ExplorerState
-        With ``error`` set (and the derived fields empty) if the setting is
-        impossible.
+
+    Raises
+    ------
+    ValueError
+        If the setting is impossible: the kernel does not fit in the padded
+        input, a value is out of range, the channels do not split into the
+        groups, or the selected output cell does not exist. The message says why.
+    TypeError
+        If an argument has the wrong type.
 
     Examples
     --------
     The lecture's ``C×3×5`` input, padding ``(2, 1)``, stride ``(2, 2)``, ``3×3`` kernel:
 
     >>> s = explorer_state(3, 5, 3, 3, padding=(2, 1), stride=(2, 2))
-    >>> s.output_shape, s.footprint_rows, s.footprint_cols, s.error
-    ((3, 3), [-2, -1, 0], [-1, 0, 1], None)
+    >>> s.output_shape, s.footprint_rows, s.footprint_cols
+    ((3, 3), [-2, -1, 0], [-1, 0, 1])
     >>> s.conv2d_call
     'nn.Conv2d(in_channels=1, out_channels=1, kernel_size=(3, 3), stride=2, padding=(2, 1), dilation=1)'
 
@@ -383,11 +383,12 @@ def explorer_state(
     >>> explorer_state(4, 4, 3, 3, padding=1, stride=2, output_padding=1, transposed=True).output_shape
     (8, 8)
 
-    A kernel larger than the padded input gives a message, not an exception:
+    A kernel larger than the padded input is refused, with the reason:
 
-    >>> s = explorer_state(2, 2, 3, 3)
-    >>> s.output_shape, s.error is not None
-    (None, True)
+    >>> explorer_state(2, 2, 3, 3)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: kernel_size=3 ... spans 3 cells but the padded input has only 2 ...
     """
     facts: dict[str, Any] = dict(
         height=height,
@@ -404,78 +405,71 @@ def explorer_state(
         output_padding=output_padding,
         groups=groups,
     )
-    try:
-        if ndim not in (1, 2):
-            raise ValueError(f"ndim must be 1 or 2, got {ndim!r}")
-        if not isinstance(transposed, (bool, np.bool_)):
-            raise TypeError(f"transposed must be True or False, got {transposed!r}")
-        for name in ("padding", "stride", "dilation", "output_padding", "output_index"):
-            # An int means the same on both axes, as nn.Conv2d reads it.
-            facts[name] = per_axis(facts[name], name, 2)
-        if ndim == 1:
-            # One row: the rows axis is a kernel of one tap that reads row 0.
-            facts.update(height=1, kernel_size=(1, kernel_w))
-            for name, neutral in (
-                ("padding", 0),
-                ("stride", 1),
-                ("dilation", 1),
-                ("output_padding", 0),
-                ("output_index", 0),
-            ):
-                facts[name] = (neutral, facts[name][1])
-        size = (facts["height"], facts["width"])
-        if transposed:
-            for a in range(2):
-                shapes.conv_output_size(  # validates stride, padding and dilation, by name
-                    1, 1, facts["stride"][a], facts["padding"][a], facts["dilation"][a]
-                )
-            output_shape = tuple(
-                _transposed_size(
-                    size[a],
-                    facts["kernel_size"][a],
-                    facts["stride"][a],
-                    facts["padding"][a],
-                    facts["output_padding"][a],
-                    facts["dilation"][a],
-                    ("rows", "columns")[a],
-                )
-                for a in range(2)
+    if ndim not in (1, 2):
+        raise ValueError(f"ndim must be 1 or 2, got {ndim!r}")
+    if not isinstance(transposed, (bool, np.bool_)):
+        raise TypeError(f"transposed must be True or False, got {transposed!r}")
+    for name in ("padding", "stride", "dilation", "output_padding", "output_index"):
+        # An int means the same on both axes, as nn.Conv2d reads it.
+        facts[name] = per_axis(facts[name], name, 2)
+    if ndim == 1:
+        # One row: the rows axis is a kernel of one tap that reads row 0.
+        facts.update(height=1, kernel_size=(1, kernel_w))
+        for name, neutral in (
+            ("padding", 0),
+            ("stride", 1),
+            ("dilation", 1),
+            ("output_padding", 0),
+            ("output_index", 0),
+        ):
+            facts[name] = (neutral, facts[name][1])
+    size = (facts["height"], facts["width"])
+    if transposed:
+        for a in range(2):
+            shapes.conv_output_size(  # validates stride, padding and dilation, by name
+                1, 1, facts["stride"][a], facts["padding"][a], facts["dilation"][a]
             )
-        else:
-            if any(facts["output_padding"]):
-                raise ValueError(
-                    "output_padding exists only for a transposed convolution "
-                    f"(got output_padding={facts['output_padding']})"
-                )
-            output_shape = shapes.conv_output_shape(
-                size, facts["kernel_size"], facts["stride"], facts["padding"], facts["dilation"]
+        output_shape = tuple(
+            _transposed_size(
+                size[a],
+                facts["kernel_size"][a],
+                facts["stride"][a],
+                facts["padding"][a],
+                facts["output_padding"][a],
+                facts["dilation"][a],
+                ("rows", "columns")[a],
             )
-        if any(not 0 <= o < n for o, n in zip(facts["output_index"], output_shape)):
-            raise ValueError(
-                f"output cell {facts['output_index']} does not exist: the output is "
-                f"{output_shape[0]} × {output_shape[1]}"
-            )
-        C, D = in_channels, out_channels
-        kernel = facts["kernel_size"] if ndim == 2 else facts["kernel_size"][1]
-        # The same count either way: D (C / g) h w weights for a convolution, C (D / g) h w
-        # for a transposed one, and D biases.
-        count = shapes.conv_parameter_count(C, D, kernel, groups=groups)
-        if transposed:
-            weight_shape = (C, D // groups, *facts["kernel_size"])
-        else:
-            weight_shape = (D, C // groups, *facts["kernel_size"])
-        axes = [
-            (size[a], facts["kernel_size"][a], facts["stride"][a], facts["padding"][a], facts["dilation"][a])
             for a in range(2)
-        ]
-        reads = [_reads(transposed, n, out, k, s, p, d) for (n, k, s, p, d), out in zip(axes, output_shape)]
-        span = [shapes.effective_kernel_size(k, d) for (_, k, _, _, d) in axes]
-    except (ValueError, TypeError) as error:
-        try:
-            calls = _call_texts(facts)
-        except (TypeError, ValueError, IndexError, KeyError):
-            calls = ("", "")
-        return ExplorerState(**facts, conv2d_call=calls[0], functional_call=calls[1], error=str(error))
+        )
+    else:
+        if any(facts["output_padding"]):
+            raise ValueError(
+                "output_padding exists only for a transposed convolution "
+                f"(got output_padding={facts['output_padding']})"
+            )
+        output_shape = shapes.conv_output_shape(
+            size, facts["kernel_size"], facts["stride"], facts["padding"], facts["dilation"]
+        )
+    if any(not 0 <= o < n for o, n in zip(facts["output_index"], output_shape)):
+        raise ValueError(
+            f"output cell {facts['output_index']} does not exist: the output is "
+            f"{output_shape[0]} × {output_shape[1]}"
+        )
+    C, D = in_channels, out_channels
+    kernel = facts["kernel_size"] if ndim == 2 else facts["kernel_size"][1]
+    # The same count either way: D (C / g) h w weights for a convolution, C (D / g) h w
+    # for a transposed one, and D biases.
+    count = shapes.conv_parameter_count(C, D, kernel, groups=groups)
+    if transposed:
+        weight_shape = (C, D // groups, *facts["kernel_size"])
+    else:
+        weight_shape = (D, C // groups, *facts["kernel_size"])
+    axes = [
+        (size[a], facts["kernel_size"][a], facts["stride"][a], facts["padding"][a], facts["dilation"][a])
+        for a in range(2)
+    ]
+    reads = [_reads(transposed, n, out, k, s, p, d) for (n, k, s, p, d), out in zip(axes, output_shape)]
+    span = [shapes.effective_kernel_size(k, d) for (_, k, _, _, d) in axes]
 
     if transposed:
         unread = [
@@ -677,8 +671,6 @@ class Explorer(ConvWidget):
             output_padding=pair["output_padding"] if transposed else (0, 0),
             groups=s["groups"],
         )
-        if state.error is not None:
-            raise ValueError(state.error)
         return state, explorer_data(state)
 
     def picture(self) -> Picture | None:

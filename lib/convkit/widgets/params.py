@@ -10,26 +10,30 @@ As for every widget of the course:
 
 * :func:`parameter_state` computes the numbers (pure, tested against
   ``nn.Linear`` and ``nn.Conv2d``);
-* :func:`parameter_counter` builds the widget, whose ``static/params.js``
-  draws them as a log-scale SVG bar chart.
+* :func:`parameter_data` gives the browser those numbers, which
+  ``static/params.js`` draws as a log-scale SVG bar chart;
+* :func:`parameter_counter` builds the widget.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 from convkit import shapes
 from convkit._args import as_int
 from convkit.widgets.base import ConvWidget, slider
 from convkit.widgets.picture import Picture
 
-__all__ = ["ParameterCounter", "ParameterState", "parameter_counter", "parameter_state"]
+__all__ = ["ParameterCounter", "ParameterState", "parameter_counter", "parameter_data", "parameter_state"]
 
 _UNITS = ((1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB"))
 
 
-class ParameterState(NamedTuple):
+@dataclass(frozen=True)
+class ParameterState:
     """The numbers the parameter counter shows, computed by :func:`parameter_state`.
 
     Attributes
@@ -143,6 +147,18 @@ def parameter_state(
     )
 
 
+def parameter_data(state: ParameterState) -> dict[str, Any]:
+    """The JSON the browser draws: every number of ``state``, and the memory and ratio as text."""
+    return {
+        **dataclasses.asdict(state),
+        "dense_weight_shape": list(state.dense_weight_shape),
+        "conv_weight_shape": list(state.conv_weight_shape),
+        "dense_bytes_text": _human_bytes(state.dense_bytes),
+        "conv_bytes_text": _human_bytes(state.conv_bytes),
+        "ratio_text": f"{state.ratio:.3g}",
+    }
+
+
 def _human_bytes(count: int) -> str:
     """Decimal units, as disk and memory sizes are usually quoted: 154618822656 -> '154.6 GB'."""
     for scale, unit in _UNITS:
@@ -168,15 +184,7 @@ class ParameterCounter(ConvWidget):
         state = parameter_state(
             settings["image_size"], settings["channels"], settings["kernel_size"], settings["out_channels"]
         )
-        data = {
-            **state._asdict(),
-            "dense_bytes_text": _human_bytes(state.dense_bytes),
-            "conv_bytes_text": _human_bytes(state.conv_bytes),
-            "ratio_text": f"{state.ratio:.3g}",
-        }
-        data["dense_weight_shape"] = list(state.dense_weight_shape)
-        data["conv_weight_shape"] = list(state.conv_weight_shape)
-        return state, data
+        return state, parameter_data(state)
 
     def picture(self) -> Picture | None:
         """Both counts as two bars on a log scale, with their numbers."""

@@ -24,7 +24,8 @@ Gaussians, and 5×5 variants.
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -105,7 +106,8 @@ _PRESET_NOTES = {
 }
 
 
-class PlaygroundState(NamedTuple):
+@dataclass(frozen=True, eq=False)
+class PlaygroundState:
     """Everything the playground shows, computed by :func:`playground_state`.
 
     Attributes

@@ -21,7 +21,8 @@ colour bars and marks the patch and both peaks.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -128,7 +129,8 @@ def normalized_cross_correlation(image2d: Any, patch: Any) -> np.ndarray:
     return _plain_and_ncc(x, p)[1]
 
 
-class TemplateState(NamedTuple):
+@dataclass(frozen=True, eq=False)
+class TemplateState:
     """Everything the template matcher shows, computed by :func:`template_state`.
 
     Attributes
