@@ -1,7 +1,7 @@
 """Lookahead: the states a widget sends ahead are the ones its state function gives.
 
 A toy widget (one slider, one menu, a state that is easy to compute by hand)
-pins the rules of :class:`convkit.widgets._base.ConvWidget`'s lookahead; the
+pins the rules of :class:`convkit.widgets.base.ConvWidget`'s lookahead; the
 course widgets are then checked against fresh widgets set to each neighbour.
 """
 
@@ -14,7 +14,7 @@ from unittest import mock
 
 import pytest
 
-from convkit.widgets._base import ConvWidget, _data_to_json, choice, floats, slider
+from convkit.widgets.base import ConvWidget, _data_to_json, choice, floats, slider
 from convkit.widgets.explorer import explorer
 from convkit.widgets.nodelay import SERVER_OPTION, NoDelayKernelConnection
 from convkit.widgets.params import parameter_counter
@@ -176,3 +176,34 @@ def test_make_lab_serves_the_course_with_the_same_connection_class():
     assert SERVER_OPTION in lab.replace("\\\n", " ").split()
     module, _, name = SERVER_OPTION.split("=", 1)[1].rpartition(".")
     assert getattr(importlib.import_module(module), name) is NoDelayKernelConnection
+
+
+def _at_position_five():
+    # The lecture's 3×5 example has 3 × 3 outputs; a stride of 3 or more leaves fewer than six.
+    widget = stepper()
+    widget.controls["example"].value = "2d: 3×5 input, padding (2, 1), stride (2, 2)"
+    widget.controls["position"].value = 5
+    return widget
+
+
+@pytest.mark.parametrize(
+    "make",
+    [explorer, template_matcher, _at_position_five, stepper, playground, parameter_counter],
+    ids=["explorer", "template", "stepper at 5", "stepper", "playground", "params"],
+)
+def test_lookahead_on_every_control_leaves_settings_state_and_position_as_they_were(make):
+    widget = make()
+    names = [None, *(s["name"] for s in widget.spec if s["kind"] != "button")]
+    settings, state, data = dict(widget.settings), widget.state, widget.data
+    position = widget.position if widget.has_trait("position") else None
+    moved, sent = [], 0
+    if position is not None:
+        widget.observe(moved.append, "position")
+    for name in names:
+        answer, _ = _sent(widget, {"kind": "ahead", "first": name, "fresh": True})
+        sent += len(answer["entries"])
+        assert widget.settings == settings and widget.state is state and widget.data is data, name
+        assert widget.error == "", name
+        if position is not None:
+            assert widget.position == position, name
+    assert sent > len(names) and moved == []

@@ -72,7 +72,7 @@ def test_conv_count_does_not_depend_on_the_image_size():
     "args, error, match",
     [
         ((8, 3, 9), ValueError, r"kernel_size 9 is larger than the image \(8 × 8\)"),
-        ((0, 3, 1), ValueError, "image_size must be at least 1, got 0"),
+        ((0, 3, 1), ValueError, "image_size must be >= 1, got 0"),
         ((8.0, 3, 3), TypeError, "image_size must be an int"),
         ((8, 0, 3), ValueError, "in_channels"),
         ((8, 3, 0), ValueError, "kernel_size"),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from convkit import data
@@ -91,7 +91,6 @@ def test_laplacian_vanishes_on_a_linear_ramp():
     np.testing.assert_array_equal(state.output, np.zeros((1, 4, 5)))
 
 
-@settings(max_examples=25, deadline=None)
 @given(
     channels=st.integers(1, 3),
     height=st.integers(5, 9),
@@ -111,7 +110,6 @@ def test_per_channel_mode_matches_torch_depthwise_conv(channels, height, width, 
     assert state.weight.shape == (channels, 1, size, size)
 
 
-@settings(max_examples=25, deadline=None)
 @given(
     channels=st.integers(1, 3),
     height=st.integers(5, 9),
@@ -163,17 +161,17 @@ def test_a_torch_tensor_image_is_accepted():
         (
             dict(image=np.zeros((5, 5)), kernel=np.ones(3)),
             ValueError,
-            r"kernel must have shape \(h, w\).*\(3,\)",
+            r"kernel must be a 2d array \(h, w\), got shape \(3,\)",
         ),
         (
             dict(image=np.zeros((1, 1, 5, 5)), kernel=np.ones((3, 3))),
             ValueError,
-            r"image must have shape.*\(1, 1, 5, 5\)",
+            r"image must be a 2d or 3d array \(H, W\) or \(C, H, W\), got shape \(1, 1, 5, 5\)",
         ),
         (
             dict(image=np.zeros((5, 5)), kernel=[["a", "b"], ["c", "d"]]),
             TypeError,
-            "kernel must be a numeric",
+            "kernel must hold real numbers",
         ),
         (
             dict(image=np.zeros((5, 5)), kernel=np.ones((3, 3)), mode="depthwise"),

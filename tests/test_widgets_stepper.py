@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import io
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from PIL import Image
 
-from convkit import shapes
 from convkit.widgets.stepper import EXAMPLES, stepper, stepper_data, stepper_state
 
 LECTURE_1D = list(EXAMPLES)[0]
@@ -23,6 +26,17 @@ def _torch_conv(x, kernel, stride, padding, dilation) -> np.ndarray:
     t = torch.tensor(np.asarray(x, dtype=np.float64))[None, None]
     k = torch.tensor(np.asarray(kernel, dtype=np.float64))[None, None]
     return conv(t, k, stride=stride, padding=padding, dilation=dilation)[0, 0].numpy()
+
+
+def _torch_reads(n, k, stride, padding, dilation) -> list[list[int]]:
+    """Per output index along one axis, the input indices it reads (padding: < 0 or >= n), by autograd."""
+    padded = torch.zeros(1, 1, n + 2 * padding, requires_grad=True)
+    y = F.conv1d(padded, torch.ones(1, 1, k), stride=stride, dilation=dilation)
+    reads = []
+    for o in range(y.shape[-1]):
+        (grad,) = torch.autograd.grad(y[0, 0, o], padded, retain_graph=True)
+        reads.append([int(i) - padding for i in np.nonzero(grad[0, 0].numpy())[0]])
+    return reads
 
 
 # -------------------------------------------------------------------- stepper_state
@@ -63,7 +77,6 @@ def test_2d_example_matches_a_hand_computation():
     assert state.value == 21
 
 
-@settings(max_examples=40, deadline=None)
 @given(
     data=st.data(),
     ndim=st.sampled_from([1, 2]),
@@ -140,7 +153,6 @@ def test_stepper_state_names_the_bad_argument(kwargs, error, match):
 # ------------------------------------------------------------------- several channels
 
 
-@settings(max_examples=30, deadline=None)
 @given(
     data=st.data(),
     channels=st.integers(1, 3),
@@ -170,22 +182,27 @@ def test_partial_sums_per_channel_plus_bias_give_torchs_output(data, channels, s
         stride=stride,
         padding=padding,
     )[0, 0]
-    for position in range(expected.numel()):
-        state = stepper_state(
-            x, u, stride=stride, padding=padding, bias=bias, multichannel=True, position=position
-        )
-        index = state.output_index
-        # each channel alone, by torch: its partial sum
-        for c in range(channels):
-            alone = F.conv2d(
-                torch.tensor(x[c : c + 1], dtype=torch.float64)[None],
-                torch.tensor(u[c : c + 1], dtype=torch.float64)[None],
-                stride=stride,
-                padding=padding,
-            )[0, 0]
-            assert state.partials[c] == pytest.approx(float(alone[index]))
-        assert state.value == pytest.approx(float(expected[index]))
-        np.testing.assert_allclose(state.output, expected.numpy())
+    # Each channel alone, by torch: its partial sums, (C, H', W').
+    alone = F.conv2d(  # groups = C: channel c of x with channel c of u
+        torch.tensor(x, dtype=double)[None],
+        torch.tensor(u, dtype=double)[:, None],
+        stride=stride,
+        padding=padding,
+        groups=channels,
+    )[0]
+    # Every position as the browser gets it (stepper_data), and one drawn position's state.
+    position = data.draw(st.integers(0, expected.numel() - 1))
+    state = stepper_state(
+        x, u, stride=stride, padding=padding, bias=bias, multichannel=True, position=position
+    )
+    shown = stepper_data(state)
+    for k, partials in enumerate(shown["partials"]):
+        index = np.unravel_index(k, expected.shape)
+        np.testing.assert_allclose(partials, alone[(slice(None), *index)].numpy())
+        assert sum(partials) + shown["bias"] == pytest.approx(float(expected[index]))
+    np.testing.assert_allclose(state.partials, alone[(slice(None), *state.output_index)].numpy())
+    assert state.value == pytest.approx(float(expected[state.output_index]))
+    np.testing.assert_allclose(state.output, expected.numpy())
 
 
 def test_channel_example_adds_three_partial_sums_and_the_bias_by_hand():
@@ -210,11 +227,11 @@ def test_data_holds_every_positions_products_and_partial_sums_as_stepper_state_d
         np.testing.assert_allclose(products.reshape(state.products.shape), state.products)
         np.testing.assert_allclose(data["partials"][position], state.partials)
         assert sum(data["partials"][position]) + data["bias"] == pytest.approx(state.value)
-    # the browser lights these rows and columns: shapes.footprint, per axis
+    # The browser lights these rows and columns: the padded cells torch's gradients reach.
     for axis, reads in enumerate(data["reads"][2 - first.ndim :]):
-        k = first.kernel.shape[-first.ndim + axis]
+        n, k = first.x.shape[-first.ndim + axis], first.kernel.shape[-first.ndim + axis]
         s, p, d = first.stride[axis], first.padding[axis], first.dilation[axis]
-        assert reads == [shapes.footprint(o, k, s, p, d) for o in range(len(reads))]
+        assert reads == _torch_reads(n, k, s, p, d)
 
 
 # --------------------------------------------------------------------------- widget
@@ -249,6 +266,28 @@ def test_changing_stride_and_padding_changes_the_output_shape_in_the_widget():
     np.testing.assert_allclose(w.state.output, _torch_conv(EXAMPLES[DERIVATIVE]["x"], [-1, 1], 3, 1, 1))
 
 
+def test_a_new_stride_keeps_the_position_where_the_output_still_has_it_and_clamps_it_otherwise():
+    w = stepper()
+    w.controls["example"].value = GRID_2D  # 3 × 3 outputs
+    w.controls["position"].value = 5
+    w.controls["padding_w"].value = 2  # 3 × 4 outputs: position 5 is still there
+    assert w.position == 5 and w.state.output_index == (1, 1)
+    w.controls["stride_w"].value = 4  # 3 × 2 outputs: 5 is the last
+    assert w.position == 5 and w.state.output_index == (2, 1)
+    w.controls["stride_h"].value = 4  # 2 × 2 outputs: clamped to the last, 3
+    assert w.position == 3 and w.state.output_index == (1, 1)
+
+
+def test_a_state_computed_ahead_still_lands_at_the_position_moved_to_since():
+    w = stepper()
+    w.controls["example"].value = GRID_2D
+    w.ahead("padding_w")  # computed at position 0
+    w.controls["position"].value = 7
+    w.controls["padding_w"].value = 2  # reuses a state computed ahead
+    assert w.position == 7 and w.state.position == 7 and w.state.output_index == (1, 3)
+    assert w.state.taps == ([0, 1, 2], [4, 5, 6])  # o s − p + j: 1·2 − 2 + j and 3·2 − 2 + j
+
+
 def test_impossible_setting_shows_a_message_keeps_the_picture_and_recovers():
     w = stepper()
     good = w.data
@@ -276,5 +315,15 @@ def test_the_static_picture_shows_the_window_and_the_output_so_far():
     w = stepper()
     w.controls["position"].value = 1
     svg = w._repr_mimebundle_()[0]["image/svg+xml"]
-    assert "output position 2 of 3: value 12" in svg
+    assert "y[1] = 12: position 1 of 0–2" in svg  # counted from 0, as y's index is
     assert svg.count("fill='#56B4E9'") == 2 and svg.count("fill='#cfe8dc'") == 2
+
+
+def test_the_png_picture_lights_the_inputs_position_1_reads():
+    w = stepper()
+    w.controls["position"].value = 1  # reads x[1] and x[2]
+    png = Image.open(io.BytesIO(base64.b64decode(w._repr_mimebundle_()[0]["image/png"])))
+    # Input cells are 30 px wide from x = 8, one row from y = 26; sample each near its corner.
+    colours = [png.getpixel((8 + 30 * k + 4, 26 + 4)) for k in range(4)]
+    white, sky = (255, 255, 255), (0x56, 0xB4, 0xE9)
+    assert colours == [white, sky, sky, white]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from convkit import data
@@ -52,7 +52,6 @@ def test_ncc_hand_computed_on_a_three_pixel_case():
     np.testing.assert_allclose(ncc[0, 1], -np.sqrt(3) / 2)
 
 
-@settings(max_examples=30, deadline=None)
 @given(
     height=st.integers(3, 8),
     width=st.integers(3, 8),
@@ -82,7 +81,6 @@ def test_a_window_flat_to_rounding_gets_zero_not_the_sign_of_its_noise():
     assert ncc[0, 0] == 0.0 and ncc[0, 1] == pytest.approx(1.0)
 
 
-@settings(max_examples=30, deadline=None)
 @given(data_=st.data(), seed=st.integers(0, 2**16))
 def test_ncc_is_one_at_the_patch_location_and_never_above(data_, seed):
     image = np.random.default_rng(seed).random((9, 11))
@@ -129,7 +127,7 @@ def test_a_flat_window_of_an_inexact_value_gives_zero_not_rounding_noise():
 def test_ncc_rejects_a_patch_larger_than_the_image():
     with pytest.raises(ValueError, match=r"patch of shape \(4, 2\) is larger than image2d of shape \(3, 5\)"):
         normalized_cross_correlation(np.zeros((3, 5)), np.ones((4, 2)))
-    with pytest.raises(ValueError, match=r"patch must have shape \(H, W\).*\(2, 2, 2\)"):
+    with pytest.raises(ValueError, match=r"patch must be a 2d array \(H, W\).*\(2, 2, 2\)"):
         normalized_cross_correlation(np.zeros((3, 5)), np.ones((2, 2, 2)))
 
 
@@ -178,10 +176,10 @@ def test_a_constant_patch_is_described_not_raised():
             r"patch rows 3\.\.5 .* do not fit in the image of shape \(5, 6\)",
         ),
         ((np.zeros((5, 6)), 0, 4, 2, 3), ValueError, r"columns 4\.\.6 .* do not fit"),
-        ((np.zeros((5, 6)), -1, 0, 2, 2), ValueError, r"top must be >= 0, got top=-1"),
-        ((np.zeros((5, 6)), 0, 0, 0, 2), ValueError, r"height must be >= 1, got height=0"),
+        ((np.zeros((5, 6)), -1, 0, 2, 2), ValueError, r"top must be >= 0, got -1"),
+        ((np.zeros((5, 6)), 0, 0, 0, 2), ValueError, r"height must be >= 1, got 0"),
         ((np.zeros((5, 6)), 0, 1.5, 2, 2), TypeError, r"left must be an int, got 1\.5"),
-        ((np.zeros((2, 5, 6)), 0, 0, 2, 2), ValueError, r"image2d must have shape \(H, W\).*\(2, 5, 6\)"),
+        ((np.zeros((2, 5, 6)), 0, 0, 2, 2), ValueError, r"image2d must be a 2d array \(H, W\).*\(2, 5, 6\)"),
     ],
 )
 def test_bad_patch_arguments_raise_with_a_message_naming_them(args, error, match):

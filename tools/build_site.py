@@ -8,7 +8,7 @@ disk (``site/index.html``) or from any static web server.
 
 Notebooks are saved without widget state, so a widget view cannot come alive in
 a static page. A course widget saves a snapshot of its state beside the view
-(``convkit.widgets._base.SNAPSHOT_MIME``): the page draws it with the widget's
+(``convkit.widgets.base.SNAPSHOT_MIME``): the page draws it with the widget's
 own drawing code (``widgets/``, classic scripts, since pages opened from disk
 cannot load ES modules), hover and stepping included, with its controls
 disabled. Other widget views get their saved picture, or a note saying where
@@ -40,12 +40,13 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 
+from convkit.widgets.base import SNAPSHOT_MIME
+
 __all__ = ["Page", "course_pages", "build_site", "main"]
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = Path(__file__).resolve().parent / "site_templates"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-SNAPSHOT_MIME = "application/vnd.convkit.widget-snapshot+json"  # convkit.widgets._base's
 WIDGET_STATIC = ROOT / "lib" / "convkit" / "widgets" / "static"
 WIDGET_NOTE = (
     "<div class='course-widget-note'><b>Interactive widget.</b> It runs when you open "

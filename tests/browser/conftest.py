@@ -288,6 +288,16 @@ def page(browser: object) -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
+def axe() -> object:
+    """axe-core, as axe-playwright-python ships it (no download), to run WCAG rules on a page."""
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        _unavailable("axe-playwright-python is not installed (make install installs it)")
+    return Axe()
+
+
+@pytest.fixture(scope="session")
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS

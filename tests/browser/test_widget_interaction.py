@@ -51,6 +51,38 @@ def open_widget(lab, page, name: str):
     return view
 
 
+def test_a_saved_widget_shows_its_picture_before_the_notebook_runs(lab, page, screenshots):
+    # A notebook as a course notebook is saved (outputs, no widget state) and never trusted
+    # here: JupyterLab shows no SVG from it, and no live view without the widget's model.
+    from convkit.widgets.explorer import explorer
+    from convkit.widgets.stepper import stepper
+
+    cells = []
+    for make in (explorer, stepper):
+        bundle, metadata = make()._repr_mimebundle_()
+        cell = nbformat.v4.new_code_cell(f"{make.__name__}()", execution_count=len(cells) + 1)
+        cell.outputs = [nbformat.v4.new_output("display_data", data=bundle, metadata=metadata)]
+        cells.append(cell)
+    path = Path(lab.root) / "widgets" / "saved.ipynb"
+    path.parent.mkdir(exist_ok=True)
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, path)
+    try:
+        open_notebook(page, lab, "widgets/saved.ipynb")
+        outputs = page.locator(".jp-OutputArea-output")
+        outputs.first.wait_for(state="visible", timeout=30_000)
+        pictures = page.locator(".jp-OutputArea-output img[src^='data:image/png']")
+        pictures.nth(1).wait_for(state="visible", timeout=30_000)
+        loaded = pictures.evaluate_all("imgs => imgs.map(i => i.complete && i.naturalWidth > 0)")
+        assert loaded == [True, True]
+        shown = page.locator(".jp-Notebook").inner_text()
+        assert "Explorer(title=" not in shown and "Stepper(title=" not in shown
+        page.screenshot(path=str(screenshots / "widget-saved-before-running.png"))
+    finally:
+        lab.shutdown_kernels()
+
+
 @pytest.fixture
 def widget(lab, page, request, screenshots):
     """The widget named by the test's parameter; afterwards, no request may have left the machine."""
@@ -212,27 +244,55 @@ def test_a_key_press_is_drawn_from_lookahead_as_python_draws_it(widget, lab):
     assert _picture(fresh) == ahead
 
 
+@pytest.mark.parametrize("widget", ["explorer_lecture"], indirect=True)
+def test_every_panel_title_of_the_explorer_fits_inside_its_picture(widget):
+    # The lecture's 3 × 3 output is narrower than its title, "output y (3 × 3)".
+    overflow = widget.locator(".ck-focusable svg").evaluate(
+        """svg => [...svg.querySelectorAll("text.ck-panel-title")]
+            .map(t => [t.textContent, t.getBBox().x + t.getBBox().width - svg.width.baseVal.value])
+            .filter(([, over]) => over > 0)"""
+    )
+    assert overflow == []
+
+
 @pytest.mark.parametrize("widget", ["stepper"], indirect=True)
 def test_stepper_steps_plays_and_scrubs_by_keyboard(widget):
     from playwright.sync_api import expect  # here, so collection works without Playwright
 
     counter = widget.locator(".ck-counter")
     # The lecture's (1, 2, 3, 4) ⊛ (3, 2) = (7, 12, 17): three positions.
-    expect(counter).to_have_text("1 of 3")
+    expect(counter).to_have_text("y[0]: position 0 of 0–2")
     step = widget.get_by_role("button", name="step forward")
     step.focus()
     step.press("Enter")
-    expect(counter).to_have_text("2 of 3")
+    expect(counter).to_have_text("y[1]: position 1 of 0–2")
     assert widget.locator(".ck-sum").get_attribute("data-value") == "12"
     scrub = widget.get_by_label("output position", exact=True)
     scrub.focus()
     scrub.press("Home")
-    expect(counter).to_have_text("1 of 3")
+    expect(counter).to_have_text("y[0]: position 0 of 0–2")
     play = widget.get_by_role("button", name="▶ Play")
     play.focus()
     play.press("Space")
-    expect(counter).to_have_text("3 of 3", timeout=10_000)
+    expect(counter).to_have_text("y[2]: position 2 of 0–2", timeout=10_000)
     expect(widget.locator("rect[data-g=out].src")).to_have_count(1)
+
+
+@pytest.mark.parametrize("widget", ["stepper"], indirect=True)
+def test_stepper_labels_follow_the_example_rows_and_columns_in_2d_length_in_1d(widget):
+    from playwright.sync_api import expect
+
+    from convkit.widgets.stepper import EXAMPLES
+
+    expect(widget.get_by_label("stride (length)", exact=True)).to_be_visible()
+    widget.get_by_label("example", exact=True).select_option(label=list(EXAMPLES)[2])
+    for label in ("stride (rows)", "stride (columns)", "padding (rows)", "padding (columns)"):
+        expect(widget.get_by_label(label, exact=True)).to_be_visible()
+    expect(widget.locator("label", has_text="(length)")).to_have_count(0)
+    expect(widget.locator(".ck-counter")).to_have_text("y[0, 0]: position 0 of 0–8")
+    widget.get_by_label("example", exact=True).select_option(label=list(EXAMPLES)[0])
+    expect(widget.get_by_label("stride (length)", exact=True)).to_be_visible()
+    expect(widget.get_by_label("stride (rows)", exact=True)).to_be_hidden()
 
 
 @pytest.mark.parametrize("widget", ["stepper"], indirect=True)

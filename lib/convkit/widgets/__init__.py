@@ -2,7 +2,7 @@
 
 Each module has a pure ``*_state(...)`` function (numbers in, facts out,
 tested against torch), an ES module in ``static/`` that draws the state in the
-browser, and a short subclass of :class:`convkit.widgets._base.ConvWidget`:
+browser, and a short subclass of :class:`convkit.widgets.base.ConvWidget`:
 
 * :func:`convkit.widgets.explorer.explorer` -- padding, stride, dilation, groups and
   transposed convolutions, input, weight and output linked by hover;

@@ -12,8 +12,8 @@ and ``F.conv2d`` calls are shown.
 As for every widget of the course:
 
 * :func:`explorer_state` computes every fact shown (pure, tested against
-  torch), with an ``error`` message instead of an exception for impossible
-  settings;
+  torch) and refuses an impossible setting with a ``ValueError`` saying why,
+  as every state function of the course does;
 * :class:`Explorer` turns the state into JSON (:func:`explorer_data`) for
   ``static/explorer.js``, which draws it in the browser;
 * :func:`explorer` builds the widget the notebooks show.
@@ -27,7 +27,17 @@ from typing import Any
 import numpy as np
 
 from convkit import reference, shapes
-from convkit.widgets._base import ConvWidget, _module, choice, preset, slider, svg_document, svg_text
+from convkit._args import per_axis
+from convkit.widgets.base import (
+    ConvWidget,
+    axis_argument,
+    axis_settings,
+    axis_sliders,
+    choice,
+    preset,
+    slider,
+)
+from convkit.widgets.picture import Picture
 
 __all__ = ["ExplorerState", "PRESETS", "explorer_state", "explorer_data", "Explorer", "explorer"]
 
@@ -39,11 +49,7 @@ class ExplorerState:
     """The facts the explorer shows for one setting of its controls.
 
     Pairs are ``(rows, columns)``; a 1d setting is the 2d one with a single
-    row (``H = h = 1``, no padding, stride or dilation along rows). When the
-    setting is impossible (the kernel does not fit in the padded input, a
-    value is out of range, the channels do not split into the groups, the
-    selected output cell does not exist), ``error`` holds a sentence saying
-    why and the derived fields are ``None`` or empty.
+    row (``H = h = 1``, no padding, stride or dilation along rows).
 
     Attributes
     ----------
@@ -92,8 +98,6 @@ class ExplorerState:
         and ``F.conv2d(...)`` expressions.
     formulas : (str, str)
         The output-size formula with this setting's numbers, per axis.
-    error : str or None
-        Why the setting is impossible, or ``None``.
     """
 
     height: int
@@ -127,7 +131,6 @@ class ExplorerState:
     conv2d_call: str = ""
     functional_call: str = ""
     formulas: tuple[str, ...] = ()
-    error: str | None = None
 
 
 #: One-click settings from the lecture: its padded and strided ``C×3×5``
@@ -201,14 +204,6 @@ _W_TABLE = (np.arange(_MAX_SIDE)[:, None] + np.arange(_MAX_SIDE)[None, :]) % 3 -
 _ARGUMENTS = ("kernel_size", "stride", "padding", "output_padding", "dilation")
 
 
-def _as_pair(value: Any) -> Any:
-    # An int means the same on both axes, as nn.Conv2d reads it; anything
-    # else is left for the validation below to reject with its message.
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return (int(value), int(value))
-    return tuple(value) if isinstance(value, (tuple, list)) else value
-
-
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -279,9 +274,10 @@ def _call_texts(facts: dict[str, Any]) -> tuple[str, str]:
 
 def _transposed_size(n: int, k: int, s: int, p: int, op: int, d: int, axis: str) -> int:
     """One axis of a transposed convolution (``shapes``' formula), with the axis in messages."""
-    if isinstance(op, bool) or not isinstance(op, (int, np.integer)):
-        raise TypeError(f"output_padding ({axis}) must be an int, got {op!r}")
-    return shapes._transposed_output_size(n, k, s, p, int(op), d, f" ({axis})")
+    try:
+        return shapes.conv_transpose_output_size(n, k, s, p, op, d)
+    except ValueError as error:
+        raise ValueError(f"along the {axis}: {error}") from None
 
 
 def _reads(transposed: bool, n: int, out: int, k: int, s: int, p: int, d: int) -> list[list[tuple[int, int]]]:
@@ -330,7 +326,7 @@ def explorer_state(
     output_padding: int | Pair = (0, 0),
     groups: int = 1,
 ) -> ExplorerState:
-    """Compute what the explorer shows for one setting; never raises on bad settings.
+    """Compute what the explorer shows for one setting.
 
     Along each axis the output has ``floor((H + 2 p - d (h - 1) - 1) / s) + 1``
     cells and output cell ``o`` reads the input at ``o s - p + j d``; a
@@ -362,16 +358,23 @@ def explorer_state(
     Returns
     -------
     ExplorerState
-        With ``error`` set (and the derived fields empty) if the setting is
-        impossible.
+
+    Raises
+    ------
+    ValueError
+        If the setting is impossible: the kernel does not fit in the padded
+        input, a value is out of range, the channels do not split into the
+        groups, or the selected output cell does not exist. The message says why.
+    TypeError
+        If an argument has the wrong type.
 
     Examples
     --------
     The lecture's ``C×3×5`` input, padding ``(2, 1)``, stride ``(2, 2)``, ``3×3`` kernel:
 
     >>> s = explorer_state(3, 5, 3, 3, padding=(2, 1), stride=(2, 2))
-    >>> s.output_shape, s.footprint_rows, s.footprint_cols, s.error
-    ((3, 3), [-2, -1, 0], [-1, 0, 1], None)
+    >>> s.output_shape, s.footprint_rows, s.footprint_cols
+    ((3, 3), [-2, -1, 0], [-1, 0, 1])
     >>> s.conv2d_call
     'nn.Conv2d(in_channels=1, out_channels=1, kernel_size=(3, 3), stride=2, padding=(2, 1), dilation=1)'
 
@@ -380,100 +383,93 @@ def explorer_state(
     >>> explorer_state(4, 4, 3, 3, padding=1, stride=2, output_padding=1, transposed=True).output_shape
     (8, 8)
 
-    A kernel larger than the padded input gives a message, not an exception:
+    A kernel larger than the padded input is refused, with the reason:
 
-    >>> s = explorer_state(2, 2, 3, 3)
-    >>> s.output_shape, s.error is not None
-    (None, True)
+    >>> explorer_state(2, 2, 3, 3)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: kernel_size=3 ... spans 3 cells but the padded input has only 2 ...
     """
     facts: dict[str, Any] = dict(
         height=height,
         width=width,
         kernel_size=(kernel_h, kernel_w),
-        padding=_as_pair(padding),
-        stride=_as_pair(stride),
-        dilation=_as_pair(dilation),
+        padding=padding,
+        stride=stride,
+        dilation=dilation,
         in_channels=in_channels,
         out_channels=out_channels,
-        output_index=_as_pair(output_index),
+        output_index=output_index,
         ndim=ndim,
         transposed=transposed,
-        output_padding=_as_pair(output_padding),
+        output_padding=output_padding,
         groups=groups,
     )
-    try:
-        if ndim not in (1, 2):
-            raise ValueError(f"ndim must be 1 or 2, got {ndim!r}")
-        if not isinstance(transposed, (bool, np.bool_)):
-            raise TypeError(f"transposed must be True or False, got {transposed!r}")
-        for name in ("padding", "stride", "dilation", "output_padding", "output_index"):
-            value = facts[name]
-            if not (isinstance(value, tuple) and len(value) == 2):
-                raise TypeError(f"{name} must be an int or a pair (rows, columns), got {value!r}")
-        if ndim == 1:
-            # One row: the rows axis is a kernel of one tap that reads row 0.
-            facts.update(height=1, kernel_size=(1, kernel_w))
-            for name, neutral in (
-                ("padding", 0),
-                ("stride", 1),
-                ("dilation", 1),
-                ("output_padding", 0),
-                ("output_index", 0),
-            ):
-                facts[name] = (neutral, facts[name][1])
-        size = (facts["height"], facts["width"])
-        if transposed:
-            for a in range(2):
-                shapes.conv_output_size(  # validates stride, padding and dilation, by name
-                    1, 1, facts["stride"][a], facts["padding"][a], facts["dilation"][a]
-                )
-            output_shape = tuple(
-                _transposed_size(
-                    size[a],
-                    facts["kernel_size"][a],
-                    facts["stride"][a],
-                    facts["padding"][a],
-                    facts["output_padding"][a],
-                    facts["dilation"][a],
-                    ("rows", "columns")[a],
-                )
-                for a in range(2)
+    if ndim not in (1, 2):
+        raise ValueError(f"ndim must be 1 or 2, got {ndim!r}")
+    if not isinstance(transposed, (bool, np.bool_)):
+        raise TypeError(f"transposed must be True or False, got {transposed!r}")
+    for name in ("padding", "stride", "dilation", "output_padding", "output_index"):
+        # An int means the same on both axes, as nn.Conv2d reads it.
+        facts[name] = per_axis(facts[name], name, 2)
+    if ndim == 1:
+        # One row: the rows axis is a kernel of one tap that reads row 0.
+        facts.update(height=1, kernel_size=(1, kernel_w))
+        for name, neutral in (
+            ("padding", 0),
+            ("stride", 1),
+            ("dilation", 1),
+            ("output_padding", 0),
+            ("output_index", 0),
+        ):
+            facts[name] = (neutral, facts[name][1])
+    size = (facts["height"], facts["width"])
+    if transposed:
+        for a in range(2):
+            shapes.conv_output_size(  # validates stride, padding and dilation, by name
+                1, 1, facts["stride"][a], facts["padding"][a], facts["dilation"][a]
             )
-        else:
-            if any(facts["output_padding"]):
-                raise ValueError(
-                    "output_padding exists only for a transposed convolution "
-                    f"(got output_padding={facts['output_padding']})"
-                )
-            output_shape = shapes.conv_output_shape(
-                size, facts["kernel_size"], facts["stride"], facts["padding"], facts["dilation"]
+        output_shape = tuple(
+            _transposed_size(
+                size[a],
+                facts["kernel_size"][a],
+                facts["stride"][a],
+                facts["padding"][a],
+                facts["output_padding"][a],
+                facts["dilation"][a],
+                ("rows", "columns")[a],
             )
-        if any(not 0 <= o < n for o, n in zip(facts["output_index"], output_shape)):
-            raise ValueError(
-                f"output cell {facts['output_index']} does not exist: the output is "
-                f"{output_shape[0]} × {output_shape[1]}"
-            )
-        C, D = in_channels, out_channels
-        kernel = facts["kernel_size"] if ndim == 2 else facts["kernel_size"][1]
-        # The same count either way: D (C / g) h w weights for a convolution, C (D / g) h w
-        # for a transposed one, and D biases.
-        count = shapes.conv_parameter_count(C, D, kernel, groups=groups)
-        if transposed:
-            weight_shape = (C, D // groups, *facts["kernel_size"])
-        else:
-            weight_shape = (D, C // groups, *facts["kernel_size"])
-        axes = [
-            (size[a], facts["kernel_size"][a], facts["stride"][a], facts["padding"][a], facts["dilation"][a])
             for a in range(2)
-        ]
-        reads = [_reads(transposed, n, out, k, s, p, d) for (n, k, s, p, d), out in zip(axes, output_shape)]
-        span = [shapes.effective_kernel_size(k, d) for (_, k, _, _, d) in axes]
-    except (ValueError, TypeError) as error:
-        try:
-            calls = _call_texts(facts)
-        except (TypeError, ValueError, IndexError, KeyError):
-            calls = ("", "")
-        return ExplorerState(**facts, conv2d_call=calls[0], functional_call=calls[1], error=str(error))
+        )
+    else:
+        if any(facts["output_padding"]):
+            raise ValueError(
+                "output_padding exists only for a transposed convolution "
+                f"(got output_padding={facts['output_padding']})"
+            )
+        output_shape = shapes.conv_output_shape(
+            size, facts["kernel_size"], facts["stride"], facts["padding"], facts["dilation"]
+        )
+    if any(not 0 <= o < n for o, n in zip(facts["output_index"], output_shape)):
+        raise ValueError(
+            f"output cell {facts['output_index']} does not exist: the output is "
+            f"{output_shape[0]} × {output_shape[1]}"
+        )
+    C, D = in_channels, out_channels
+    kernel = facts["kernel_size"] if ndim == 2 else facts["kernel_size"][1]
+    # The same count either way: D (C / g) h w weights for a convolution, C (D / g) h w
+    # for a transposed one, and D biases.
+    count = shapes.conv_parameter_count(C, D, kernel, groups=groups)
+    if transposed:
+        weight_shape = (C, D // groups, *facts["kernel_size"])
+    else:
+        weight_shape = (D, C // groups, *facts["kernel_size"])
+    axes = [
+        (size[a], facts["kernel_size"][a], facts["stride"][a], facts["padding"][a], facts["dilation"][a])
+        for a in range(2)
+    ]
+    reads = [_reads(transposed, n, out, k, s, p, d) for (n, k, s, p, d), out in zip(axes, output_shape)]
+    span = [shapes.effective_kernel_size(k, d) for (_, k, _, _, d) in axes]
 
     if transposed:
         unread = [
@@ -598,7 +594,7 @@ def _settings_of(arguments: dict[str, Any]) -> dict[str, Any]:
         groups=arguments.get("groups", 1),
     )
     for name, default in (("padding", 0), ("stride", 1), ("dilation", 1), ("output_padding", 0)):
-        settings[f"{name}_h"], settings[f"{name}_w"] = _as_pair(arguments.get(name, default))
+        settings.update(axis_settings(name, arguments.get(name, default), 2, default))
     return settings
 
 
@@ -608,7 +604,6 @@ _DEFAULTS = _settings_of(dict(height=7, width=9, kernel_h=3, kernel_w=3, in_chan
 class Explorer(ConvWidget):
     """The convolution explorer (see the module's docstring); build it with :func:`explorer`."""
 
-    _esm = _module("explorer.js")
     module_file = "explorer.js"
 
     def controls_spec(self, settings: dict[str, Any]) -> list[dict[str, Any]]:
@@ -645,27 +640,8 @@ class Explorer(ConvWidget):
             ("dilation", 1, 6),
             ("output_padding", 0, 5),
         ):
-            label = name.replace("_", " ")
-            spec.append(
-                slider(
-                    f"{name}_h",
-                    f"{label} (rows)",
-                    low,
-                    high,
-                    settings[f"{name}_h"],
-                    hidden=one or (name == "output_padding" and plain),
-                )
-            )
-            spec.append(
-                slider(
-                    f"{name}_w",
-                    f"{label} ({'columns' if not one else 'length'})",
-                    low,
-                    high,
-                    settings[f"{name}_w"],
-                    hidden=name == "output_padding" and plain,
-                )
-            )
+            hidden = name == "output_padding" and plain
+            spec += axis_sliders(name, name.replace("_", " "), low, high, settings, one=one, hidden=hidden)
         spec += [
             slider("in_channels", "in channels C", 1, 16, settings["in_channels"]),
             slider("out_channels", "out channels D", 1, 16, settings["out_channels"]),
@@ -676,28 +652,28 @@ class Explorer(ConvWidget):
 
     def compute(self, settings: dict[str, Any]) -> tuple[ExplorerState, dict[str, Any]]:
         s = settings
+        transposed = s["mode"] == "transposed"
+        pair = {
+            name: axis_argument(s, name, 2) for name in ("padding", "stride", "dilation", "output_padding")
+        }
         state = explorer_state(
             s["height"],
             s["width"],
             s["kernel_h"],
             s["kernel_w"],
-            padding=(s["padding_h"], s["padding_w"]),
-            stride=(s["stride_h"], s["stride_w"]),
-            dilation=(s["dilation_h"], s["dilation_w"]),
+            padding=pair["padding"],
+            stride=pair["stride"],
+            dilation=pair["dilation"],
             in_channels=s["in_channels"],
             out_channels=s["out_channels"],
             ndim=s["ndim"],
-            transposed=s["mode"] == "transposed",
-            output_padding=(s["output_padding_h"], s["output_padding_w"])
-            if s["mode"] == "transposed"
-            else (0, 0),
+            transposed=transposed,
+            output_padding=pair["output_padding"] if transposed else (0, 0),
             groups=s["groups"],
         )
-        if state.error is not None:
-            raise ValueError(state.error)
         return state, explorer_data(state)
 
-    def static_svg(self) -> str | None:
+    def picture(self) -> Picture | None:
         """The input with the first output's window, the output, the formulas and the call."""
         if not self.data:
             return None
@@ -706,30 +682,28 @@ class Explorer(ConvWidget):
         pad = [0, 0] if d["transposed"] else d["padding"]
         cell = max(8, min(22, 300 // max(W + 2 * pad[1], Wo, 1)))
         lit = {(i, k) for i, _ in d["reads"][0][0] for k, _ in d["reads"][1][0]}
-        body = [svg_text(10, 18, d["summary"], 14, weight="bold")]
-        top = 40
-        for r in range(-pad[0], H + pad[0]):
-            for c in range(-pad[1], W + pad[1]):
-                inside = 0 <= r < H and 0 <= c < W
-                fill = "#56B4E9" if (r, c) in lit else ("#ffffff" if inside else "#eeeeee")
-                x, y = 10 + (c + pad[1]) * cell, top + (r + pad[0]) * cell
-                body.append(
-                    f"<rect x='{x}' y='{y}' width='{cell}' height='{cell}' fill='{fill}' stroke='#8a8a8a'/>"
-                )
-        left = 30 + (W + 2 * pad[1]) * cell
-        for r in range(Ho):
-            for c in range(Wo):
-                fill = "#E69F00" if (r, c) == (0, 0) else "#ffffff"
-                body.append(
-                    f"<rect x='{left + c * cell}' y='{top + r * cell}' width='{cell}' "
-                    f"height='{cell}' fill='{fill}' stroke='#8a8a8a'/>"
-                )
+        top, left = 40, 30 + (W + 2 * pad[1]) * cell
         bottom = top + max(H + 2 * pad[0], Ho) * cell + 22
         lines = [*d["formulas"], *d["calls"]]
-        for k, line in enumerate(lines):
-            body.append(svg_text(10, bottom + 18 * k, line, 13))
         width = max(left + Wo * cell + 10, 10 + 7.5 * max(len(t) for t in lines))
-        return svg_document(width, bottom + 18 * len(lines), body, f"convolution explorer: {d['summary']}")
+        picture = Picture(width, bottom + 18 * len(lines), f"convolution explorer: {d['summary']}")
+        picture.text(10, 18, d["summary"], 14, weight="bold")
+        picture.grid(
+            10,
+            top,
+            range(-pad[0], H + pad[0]),
+            range(-pad[1], W + pad[1]),
+            cell,
+            lambda r, c: (
+                "#56B4E9" if (r, c) in lit else ("#ffffff" if 0 <= r < H and 0 <= c < W else "#eeeeee")
+            ),
+        )
+        picture.grid(
+            left, top, range(Ho), range(Wo), cell, lambda r, c: "#E69F00" if (r, c) == (0, 0) else "#ffffff"
+        )
+        for k, line in enumerate(lines):
+            picture.text(10, bottom + 18 * k, line, 13)
+        return picture
 
 
 def explorer(preset: str | None = None) -> Explorer:

@@ -10,24 +10,30 @@ As for every widget of the course:
 
 * :func:`parameter_state` computes the numbers (pure, tested against
   ``nn.Linear`` and ``nn.Conv2d``);
-* :func:`parameter_counter` builds the widget, whose ``static/params.js``
-  draws them as a log-scale SVG bar chart.
+* :func:`parameter_data` gives the browser those numbers, which
+  ``static/params.js`` draws as a log-scale SVG bar chart;
+* :func:`parameter_counter` builds the widget.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 from convkit import shapes
-from convkit.widgets._base import ConvWidget, _module, slider, svg_document, svg_text
+from convkit._args import as_int
+from convkit.widgets.base import ConvWidget, slider
+from convkit.widgets.picture import Picture
 
-__all__ = ["ParameterCounter", "ParameterState", "parameter_counter", "parameter_state"]
+__all__ = ["ParameterCounter", "ParameterState", "parameter_counter", "parameter_data", "parameter_state"]
 
 _UNITS = ((1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB"))
 
 
-class ParameterState(NamedTuple):
+@dataclass(frozen=True)
+class ParameterState:
     """The numbers the parameter counter shows, computed by :func:`parameter_state`.
 
     Attributes
@@ -115,10 +121,7 @@ def parameter_state(
         out_channels = channels
     # conv_parameter_count validates the channel and kernel arguments, with their names.
     conv_count = shapes.conv_parameter_count(channels, out_channels, (kernel_size, kernel_size))
-    if isinstance(image_size, bool) or not isinstance(image_size, int):
-        raise TypeError(f"image_size must be an int, got {image_size!r}")
-    if image_size < 1:
-        raise ValueError(f"image_size must be at least 1, got {image_size}")
+    image_size = as_int(image_size, "image_size", minimum=1)
     if kernel_size > image_size:
         raise ValueError(
             f"kernel_size {kernel_size} is larger than the image ({image_size} × {image_size}): "
@@ -144,6 +147,18 @@ def parameter_state(
     )
 
 
+def parameter_data(state: ParameterState) -> dict[str, Any]:
+    """The JSON the browser draws: every number of ``state``, and the memory and ratio as text."""
+    return {
+        **dataclasses.asdict(state),
+        "dense_weight_shape": list(state.dense_weight_shape),
+        "conv_weight_shape": list(state.conv_weight_shape),
+        "dense_bytes_text": _human_bytes(state.dense_bytes),
+        "conv_bytes_text": _human_bytes(state.conv_bytes),
+        "ratio_text": f"{state.ratio:.3g}",
+    }
+
+
 def _human_bytes(count: int) -> str:
     """Decimal units, as disk and memory sizes are usually quoted: 154618822656 -> '154.6 GB'."""
     for scale, unit in _UNITS:
@@ -155,7 +170,6 @@ def _human_bytes(count: int) -> str:
 class ParameterCounter(ConvWidget):
     """The parameter counter (see the module's docstring); build it with :func:`parameter_counter`."""
 
-    _esm = _module("params.js")
     module_file = "params.js"
 
     def controls_spec(self, settings: dict[str, Any]) -> list[dict[str, Any]]:
@@ -170,49 +184,35 @@ class ParameterCounter(ConvWidget):
         state = parameter_state(
             settings["image_size"], settings["channels"], settings["kernel_size"], settings["out_channels"]
         )
-        data = {
-            **state._asdict(),
-            "dense_bytes_text": _human_bytes(state.dense_bytes),
-            "conv_bytes_text": _human_bytes(state.conv_bytes),
-            "ratio_text": f"{state.ratio:.3g}",
-        }
-        data["dense_weight_shape"] = list(state.dense_weight_shape)
-        data["conv_weight_shape"] = list(state.conv_weight_shape)
-        return state, data
+        return state, parameter_data(state)
 
-    def static_svg(self) -> str | None:
+    def picture(self) -> Picture | None:
         """Both counts as two bars on a log scale, with their numbers."""
         s = self.state
         if s is None:
             return None
         decades = max(1, math.ceil(math.log10(s.dense_count)))
-        body = []
-        for i, (call, count, size, color) in enumerate(
+        picture = Picture(
+            700, 150, f"parameter counter: {s.dense_count:,} against {s.conv_count:,} parameters"
+        )
+        bars = (
+            (f"nn.Linear({s.in_features:,}, {s.out_features:,})", s.dense_count, s.dense_bytes, "#D55E00"),
             (
-                (
-                    f"nn.Linear({s.in_features:,}, {s.out_features:,})",
-                    s.dense_count,
-                    _human_bytes(s.dense_bytes),
-                    "#D55E00",
-                ),
-                (
-                    f"nn.Conv2d({s.channels}, {s.out_channels}, {s.kernel_size})",
-                    s.conv_count,
-                    _human_bytes(s.conv_bytes),
-                    "#0072B2",
-                ),
-            )
-        ):
+                f"nn.Conv2d({s.channels}, {s.out_channels}, {s.kernel_size})",
+                s.conv_count,
+                s.conv_bytes,
+                "#0072B2",
+            ),
+        )
+        for i, (call, count, size, color) in enumerate(bars):
             y = 10 + 60 * i
             length = max(2.0, 380 * math.log10(max(count, 1)) / decades)
-            body += [
-                svg_text(4, y + 14, call, 12, weight="bold"),
-                svg_text(4, y + 31, f"{count:,} parameters", 12),
-                f"<rect x='230' y='{y}' width='{length:.1f}' height='34' fill='{color}'/>",
-                svg_text(236 + length, y + 22, size, 12),
-            ]
-        body.append(svg_text(230, 140, f"ratio {s.ratio:.3g} (log scale)", 12))
-        return svg_document(700, 150, body, "parameter counter")
+            picture.text(4, y + 14, call, 12, weight="bold")
+            picture.text(4, y + 31, f"{count:,} parameters", 12)
+            picture.rect(230, y, length, 34, fill=color, stroke=color)
+            picture.text(236 + length, y + 22, _human_bytes(size), 12)
+        picture.text(230, 140, f"ratio {s.ratio:.3g} (log scale)", 12)
+        return picture
 
 
 def parameter_counter() -> ParameterCounter:

@@ -24,22 +24,21 @@ Gaussians, and 5×5 variants.
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from convkit import reference
-from convkit.widgets._base import (
+from convkit._args import as_array
+from convkit.widgets.base import (
     Control,
     ConvWidget,
-    _module,
     choice,
     floats,
     number,
-    png_data_uri,
-    svg_document,
-    svg_text,
 )
+from convkit.widgets.picture import Picture
 
 __all__ = [
     "KERNEL_PRESETS",
@@ -107,7 +106,8 @@ _PRESET_NOTES = {
 }
 
 
-class PlaygroundState(NamedTuple):
+@dataclass(frozen=True, eq=False)
+class PlaygroundState:
     """Everything the playground shows, computed by :func:`playground_state`.
 
     Attributes
@@ -142,32 +142,18 @@ class PlaygroundState(NamedTuple):
 
 
 def _as_chw(image: Any) -> np.ndarray:
-    try:
-        array = np.asarray(image, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"image must be a numeric array, got {type(image).__name__}") from error
-    if array.ndim == 2:
-        array = array[None]
-    if array.ndim != 3 or min(array.shape) < 1:
-        raise ValueError(
-            f"image must have shape (H, W) or (C, H, W) with no empty axis, got shape {np.shape(image)}"
-        )
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"image contains non-finite values (image shape {array.shape})")
-    return array
+    axes = "(H, W) or (C, H, W)"
+    x = as_array(image, "image", ndim=(2, 3), axes=axes, nonempty=True, finite=True, dtype=np.float64)
+    return x[np.newaxis] if x.ndim == 2 else x
 
 
 def _as_kernel(kernel: Any) -> np.ndarray:
-    try:
-        array = np.asarray(kernel, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"kernel must be a numeric (h, w) array, got {kernel!r}") from error
-    if array.ndim != 2 or min(array.shape) < 1:
-        raise ValueError(f"kernel must have shape (h, w) with h, w >= 1, got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
-        bad = [(int(i), int(j)) for i, j in zip(*np.nonzero(~np.isfinite(array)))]
+    u = as_array(kernel, "kernel", ndim=2, axes="(h, w)", nonempty=True, dtype=np.float64)
+    if not np.all(np.isfinite(u)):
+        # Name the cells: the student typed them in the grid.
+        bad = [(int(i), int(j)) for i, j in zip(*np.nonzero(~np.isfinite(u)))]
         raise ValueError(f"kernel contains non-finite values (nan or inf) at (row, col) {bad}")
-    return array
+    return u
 
 
 def _fmt_shape(shape: tuple[int, ...]) -> str:
@@ -299,28 +285,20 @@ def playground_data(state: PlaygroundState) -> dict[str, Any]:
 class Playground(ConvWidget):
     """The kernel playground (see the module's docstring); build it with :func:`playground`."""
 
-    _esm = _module("playground.js")
     module_file = "playground.js"
 
     def __init__(self, settings: dict[str, Any], photo_size: int, **kwargs: Any):
         self._photo_size = photo_size
-        self._images: dict[Any, np.ndarray] = {}
         super().__init__(settings, **kwargs)
 
     def _image(self, source: str, index: int) -> np.ndarray:
         from convkit import data
 
-        key = ("photo",) if source == "photo" else ("digit", index)
-        if key not in self._images:
-            try:
-                if key[0] == "photo":
-                    image = data.photo(size=self._photo_size)
-                else:
-                    image = data.digit(index, verbose=False)
-            except (IndexError, KeyError, OSError, RuntimeError) as error:
-                raise ValueError(f"cannot load the {source}: {error}") from None
-            self._images[key] = np.asarray(image, dtype=float)
-        return self._images[key]
+        if source == "photo":
+            return self.loaded("photo", lambda: np.asarray(data.photo(size=self._photo_size), float), "photo")
+        return self.loaded(
+            ("digit", index), lambda: np.asarray(data.digit(index, verbose=False), float), "digit"
+        )
 
     def settle(self, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         new = dict(new)
@@ -372,38 +350,33 @@ class Playground(ConvWidget):
         data["note"] = f"{settings['preset']}: {note}" if note else ""
         return state, data
 
-    def static_svg(self) -> str | None:
+    def picture(self) -> Picture | None:
         """The input and the output maps as pictures, with the kernel's numbers."""
         state = self.state
         if state is None:
             return None
         import matplotlib
 
-        body = [svg_text(8, 18, state.description[:150], 12)]
         x = state.input
         low, high = x.min(), x.max()
         scaled = (x - low) / ((high - low) or 1.0)
         rgb = np.moveaxis(scaled, 0, -1) if x.shape[0] == 3 else np.repeat(scaled[0][..., None], 3, -1)
-        pictures = [np.uint8(np.round(rgb * 255))]
+        maps = [np.uint8(np.round(rgb * 255))]
         span = float(np.abs(state.output).max()) or 1.0
         colours = matplotlib.colormaps["PuOr_r"]
-        for channel in state.output:
-            pictures.append(np.uint8(np.round(colours((channel + span) / (2 * span))[..., :3] * 255)))
+        maps += [np.uint8(np.round(colours((c + span) / (2 * span))[..., :3] * 255)) for c in state.output]
         scale, left = 3, 8
-        for picture in pictures:
-            h, w = picture.shape[:2]
-            body.append(
-                f"<image x='{left}' y='30' width='{w * scale}' height='{h * scale}' "
-                f"style='image-rendering:pixelated' href='{png_data_uri(picture)}'/>"
-            )
-            left += w * scale + 12
         rows = [" ".join(f"{v:g}" for v in row) for row in state.kernel]
-        top = 30 + max(p.shape[0] for p in pictures) * scale + 20
-        body += [
-            svg_text(8, top + 16 * i, ("kernel: " if i == 0 else "        ") + row, 13)
-            for i, row in enumerate(rows)
-        ]
-        return svg_document(max(left, 400), top + 16 * len(rows), body, "kernel playground")
+        top = 30 + max(m.shape[0] for m in maps) * scale + 20
+        width = 8 + sum(m.shape[1] * scale + 12 for m in maps)
+        picture = Picture(max(width, 400), top + 16 * len(rows), f"kernel playground: {state.description}")
+        picture.text(8, 18, state.description[:150], 12)
+        for image in maps:
+            picture.image(left, 30, image, scale)
+            left += image.shape[1] * scale + 12
+        for i, row in enumerate(rows):
+            picture.text(8, top + 16 * i, ("kernel: " if i == 0 else "        ") + row, 13)
+        return picture
 
 
 def playground(*, digit_index: int = 12, photo_size: int = 80) -> Playground:

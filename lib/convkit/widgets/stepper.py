@@ -30,7 +30,8 @@ import traitlets
 
 from convkit import reference, shapes
 from convkit._args import as_array, as_int, per_axis
-from convkit.widgets._base import ConvWidget, _module, choice, slider, svg_document, svg_text
+from convkit.widgets.base import ConvWidget, axis_argument, axis_settings, axis_sliders, choice
+from convkit.widgets.picture import Picture
 
 __all__ = ["EXAMPLES", "Stepper", "StepperState", "stepper", "stepper_data", "stepper_state"]
 
@@ -279,6 +280,25 @@ def stepper_state(
     )
 
 
+def _ndim(example: dict[str, Any]) -> int:
+    """Spatial dims of an example: 1 or 2."""
+    return np.ndim(example["x"]) - int(example.get("multichannel", False))
+
+
+def _moved(state: StepperState, position: int) -> StepperState:
+    """``state``'s setting at another output position."""
+    return stepper_state(
+        state.x,
+        state.kernel,
+        stride=state.stride,
+        padding=state.padding,
+        dilation=state.dilation,
+        position=position,
+        bias=state.bias,
+        multichannel=state.multichannel,
+    )
+
+
 def stepper_data(state: StepperState) -> dict[str, Any]:
     """The JSON the browser draws: the numbers of every position of ``state``'s setting.
 
@@ -329,7 +349,6 @@ def stepper_data(state: StepperState) -> dict[str, Any]:
 class Stepper(ConvWidget):
     """The stepper (see the module's docstring); build it with :func:`stepper`."""
 
-    _esm = _module("stepper.js")
     module_file = "stepper.js"
     #: The output position shown, row-major. The browser moves it (Play, step, scrub) without
     #: waiting; Python follows to keep ``.state`` at that position.
@@ -344,14 +363,10 @@ class Stepper(ConvWidget):
 
     def _settings_for(self, name: str) -> dict[str, Any]:
         example = self.examples[name]
+        nd = _ndim(example)
         settings: dict[str, Any] = {"example": name}
-        nd = np.ndim(example["x"]) - int(example.get("multichannel", False))
-        for key in ("stride", "padding", "dilation"):
-            pair = per_axis(example[key], key, nd)
-            settings[f"{key}_h"], settings[f"{key}_w"] = (
-                (pair[0] if nd == 2 else (0 if key == "padding" else 1)),
-                pair[-1],
-            )
+        for key, neutral in (("stride", 1), ("padding", 0), ("dilation", 1)):
+            settings.update(axis_settings(key, example[key], nd, neutral))
         return settings
 
     def settle(self, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -360,134 +375,105 @@ class Stepper(ConvWidget):
             return self._settings_for(new["example"])
         return new
 
-    def _on_settings(self, change: dict[str, Any]) -> None:
-        old = change.get("old") or {}
-        if old.get("example") not in (None, change["new"]["example"]):
-            self.position = 0  # and starts at its first position
-        super()._on_settings(change)
+    def changing(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        if old.get("example") not in (None, new["example"]):
+            self.position = 0  # a new example starts at its first position
+
+    def refresh(self) -> None:
+        """Recompute, then keep the position inside the output (a larger stride has fewer)."""
+        super().refresh()
+        if self.state is None:
+            return
+        position = min(self.position, self.state.positions - 1)
+        if position != self.position:
+            self.position = position  # observed: the state moves there
+        elif position != self.state.position:
+            # A state computed ahead, before the position last moved.
+            self.state = _moved(self.state, position)
 
     def _arguments(self, settings: dict[str, Any]) -> dict[str, Any]:
         example = self.examples[settings["example"]]
-        multichannel = example.get("multichannel", False)
-        nd = np.ndim(example["x"]) - int(multichannel)
-        values = {}
-        for key in ("stride", "padding", "dilation"):
-            pair = (settings[f"{key}_h"], settings[f"{key}_w"])
-            values[key] = pair if nd == 2 else pair[1]
         return dict(
             x=example["x"],
             kernel=example["kernel"],
             bias=example.get("bias", 0.0),
-            multichannel=multichannel,
-            **values,
+            multichannel=example.get("multichannel", False),
+            **{
+                key: axis_argument(settings, key, _ndim(example)) for key in ("stride", "padding", "dilation")
+            },
         )
 
     def controls_spec(self, settings: dict[str, Any]) -> list[dict[str, Any]]:
-        example = self.examples[settings["example"]]
-        one = np.ndim(example["x"]) - int(example.get("multichannel", False)) == 1
+        one = _ndim(self.examples[settings["example"]]) == 1
         spec = [choice("example", "example", [(name, name) for name in self.examples], settings["example"])]
         for key, low, high in (("stride", 1, 4), ("padding", 0, 3), ("dilation", 1, 4)):
-            spec.append(
-                slider(
-                    f"{key}_h",
-                    f"{key} (rows)",
-                    low,
-                    max(high, settings[f"{key}_h"]),
-                    settings[f"{key}_h"],
-                    hidden=one,
-                )
-            )
-            spec.append(
-                slider(
-                    f"{key}_w",
-                    f"{key} ({'length' if one else 'columns'})",
-                    low,
-                    max(high, settings[f"{key}_w"]),
-                    settings[f"{key}_w"],
-                )
-            )
+            spec += axis_sliders(key, key, low, high, settings, one=one)
         return spec
 
     def compute(self, settings: dict[str, Any]) -> tuple[StepperState, dict[str, Any]]:
+        # Pure: the state at the current position, or the last one if this setting has fewer.
+        # Writing the position here would move the stepper whenever lookahead computes a neighbour.
         arguments = self._arguments(settings)
         first = stepper_state(**arguments)
-        if self.position >= first.positions:
-            self.position = first.positions - 1
-        state = stepper_state(**arguments, position=self.position) if self.position else first
+        position = min(max(self.position, 0), first.positions - 1)
+        state = stepper_state(**arguments, position=position) if position else first
         return state, stepper_data(state)
 
     def _on_position(self, change: dict[str, Any]) -> None:
-        if self.state is None or self.error:
+        if self.state is None:
             return
         position = min(max(change["new"], 0), self.state.positions - 1)
         if position != change["new"]:
             self.position = position
             return
-        self.state = stepper_state(**self._arguments(self.settings), position=position)
+        if position != self.state.position:
+            # The picture shown is the last good state: move within it.
+            self.state = _moved(self.state, position)
 
-    def static_svg(self) -> str | None:
-        """The input with the window of the current position, the kernel and the output so far."""
-        if self.state is None:
-            return None
-        d = self.data
+    def picture(self) -> Picture | None:
+        """The input with the window of the current position, and the output so far."""
         state = self.state
-        H, W = d["input_shape"]
-        cell = 30
-        body, top = [], 26
-        body.append(
-            svg_text(
-                8,
-                16,
-                f"output position {state.position + 1} of {state.positions}: value {state.value:g}",
-                14,
-                weight="bold",
-            )
-        )
-        rows = np.asarray(state.taps[0]) if state.ndim == 2 else np.array([0])
-        cols = np.asarray(state.taps[-1])
-        for c, grid in enumerate(d["x"]):
-            left = 8 + c * (W * cell + 20)
-            for r in range(H):
-                for k in range(W):
-                    lit = r in rows and k in cols
-                    body.append(
-                        f"<rect x='{left + k * cell}' y='{top + r * cell}' width='{cell}' "
-                        f"height='{cell}' fill='{'#56B4E9' if lit else '#ffffff'}' "
-                        f"stroke='#8a8a8a'/>"
-                    )
-                    body.append(
-                        svg_text(
-                            left + k * cell + cell / 2,
-                            top + r * cell + 19,
-                            f"{grid[r][k]:g}",
-                            12,
-                            anchor="middle",
-                        )
-                    )
+        if state is None:
+            return None
+        cell, top = 30, 26
+        x = state.x if state.multichannel else state.x[np.newaxis]
+        x = x if state.ndim == 2 else x[:, np.newaxis]
+        (H, W), partial = x.shape[1:], np.atleast_2d(state.partial)
+        (Ho, Wo), (rows, cols) = partial.shape, (state.taps if state.ndim == 2 else ([0], *state.taps))
+        where = ", ".join(map(str, state.output_index))
         out_top = top + H * cell + 30
-        body.append(svg_text(8, out_top - 8, "output so far", 13))
-        Ho, Wo = d["output_shape"]
-        partial = state.partial.reshape(Ho, Wo)
-        for r in range(Ho):
-            for k in range(Wo):
-                value = partial[r, k]
-                body.append(
-                    f"<rect x='{8 + k * cell}' y='{out_top + r * cell}' width='{cell}' "
-                    f"height='{cell}' fill='{'#cfe8dc' if np.isfinite(value) else '#ffffff'}'"
-                    f" stroke='#8a8a8a'/>"
-                )
-                if np.isfinite(value):
-                    body.append(
-                        svg_text(
-                            8 + k * cell + cell / 2,
-                            out_top + r * cell + 19,
-                            f"{value:g}",
-                            12,
-                            anchor="middle",
-                        )
-                    )
-        width = max(8 + len(d["x"]) * (W * cell + 20), 8 + Wo * cell + 8, 380)
-        return svg_document(width, out_top + Ho * cell + 8, body, "convolution stepper")
+        width = max(8 + len(x) * (W * cell + 20), 8 + Wo * cell + 8, 380)
+        picture = Picture(
+            width, out_top + Ho * cell + 8, f"convolution stepper: y[{where}] = {state.value:g}"
+        )
+        picture.text(
+            8,
+            16,
+            f"y[{where}] = {state.value:g}: position {state.position} of 0–{state.positions - 1}",
+            14,
+            weight="bold",
+        )
+        for c, grid in enumerate(x):
+            picture.grid(
+                8 + c * (W * cell + 20),
+                top,
+                range(H),
+                range(W),
+                cell,
+                lambda r, k: "#56B4E9" if r in rows and k in cols else "#ffffff",
+                lambda r, k, grid=grid: grid[r, k],
+            )
+        picture.text(8, out_top - 8, "output so far", 13)
+        picture.grid(
+            8,
+            out_top,
+            range(Ho),
+            range(Wo),
+            cell,
+            lambda r, k: "#cfe8dc" if np.isfinite(partial[r, k]) else "#ffffff",
+            lambda r, k: partial[r, k] if np.isfinite(partial[r, k]) else None,
+        )
+        return picture
 
 
 class _PositionControl:

@@ -21,21 +21,20 @@ colour bars and marks the patch and both peaks.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from convkit import reference
-from convkit.widgets._base import (
+from convkit._args import as_array, as_int
+from convkit.widgets.base import (
     ConvWidget,
-    _module,
     choice,
     floats,
-    png_data_uri,
     slider,
-    svg_document,
-    svg_text,
 )
+from convkit.widgets.picture import Picture
 
 __all__ = [
     "TemplateMatcher",
@@ -54,17 +53,10 @@ _LUMA = np.array([0.299, 0.587, 0.114])
 
 
 def _as_image2d(value: Any, name: str) -> np.ndarray:
-    try:
-        array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be a numeric 2d array, got {type(value).__name__}") from error
-    if array.ndim == 3 and array.shape[0] == 1:
-        array = array[0]
-    if array.ndim != 2 or min(array.shape) < 1:
-        raise ValueError(f"{name} must have shape (H, W) (or (1, H, W)), got shape {np.shape(value)}")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains non-finite values ({name} shape {array.shape})")
-    return array
+    x = as_array(value, name, ndim=(2, 3), axes="(H, W)", nonempty=True, finite=True, dtype=np.float64)
+    if x.ndim == 3 and x.shape[0] != 1:
+        raise ValueError(f"{name} must be a 2d array (H, W) (or (1, H, W)), got shape {x.shape}")
+    return x.reshape(x.shape[-2:])
 
 
 def _plain_and_ncc(x: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -137,7 +129,8 @@ def normalized_cross_correlation(image2d: Any, patch: Any) -> np.ndarray:
     return _plain_and_ncc(x, p)[1]
 
 
-class TemplateState(NamedTuple):
+@dataclass(frozen=True, eq=False)
+class TemplateState:
     """Everything the template matcher shows, computed by :func:`template_state`.
 
     Attributes
@@ -170,14 +163,6 @@ class TemplateState(NamedTuple):
     plain_peak: tuple[int, int]
     ncc_peak: tuple[int, int]
     description: str
-
-
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {value!r} of type {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {name}={value}")
-    return int(value)
 
 
 def _argmax2d(values: np.ndarray) -> tuple[int, int]:
@@ -227,10 +212,8 @@ def template_state(image2d: Any, top: int, left: int, height: int, width: int) -
     ((1, 1), (1, 6), 1.0)
     """
     x = _as_image2d(image2d, "image2d")
-    top = _check_int(top, "top", 0)
-    left = _check_int(left, "left", 0)
-    height = _check_int(height, "height", 1)
-    width = _check_int(width, "width", 1)
+    top, left = as_int(top, "top", 0), as_int(left, "left", 0)
+    height, width = as_int(height, "height", 1), as_int(width, "width", 1)
     H, W = x.shape
     if top + height > H or left + width > W:
         raise ValueError(
@@ -277,24 +260,17 @@ def template_data(state: TemplateState) -> dict[str, Any]:
 class TemplateMatcher(ConvWidget):
     """The template matcher (see the module's docstring); build it with :func:`template_matcher`."""
 
-    _esm = _module("template.js")
     module_file = "template.js"
 
     def __init__(self, photo_size: int, **kwargs: Any):
         self._photo_size = photo_size
-        self._images: dict[str, tuple[np.ndarray, tuple[int, int, int, int]]] = {}
         top, left, height, width = _PHOTO_PATCH
         super().__init__(dict(source="photo", top=top, left=left, height=height, width=width), **kwargs)
 
     def _image(self, source: str) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-        if source not in self._images:
-            try:
-                self._images[source] = (
-                    (_gray_photo(self._photo_size), _PHOTO_PATCH) if source == "photo" else _digit_sheet()
-                )
-            except (IndexError, KeyError, OSError, RuntimeError) as error:
-                raise ValueError(f"cannot load the {source}: {error}") from None
-        return self._images[source]
+        if source == "photo":
+            return self.loaded("photo", lambda: (_gray_photo(self._photo_size), _PHOTO_PATCH), "photo")
+        return self.loaded(source, _digit_sheet, source)
 
     def settle(self, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         if old and new["source"] != old.get("source"):
@@ -333,7 +309,7 @@ class TemplateMatcher(ConvWidget):
         )
         return state, template_data(state)
 
-    def static_svg(self) -> str | None:
+    def picture(self) -> Picture | None:
         """The image with the patch, and both maps with their peaks."""
         state = self.state
         if state is None:
@@ -341,40 +317,38 @@ class TemplateMatcher(ConvWidget):
         import matplotlib
 
         viridis = matplotlib.colormaps["viridis"]
-        scale, left, body = 3, 8, [svg_text(8, 18, state.description[:160], 12)]
+        scale, left = 3, 8
+        width = 8 + sum(v.shape[1] * scale + 16 for v in (state.image, state.plain, state.ncc))
+        picture = Picture(
+            max(width, 500), 50 + state.image.shape[0] * scale + 10, f"template matcher: {state.description}"
+        )
+        picture.text(8, 18, state.description[:160], 12)
         for name, values, mark in (
             ("image", state.image, None),
             ("plain", state.plain, state.plain_peak),
             ("NCC", state.ncc, state.ncc_peak),
         ):
             low, high = values.min(), values.max()
-            if name == "image":
-                gray = np.uint8(np.round((values - low) / ((high - low) or 1) * 255))
-                rgb = np.repeat(gray[..., None], 3, -1)
-            else:
-                rgb = np.uint8(np.round(viridis((values - low) / ((high - low) or 1))[..., :3] * 255))
-            h, w = values.shape
-            body.append(svg_text(left, 42, name, 13))
-            body.append(
-                f"<image x='{left}' y='50' width='{w * scale}' height='{h * scale}' "
-                f"style='image-rendering:pixelated' href='{png_data_uri(rgb)}'/>"
-            )
+            t = (values - low) / ((high - low) or 1)
+            rgb = np.repeat(t[..., None], 3, -1) if name == "image" else viridis(t)[..., :3]
+            picture.text(left, 42, name, 13)
+            picture.image(left, 50, np.uint8(np.round(rgb * 255)), scale)
             if mark is None:
-                body.append(
-                    f"<rect x='{left + state.left * scale}' y='{50 + state.top * scale}' "
-                    f"width='{state.patch.shape[1] * scale}' "
-                    f"height='{state.patch.shape[0] * scale}' fill='none' "
-                    f"stroke='#E69F00' stroke-width='2'/>"
+                picture.rect(
+                    left + state.left * scale,
+                    50 + state.top * scale,
+                    state.patch.shape[1] * scale,
+                    state.patch.shape[0] * scale,
+                    fill="none",
+                    stroke="#E69F00",
+                    stroke_width=2,
                 )
             else:
-                body.append(
-                    f"<circle cx='{left + (mark[1] + 0.5) * scale}' "
-                    f"cy='{50 + (mark[0] + 0.5) * scale}' r='6' fill='none' "
-                    f"stroke='#D55E00' stroke-width='2'/>"
+                picture.circle(
+                    left + (mark[1] + 0.5) * scale, 50 + (mark[0] + 0.5) * scale, 6, stroke="#D55E00"
                 )
-            left += w * scale + 16
-        height = 50 + state.image.shape[0] * scale + 10
-        return svg_document(max(left, 500), height, body, "template matcher")
+            left += values.shape[1] * scale + 16
+        return picture
 
 
 def _gray_photo(size: int) -> np.ndarray:

@@ -256,6 +256,7 @@ function ckFrame(model, el, extraClass) {
         box.append(input);
       }
       input.ckSpec = spec;
+      input.ckLabel = label;
       // A focused control is likely to move next: ask for its neighbours before it does.
       input.addEventListener("focus", () => ckAskAhead(model, spec.name));
       inputs[spec.name] = input;
@@ -268,6 +269,9 @@ function ckFrame(model, el, extraClass) {
       const input = inputs[spec.name];
       if (!input) continue;
       input.ckSpec = spec;
+      // Labels follow the example (rows and columns in 2d, length in 1d) without a rebuild,
+      // so a control that has the focus keeps it.
+      if (input.ckLabel.textContent !== spec.label) input.ckLabel.textContent = spec.label;
       const box = input.parentNode;
       box.hidden = Boolean(spec.hidden);
       input.disabled = Boolean(spec.disabled);
@@ -285,6 +289,7 @@ function ckFrame(model, el, extraClass) {
       }
     }
   };
+  // The same controls, maybe with other values, ranges, labels or visibility: updated in place.
   const sameShape = (a, b) => a.length === b.length && a.every((s, i) => s.name === b[i].name && s.kind === b[i].kind
     && JSON.stringify(s.options) === JSON.stringify(b[i].options));
   let lastSpec = model.get("spec");
@@ -389,4 +394,56 @@ function ckColorbar(map, vmin, vmax, height, label) {
   return `<svg class="ck-colorbar" width="84" height="${height}" role="img" aria-label="${ckEsc(label)}: colour scale from ${ckEsc(ckFmt(vmin))} to ${ckEsc(ckFmt(vmax))}">
     <defs><linearGradient id="${id}" x1="0" x2="0" y1="0" y2="1">${stops}</linearGradient></defs>
     <rect x="12" y="8" width="14" height="${height - 16}" fill="url(#${id})" stroke="#333"/>${ticks}</svg>`;
+}
+
+// A grid of cells as SVG text: the one drawing of a footprint's grid, for every widget.
+// rows and cols are the indices drawn (padding indices included), the first at (left, top).
+// Each cell is a <rect data-g=name data-r data-c> (and data-ch with a channel) whose class
+// classOf(r, c) gives, with a <title> "label[r, c] = value" when a label is given, and its
+// number as <text data-t="name,channel,r,c">, filled in later when value(r, c) is null.
+function ckGrid(name, rows, cols, top, left, cell, { value = () => null, classOf = () => "val", label, channel, title, numbers = true } = {}) {
+  const parts = [`<g class="ck-grid" data-grid="${name}">`];
+  const ch = channel === undefined ? "" : ` data-ch="${channel}"`;
+  rows.forEach((row, r) => cols.forEach((col, c) => {
+    const x = left + c * cell;
+    const y = top + r * cell;
+    const v = value(row, col);
+    const tip = label ? `<title>${ckEsc(label)}[${row}, ${col}] = ${ckFmt(v)}</title>` : "";
+    parts.push(`<rect data-g="${name}"${ch} data-r="${row}" data-c="${col}" class="${classOf(row, col)}" x="${x}" y="${y}" width="${cell}" height="${cell}">${tip}</rect>`);
+    if (numbers) parts.push(`<text data-t="${name},${channel ?? 0},${row},${col}" x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle">${v === null ? "" : ckFmt(v)}</text>`);
+  }));
+  if (title) parts.push(`<text x="${left}" y="${top - 8}" class="ck-panel-title">${ckEsc(title)}</text>`);
+  parts.push("</g>");
+  return parts.join("");
+}
+
+// The indices from .. to - 1, as the rows or columns of a grid.
+function ckRange(from, to) {
+  return Array.from({ length: Math.max(to - from, 0) }, (_, i) => from + i);
+}
+
+// A titled panel holding one map painted on a canvas (ckPaint), its colour bar (none for an
+// RGB picture, channels = 3) and the marks drawn over it: {kind: "box", top, left, height,
+// width} or {kind: "peak", row, col}, each with a name and a colour. Returns {panel, canvas}.
+function ckMapPanel(title, values, rows, cols, { map, vmin, vmax, scale, channels = 1, label, marks = [] }) {
+  const panel = ckNode("figure", { class: "ck-panel", style: "margin:0" });
+  const caption = ckNode("figcaption", { class: "ck-panel-title" }, title);
+  const row = ckNode("div", { style: "display:flex; align-items:flex-start; gap:4px" });
+  const canvas = ckNode("canvas", { class: "ck-image", role: "img", "aria-label": label || `${title}, ${rows} × ${cols} pixels` });
+  ckPaint(canvas, values, rows, cols, { map, vmin, vmax, channels, scale });
+  if (marks.length) {
+    const overlay = marks.map((m) => (m.kind === "box"
+      ? `<rect class="ck-mark-${m.name}" x="${m.left * scale + 1}" y="${m.top * scale + 1}" width="${m.width * scale}" height="${m.height * scale}" fill="none" stroke="${m.color}" stroke-width="2.5"/>`
+      : `<circle class="ck-mark-${m.name}" cx="${(m.col + 0.5) * scale + 1}" cy="${(m.row + 0.5) * scale + 1}" r="${Math.max(6, scale * 1.5)}" fill="none" stroke="${m.color}" stroke-width="2.5"/>`
+        + `<circle cx="${(m.col + 0.5) * scale + 1}" cy="${(m.row + 0.5) * scale + 1}" r="2" fill="${m.color}"/>`)).join("");
+    const holder = ckNode("div", { class: "ck-figure" });
+    holder.append(canvas);
+    holder.insertAdjacentHTML("beforeend", `<svg class="ck-overlay" width="${cols * scale + 2}" height="${rows * scale + 2}" aria-hidden="true">${overlay}</svg>`);
+    row.append(holder);
+  } else {
+    row.append(canvas);
+  }
+  if (channels !== 3) row.insertAdjacentHTML("beforeend", ckColorbar(map, vmin, vmax, rows * scale, title));
+  panel.append(caption, row);
+  return { panel, canvas };
 }

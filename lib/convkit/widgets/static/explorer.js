@@ -14,25 +14,6 @@ function ckExplorerIndex(data) {
   });
 }
 
-function ckGridSvg(name, rows, cols, top, left, cell, values, { rowStart = 0, colStart = 0, label, classOf } = {}) {
-  // One grid of cells as SVG text; each cell knows its grid and (row, column) in data attributes.
-  const parts = [`<g class="ck-grid" data-grid="${name}">`];
-  const numbers = cell >= 22;
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      const row = r + rowStart;
-      const col = c + colStart;
-      const value = values(row, col);
-      const x = left + c * cell;
-      const y = top + r * cell;
-      parts.push(`<rect data-g="${name}" data-r="${row}" data-c="${col}" class="${classOf(row, col)}" x="${x}" y="${y}" width="${cell}" height="${cell}"><title>${label}[${row}, ${col}] = ${ckFmt(value)}</title></rect>`);
-      if (numbers && value !== null) parts.push(`<text x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle">${ckFmt(value)}</text>`);
-    }
-  }
-  parts.push("</g>");
-  return parts.join("");
-}
-
 function render({ model, el }) {
   const frame = ckFrame(model, el, "ck-explorer");
   const picture = ckNode("div", {
@@ -144,26 +125,28 @@ function render({ model, el }) {
     const cell = Math.max(12, Math.min(34, Math.floor(760 / (inCols + w + Wo + 4))));
     const gap = Math.max(28, cell * 1.5);
     const top = 34;
+    const numbers = cell >= 22;  // smaller cells have no room for a number: hover shows it
     const unreadRows = new Set(d.unread[0]);
     const unreadCols = new Set(d.unread[1]);
     const xLeft = 4;
     const wLeft = xLeft + inCols * cell + gap;
     const oLeft = wLeft + w * cell + gap;
-    const width = oLeft + Wo * cell + 8;
     const height = top + Math.max(inRows, h, Ho) * cell + 8;
     const dims = (rows, cols) => (d.ndim === 1 ? `${cols}` : `${rows} × ${cols}`);
     const inLabel = d.transposed ? `input x of the transposed layer (${dims(H, W)})` : `input x (${dims(H, W)}${pad[0] || pad[1] ? ", padded" : ""})`;
     const outLabel = d.transposed ? `output y = conv_transpose(x) (${dims(Ho, Wo)})` : `output y (${dims(Ho, Wo)})`;
+    // Wide enough for the output's title too (about 8 px a character at 13 px), not only its cells.
+    const width = Math.max(oLeft + Wo * cell + 8, oLeft + 8 * outLabel.length);
     const svg = [`<svg width="${width}" height="${height}" role="img" aria-label="${ckEsc(d.summary)}">`,
       `<text x="${xLeft}" y="16" class="ck-panel-title">${ckEsc(inLabel)}</text>`,
       `<text x="${wLeft}" y="16" class="ck-panel-title">weight (${dims(h, w)})</text>`,
       `<text x="${oLeft}" y="${top - 14}" class="ck-panel-title">${ckEsc(outLabel)}</text>`,
-      ckGridSvg("in", inRows, inCols, top, xLeft, cell, (r, c) => (r >= 0 && r < H && c >= 0 && c < W ? d.x[r][c] : 0), {
-        rowStart: -pad[0], colStart: -pad[1], label: "x",
+      ckGrid("in", ckRange(-pad[0], H + pad[0]), ckRange(-pad[1], W + pad[1]), top, xLeft, cell, {
+        value: (r, c) => (r >= 0 && r < H && c >= 0 && c < W ? d.x[r][c] : 0), label: "x", numbers,
         classOf: (r, c) => (r < 0 || r >= H || c < 0 || c >= W ? "pad" : unreadRows.has(r) || unreadCols.has(c) ? "val unread" : "val"),
       }),
-      ckGridSvg("w", h, w, top, wLeft, cell, (r, c) => d.weight[r][c], { label: "weight", classOf: () => "val" }),
-      ckGridSvg("out", Ho, Wo, top, oLeft, cell, (r, c) => d.output[r][c], { label: "y", classOf: () => "val" }),
+      ckGrid("w", ckRange(0, h), ckRange(0, w), top, wLeft, cell, { value: (r, c) => d.weight[r][c], label: "weight", numbers }),
+      ckGrid("out", ckRange(0, Ho), ckRange(0, Wo), top, oLeft, cell, { value: (r, c) => d.output[r][c], label: "y", numbers }),
       "</svg>"];
     picture.innerHTML = svg.join("");
     const cells = { in: new Map(), w: new Map(), out: new Map() };

@@ -1,20 +1,6 @@
 // Kernel playground: type a kernel in a grid, see the image and the filtered maps.
 // Images are drawn on canvases at the screen's devicePixelRatio (one block per pixel, no blur).
 
-function ckMapPanel(title, array, index, rows, cols, { map, vmin, vmax, channels = 1, scale }) {
-  const panel = ckNode("figure", { class: "ck-panel", style: "margin:0" });
-  const caption = ckNode("figcaption", { class: "ck-panel-title" }, title);
-  const row = ckNode("div", { style: "display:flex; align-items:flex-start; gap:4px" });
-  const canvas = ckNode("canvas", { class: "ck-image", role: "img", "aria-label": `${title}, ${rows} × ${cols} pixels` });
-  const size = rows * cols;
-  const values = channels === 3 ? array : array.subarray(index * size, (index + 1) * size);
-  ckPaint(canvas, values, rows, cols, { map, vmin, vmax, channels, scale });
-  row.append(canvas);
-  if (channels !== 3) row.insertAdjacentHTML("beforeend", ckColorbar(map, vmin, vmax, rows * scale, title));
-  panel.append(caption, row);
-  return panel;
-}
-
 function render({ model, el }) {
   const frame = ckFrame(model, el, "ck-playground");
   const kernelBox = ckNode("div", { class: "ck-panel" });
@@ -49,11 +35,11 @@ function render({ model, el }) {
     const scale = Math.max(2, Math.min(6, Math.floor(260 / Math.max(H, W))));
     const x = ckFloats(d.input.values);
     const y = ckFloats(d.output.values);
-    const panels = [ckMapPanel(`input (${C} × ${H} × ${W})`, x, 0, H, W, {
-      map: "gray", vmin: d.input_range[0], vmax: d.input_range[1], channels: C === 3 ? 3 : 1, scale })];
+    const panels = [ckMapPanel(`input (${C} × ${H} × ${W})`, C === 3 ? x : x.subarray(0, H * W), H, W, {
+      map: "gray", vmin: d.input_range[0], vmax: d.input_range[1], channels: C === 3 ? 3 : 1, scale }).panel];
     for (let k = 0; k < D; k++) {
-      panels.push(ckMapPanel(`output: ${d.output_names[k]} (${Ho} × ${Wo})`, y, k, Ho, Wo, {
-        map: "diverging", vmin: d.output_range[0], vmax: d.output_range[1], scale }));
+      panels.push(ckMapPanel(`output: ${d.output_names[k]} (${Ho} × ${Wo})`, y.subarray(k * Ho * Wo, (k + 1) * Ho * Wo), Ho, Wo, {
+        map: "diverging", vmin: d.output_range[0], vmax: d.output_range[1], scale }).panel);
     }
     picture.replaceChildren(...panels);
     text.innerHTML = `${d.note ? `<div><b>${ckEsc(d.note)}</b></div>` : ""}<div>${ckEsc(d.description)}</div>`;

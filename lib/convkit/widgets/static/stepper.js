@@ -87,25 +87,9 @@ function render({ model, el }) {
     sum.dataset.value = String(value);
     sum.dataset.index = JSON.stringify([a, b]);
     scrub.value = String(k);
-    counter.textContent = `${k + 1} of ${d.output_shape[0] * Wo}`;
+    // Counted from 0, as the indices of y are: "y[1, 2]: position 5 of 0–8".
+    counter.textContent = `y[${where}]: position ${k} of 0–${d.output_shape[0] * Wo - 1}`;
     frame.redrawn();
-  }
-
-  function grid(name, channel, rows, cols, top, left, cell, valueOf, classOf, title) {
-    const parts = [`<g class="ck-grid">`];
-    for (let r = 0; r < rows.length; r++) {
-      for (let q = 0; q < cols.length; q++) {
-        const row = rows[r];
-        const col = cols[q];
-        const x = left + q * cell;
-        const y = top + r * cell;
-        const value = valueOf(row, col);
-        parts.push(`<rect data-g="${name}" data-ch="${channel}" data-r="${row}" data-c="${col}" class="${classOf(row, col)}" x="${x}" y="${y}" width="${cell}" height="${cell}"/>`);
-        parts.push(`<text data-t="${name},${channel},${row},${col}" x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle">${value === null ? "" : ckFmt(value)}</text>`);
-      }
-    }
-    parts.push(`<text x="${left}" y="${top - 8}" class="ck-panel-title">${ckEsc(title)}</text></g>`);
-    return parts.join("");
   }
 
   function draw() {
@@ -116,9 +100,8 @@ function render({ model, el }) {
     const h = d.kernel[0].length;
     const w = d.kernel[0][0].length;
     const [ph, pw] = d.padding;
-    const range = (from, to) => Array.from({ length: to - from }, (_, i) => from + i);
-    const inRows = range(-ph, H + ph);
-    const inCols = range(-pw, W + pw);
+    const inRows = ckRange(-ph, H + ph);
+    const inCols = ckRange(-pw, W + pw);
     const cell = Math.max(24, Math.min(34, Math.floor(700 / (inCols.length + 2 * w + Wo + 3))));
     const gap = 26;
     const rowHeight = Math.max(inRows.length, h) * cell + 34;
@@ -130,13 +113,15 @@ function render({ model, el }) {
     for (let c = 0; c < d.channels; c++) {
       const top = 26 + c * rowHeight;
       const tag = d.channels > 1 ? `[${c}]` : "";
-      parts.push(grid("in", c, inRows, inCols, top, 4, cell,
-        (r, q) => (r >= 0 && r < H && q >= 0 && q < W ? d.x[c][r][q] : 0),
-        (r, q) => (r >= 0 && r < H && q >= 0 && q < W ? "val" : "pad"), `input x${tag} (${dims(H, W)}${ph || pw ? ", padded" : ""})`));
-      parts.push(grid("k", c, range(0, h), range(0, w), top, kLeft, cell, (r, q) => d.kernel[c][r][q], () => "val", `kernel u${tag}`));
-      parts.push(grid("p", c, range(0, h), range(0, w), top, pLeft, cell, () => null, () => "val", "products"));
+      const inside = (r, q) => r >= 0 && r < H && q >= 0 && q < W;
+      parts.push(ckGrid("in", inRows, inCols, top, 4, cell, {
+        channel: c, value: (r, q) => (inside(r, q) ? d.x[c][r][q] : 0), classOf: (r, q) => (inside(r, q) ? "val" : "pad"),
+        title: `input x${tag} (${dims(H, W)}${ph || pw ? ", padded" : ""})`,
+      }));
+      parts.push(ckGrid("k", ckRange(0, h), ckRange(0, w), top, kLeft, cell, { channel: c, value: (r, q) => d.kernel[c][r][q], title: `kernel u${tag}` }));
+      parts.push(ckGrid("p", ckRange(0, h), ckRange(0, w), top, pLeft, cell, { channel: c, title: "products" }));
     }
-    parts.push(grid("out", 0, range(0, Ho), range(0, Wo), 26, oLeft, cell, () => null, () => "val", `output (${dims(Ho, Wo)})`));
+    parts.push(ckGrid("out", ckRange(0, Ho), ckRange(0, Wo), 26, oLeft, cell, { channel: 0, title: `output (${dims(Ho, Wo)})` }));
     const width = Math.max(oLeft + Wo * cell + 8, oLeft + 120);
     const height = Math.max(d.channels * rowHeight, 26 + Ho * cell + 10);
     picture.innerHTML = `<svg width="${width}" height="${height}" role="img" aria-label="input, kernel, products and output">${parts.join("")}</svg>`;

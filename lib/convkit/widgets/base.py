@@ -22,14 +22,17 @@ from __future__ import annotations
 
 import base64
 import copy
-import html
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import anywidget
 import traitlets
+
+from convkit._args import per_axis
+from convkit.widgets.picture import Picture
 
 __all__ = [
     "SNAPSHOT_MIME",
@@ -37,6 +40,9 @@ __all__ = [
     "Control",
     "ConvWidget",
     "Preset",
+    "axis_argument",
+    "axis_settings",
+    "axis_sliders",
     "choice",
     "floats",
     "number",
@@ -63,6 +69,45 @@ def _module(name: str) -> str:
         + "\n"
         + (STATIC / name).read_text(encoding="utf-8")
     )
+
+
+def axis_sliders(
+    name: str, label: str, low: int, high: int, settings: dict[str, Any], *, one: bool, **extra: Any
+) -> list[dict[str, Any]]:
+    """The two sliders of a per-axis setting: ``{name}_h`` (rows) and ``{name}_w`` (columns).
+
+    In 1d (``one``) the rows slider is hidden and the other is the length. A
+    range reaches at least the current value (an example may start beyond ``high``).
+    """
+    return [
+        slider(
+            f"{name}_{axis}",
+            f"{label} ({text})",
+            low,
+            max(high, settings[f"{name}_{axis}"]),
+            settings[f"{name}_{axis}"],
+            **{**extra, "hidden": extra.get("hidden", False) or (one and axis == "h")},
+        )
+        for axis, text in (("h", "rows"), ("w", "length" if one else "columns"))
+    ]
+
+
+def axis_settings(name: str, value: Any, ndim: int, neutral: int) -> dict[str, int]:
+    """The sliders' settings for an argument given as in ``nn.Conv2d`` (an int or one per axis).
+
+    In 1d the rows slider holds ``neutral`` (no padding, a stride or dilation of 1).
+
+    >>> axis_settings("padding", (2, 1), 2, 0), axis_settings("stride", 3, 1, 1)
+    ({'padding_h': 2, 'padding_w': 1}, {'stride_h': 1, 'stride_w': 3})
+    """
+    pair = per_axis(value, name, ndim)
+    return {f"{name}_h": pair[0] if ndim == 2 else neutral, f"{name}_w": pair[-1]}
+
+
+def axis_argument(settings: dict[str, Any], name: str, ndim: int) -> Any:
+    """The argument the sliders of ``name`` give: ``(rows, columns)`` in 2d, the length alone in 1d."""
+    pair = (settings[f"{name}_h"], settings[f"{name}_w"])
+    return pair if ndim == 2 else pair[1]
 
 
 def slider(
@@ -175,8 +220,8 @@ def _key(settings: dict[str, Any]) -> str:
 class ConvWidget(anywidget.AnyWidget):
     """Base of the course widgets: ``settings`` -> ``state`` (Python) -> ``data`` (JSON) -> drawing.
 
-    Subclasses set ``_esm`` (with :func:`_module`), list their controls in
-    :meth:`controls_spec` and compute in :meth:`compute`.
+    Subclasses name their ES module in ``module_file`` (``_esm`` follows from it), list
+    their controls in :meth:`controls_spec` and compute in :meth:`compute`.
 
     Attributes
     ----------
@@ -192,7 +237,7 @@ class ConvWidget(anywidget.AnyWidget):
     """
 
     _css = (STATIC / "widgets.css").read_text(encoding="utf-8")
-    #: The widget's module in ``static/`` (its ``_esm`` is ``_module(module_file)``).
+    #: The widget's module in ``static/``; its ``_esm`` is ``_module(module_file)``.
     module_file = ""
     #: Control specs (list of dicts made by slider/choice/preset), kept in step by Python.
     spec = traitlets.List().tag(sync=True)
@@ -205,9 +250,15 @@ class ConvWidget(anywidget.AnyWidget):
     #: A short title shown at the top of the widget (also its accessible name).
     title = traitlets.Unicode("").tag(sync=True)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        if "module_file" in cls.__dict__:
+            cls._esm = _module(cls.module_file)
+        super().__init_subclass__(**kwargs)
+
     def __init__(self, settings: dict[str, Any], **kwargs: Any):
         super().__init__(**kwargs)
         self.state: Any = None
+        self._loaded: dict[Any, Any] = {}
         self.spec = self.controls_spec(settings)
         self.controls = {s["name"]: Control(self, s["name"]) for s in self.spec if s["kind"] != "button"}
         self.presets = {
@@ -228,7 +279,11 @@ class ConvWidget(anywidget.AnyWidget):
         raise NotImplementedError
 
     def compute(self, settings: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        """``(state, data)`` for ``settings``; raise ValueError/TypeError to refuse them."""
+        """``(state, data)`` for ``settings``; raise ValueError/TypeError to refuse them.
+
+        Pure: lookahead calls it for every neighbouring setting, so it must not
+        change any trait (what the widget shows stays as it is).
+        """
         raise NotImplementedError
 
     def settle(self, old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -241,8 +296,29 @@ class ConvWidget(anywidget.AnyWidget):
         """
         return new
 
-    def static_svg(self) -> str | None:
-        """An SVG picture of the current state, for pages shown without a kernel."""
+    def loaded(self, key: Any, load: Callable[[], Any], what: str) -> Any:
+        """``load()`` once per ``key`` for this widget (a course image, say), then kept.
+
+        A file that cannot be read refuses the setting: ``ValueError`` naming ``what``,
+        so the widget shows the message and keeps its last picture.
+        """
+        if key not in self._loaded:
+            try:
+                self._loaded[key] = load()
+            except (IndexError, KeyError, OSError, RuntimeError) as error:
+                raise ValueError(f"cannot load the {what}: {error}") from None
+        return self._loaded[key]
+
+    def changing(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        """Called once per change of the settings, from ``old`` to the settled ``new``, before the
+        new state is computed (nothing by default).
+
+        The one place where a widget updates what it holds beside its settings (the
+        stepper's output position); :meth:`compute` and :meth:`settle` never write.
+        """
+
+    def picture(self) -> Picture | None:
+        """A still picture of the current state, for front ends that cannot run the widget."""
         return None
 
     def snapshot(self) -> dict[str, Any]:
@@ -287,6 +363,7 @@ class ConvWidget(anywidget.AnyWidget):
         except (ValueError, TypeError) as error:
             self.error = str(error)
             return
+        self.changing(old, settled)
         if settled != new:
             self._settling = settled
             self.settings = settled  # observed again: refreshes
@@ -411,11 +488,13 @@ class ConvWidget(anywidget.AnyWidget):
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | dict:
         bundle = super()._repr_mimebundle_(**kwargs)
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-        svg = self.static_svg()
-        if svg is not None and data is not None:
-            # Front ends without a widget manager (a static page, a viewer) show this picture
-            # of the committed state; JupyterLab prefers the live view.
-            data = {**data, "image/svg+xml": svg}
+        picture = self.picture()
+        if picture is not None and data is not None:
+            # Front ends without a widget manager show the picture of the saved state: a viewer
+            # the SVG, JupyterLab the PNG (it renders no SVG from an untrusted notebook, and a
+            # freshly cloned notebook is untrusted). JupyterLab prefers the live view.
+            png = base64.b64encode(picture.png()).decode("ascii")
+            data = {**data, "image/svg+xml": picture.svg(), "image/png": png}
         if self.module_file and self.data and data is not None:
             data = {**data, SNAPSHOT_MIME: self.snapshot()}
         return data, metadata
@@ -427,41 +506,3 @@ def floats(array: Any) -> dict[str, Any]:
 
     values = np.ascontiguousarray(array, dtype=np.float32)
     return {"shape": list(values.shape), "values": memoryview(values.tobytes())}
-
-
-def png_data_uri(rgb: Any) -> str:
-    """An ``(H, W, 3)`` uint8 picture as a ``data:`` URI, to embed in a static SVG."""
-    import base64
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format="png")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def svg_text(
-    x: float,
-    y: float,
-    text: str,
-    size: int = 13,
-    anchor: str = "start",
-    weight: str = "normal",
-    fill: str = "#222",
-) -> str:
-    """One SVG ``<text>`` element (escaped), for the static pictures."""
-    return (
-        f"<text x='{x:.1f}' y='{y:.1f}' font-size='{size}' text-anchor='{anchor}' "
-        f"font-weight='{weight}' fill='{fill}' font-family='sans-serif'>"
-        f"{html.escape(str(text))}</text>"
-    )
-
-
-def svg_document(width: float, height: float, body: list[str], label: str) -> str:
-    """Wrap SVG elements into a standalone picture of ``width x height`` CSS pixels."""
-    return (
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width:.0f}' height='{height:.0f}' "
-        f"viewBox='0 0 {width:.0f} {height:.0f}' role='img' aria-label='{html.escape(label)}'>"
-        f"<rect width='100%' height='100%' fill='white'/>{''.join(body)}</svg>"
-    )
