@@ -173,11 +173,13 @@ def test_every_output_file_is_utf8_without_control_characters_and_json_is_strict
     folder = messy["out"].parent
     files = [p for p in folder.rglob("*") if p.is_file() and ".grades.csv.state" not in p.parts]
     graded = len(_rows(messy["out"]))
-    assert (
-        len([p for p in files if p.suffix == ".md"])
-        == len([p for p in files if p.suffix == ".json"])
-        == graded
-    )
+    feedback = [p for p in files if p.parent.name == "feedback"]
+    assert len(feedback) == len([p for p in files if p.suffix == ".json"]) == graded
+    assert {p.name for p in files if p.parent == folder} == {
+        "grades.csv",
+        "class-report.md",
+        "class-report.html",
+    }
     for path in files:
         assert len(os.fsencode(path.name)) <= 100, path.name
         text = path.read_bytes().decode("utf-8")

@@ -8,6 +8,7 @@ question list (an honest notebook earns every point, a blank one none).
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import os
@@ -48,8 +49,10 @@ def _row(points: dict) -> dict:
 
 
 def _read(path: Path) -> dict[str, dict]:
+    """The CSV's rows without the notebook subtotals (those are pinned by the one-week test)."""
     with open(path, newline="") as handle:
-        return {r.pop("student"): r for r in csv.DictReader(handle)}
+        rows = {r.pop("student"): r for r in csv.DictReader(handle)}
+    return {s: {k: v for k, v in r.items() if not k.endswith(".total")} for s, r in rows.items()}
 
 
 def _class(root: Path, students: dict[str, dict[str, str]]) -> Path:
@@ -108,7 +111,8 @@ def test_a_small_class_through_the_real_command_line(tmp_path):
     assert rows["dave"] == _row({})
     assert "could not be read" in (tmp_path / "feedback" / "dave.md").read_text()
     with open(out) as handle:
-        assert next(csv.reader(handle)) == ["student", "total", "max"] + [q.id for q in QUESTIONS]
+        subtotals = [f"{name[:2]}.total" for name in NOTEBOOKS]
+        assert next(csv.reader(handle)) == ["student", "total", "max", *subtotals] + [q.id for q in QUESTIONS]
 
 
 def test_a_rerun_keeps_what_is_unchanged_and_regrades_a_changed_submission_or_changed_checks(
@@ -472,3 +476,44 @@ def test_option_errors_name_the_flag(tmp_path, capsys):
         with pytest.raises(SystemExit):
             main([str(tmp_path), flag, value])
         assert said in capsys.readouterr().err
+
+
+def test_one_weeks_notebooks_are_graded_alone_and_subtotals_tell_not_submitted_from_zero(tmp_path, capsys):
+    first, second = NOTEBOOKS[0], NOTEBOOKS[1]
+    week = [q for q in QUESTIONS if q.notebook in (first, second)]
+    submissions = _class(
+        tmp_path,
+        {
+            "ann": {
+                first: (ROOT / "solutions" / first).read_text(),
+                second: (ROOT / "exercises" / second).read_text(),
+            },
+            "ben": {first: (ROOT / "exercises" / first).read_text()},
+            ".drafts": {},
+        },
+    )
+    out = tmp_path / "grades.csv"
+    assert main([str(submissions), "--out", str(out), "--no-progress", "--notebooks", "01-02"]) == 0
+    with open(out, newline="") as handle:
+        table = list(csv.reader(handle))
+    assert table[0] == ["student", "total", "max", "01.total", "02.total"] + [q.id for q in week]
+    rows = {line[0]: dict(zip(table[0], line)) for line in table[1:]}
+    points_first = sum(q.points for q in week if q.notebook == first)
+    assert rows["ann"]["total"] == rows["ann"]["01.total"] == str(points_first)
+    assert rows["ann"]["02.total"] == "0"  # handed in, nothing right
+    assert rows["ben"]["01.total"] == "0" and rows["ben"]["02.total"] == ""  # empty: not handed in
+    assert rows["ann"]["max"] == str(sum(q.points for q in week))
+    feedback = (tmp_path / "feedback" / "ann.md").read_text()
+    assert all(name not in feedback for name in NOTEBOOKS[2:])
+    report = (tmp_path / "class-report.md").read_text()
+    assert "## Questions, hardest first" in report and "drafts: a hidden folder" in report
+    assert [line.split(" | ")[0] for line in report.splitlines() if line.startswith("| 0")] == [
+        f"| {q.id}" for q in sorted(week, key=lambda q: (q.notebook == first, q.id))
+    ]  # 02 is failed by everyone who handed it in, 01 passed by half the class
+    page = (tmp_path / "class-report.html").read_text()
+    image = page.split('src="data:image/png;base64,')[1].split('"')[0]
+    assert base64.b64decode(image).startswith(b"\x89PNG")
+    assert "http" not in page.replace("http-equiv", "")
+    with pytest.raises(SystemExit):
+        main([str(submissions), "--notebooks", "08"])
+    assert "argument --notebooks: must name notebooks among 01-07" in capsys.readouterr().err

@@ -54,6 +54,26 @@ def _positive(text: str) -> float:
     return value
 
 
+def _notebooks(text: str) -> tuple[str, ...]:
+    """``02,03`` or ``02-04`` (or ``2,3``): those exercise notebooks, by their number."""
+    from convkit.grade.model import NOTEBOOKS
+
+    numbers: list[int] = []
+    try:
+        for part in text.split(","):
+            low, _, high = part.strip().partition("-")
+            numbers += range(int(low), int(high or low) + 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must look like 02,03 or 02-04, got {text!r}") from None
+    by_number = {int(name[:2]): name for name in NOTEBOOKS}
+    unknown = [n for n in numbers if n not in by_number]
+    if unknown or not numbers:
+        raise argparse.ArgumentTypeError(
+            f"must name notebooks among {min(by_number):02d}-{max(by_number):02d}, got {text!r}"
+        )
+    return tuple(by_number[n] for n in sorted(set(numbers)))
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m convkit.grade``."""
     p = argparse.ArgumentParser(
@@ -111,6 +131,13 @@ def parser() -> argparse.ArgumentParser:
         "next to --out); repeat to write several (default: markdown)",
     )
     p.add_argument(
+        "--notebooks",
+        type=_notebooks,
+        default=None,
+        metavar="LIST",
+        help="grade only these notebooks, by number: 02,03 or 02-04 (max and totals count only them)",
+    )
+    p.add_argument(
         "--shard",
         type=_shard,
         default=None,
@@ -148,11 +175,16 @@ def preload() -> None:
     import csv  # noqa: F401
     import warnings
 
+    import matplotlib
     import nbformat
     import nbformat.validator  # noqa: F401
     import tqdm  # noqa: F401
     import traitlets.config  # noqa: F401
 
+    matplotlib.use("Agg")  # the class report's histogram
+    import matplotlib.pyplot  # noqa: F401
+
+    import convkit.grade.classreport  # noqa: F401
     import convkit.grade.public  # noqa: F401
     import convkit.grade.report  # noqa: F401
     import convkit.grade.runner  # noqa: F401
@@ -239,6 +271,7 @@ def _main(argv: Sequence[str] | None) -> int:
             level=level,
             shard=args.shard,
             formats=tuple(args.format or ("markdown",)),
+            notebooks=args.notebooks,
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

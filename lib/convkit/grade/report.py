@@ -198,21 +198,34 @@ def number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else round(float(value), 3)
 
 
+def _notebook_column(notebook: str) -> str:
+    return f"{notebook[:2]}.total"
+
+
 def header(questions: list[Question], level: str = "namespaces") -> list[str]:
-    """``student,total,max,<question ids>``, plus ``isolation`` when graded without namespaces."""
-    columns = ["student", "total", "max"] + [q.id for q in questions]
+    """``student,total,max``, a subtotal per notebook graded (``01.total``, ...), the question ids,
+    then ``isolation`` when graded without namespaces."""
+    notebooks = [name for name in NOTEBOOKS if any(q.notebook == name for q in questions)]
+    columns = ["student", "total", "max"] + [_notebook_column(name) for name in notebooks]
+    columns += [q.id for q in questions]
     return columns + (["isolation"] if level != "namespaces" else [])
 
 
 def row(
     student: str, results: dict[str, NotebookResult], questions: list[Question], level: str = "namespaces"
 ) -> dict:
+    """One student's CSV row; a notebook not submitted has an empty subtotal (its questions 0)."""
     points = {q.id: results[q.notebook].outcomes[q.id].points for q in questions}
     values = {
         "student": student,
         "total": number(sum(points.values())),
         "max": sum(q.points for q in questions),
     }
+    for name in NOTEBOOKS:
+        mine = [q for q in questions if q.notebook == name]
+        if mine:
+            submitted = results[name].note != "not submitted"
+            values[_notebook_column(name)] = number(sum(points[q.id] for q in mine)) if submitted else ""
     values.update({qid: number(value) for qid, value in points.items()})
     if level != "namespaces":
         values["isolation"] = f"{level} (unsafe)"

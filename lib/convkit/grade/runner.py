@@ -38,7 +38,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from convkit.grade import report
+from convkit.grade import classreport, report
 from convkit.grade.codec import decode, encode
 from convkit.grade.model import NOTEBOOKS, Check, Outcome, Question, verdict
 from convkit.grade.report import NotebookResult
@@ -726,6 +726,7 @@ def grade_class(
     level: str = "namespaces",
     shard: tuple[int, int] | None = None,
     formats: tuple[str, ...] = ("markdown",),
+    notebooks: Iterable[str] | None = None,
     say=_say,
 ) -> dict[str, dict]:
     """Grade every student folder in ``submissions``; write the CSV and the feedback files.
@@ -764,6 +765,9 @@ def grade_class(
         ``markdown`` writes ``<student>.md`` in the feedback folder, ``text`` the same
         feedback as plain text (``<student>.txt``, nothing escaped, for an LMS comment box),
         ``gradescope`` writes ``gradescope/<student>/results.json`` next to ``out``.
+    notebooks : iterable of str, optional
+        Grade only these notebooks (file names from :data:`NOTEBOOKS`): the CSV's ``max``,
+        totals and columns, and the feedback, count only them. Default: every notebook.
     say : callable
         Where the run's messages go (folders not graded, warnings); default stderr.
 
@@ -804,7 +808,10 @@ def grade_class(
         say(f"not graded: {name}: {reason}")
     if checks_dir is None:
         checks_dir = default_checks_dir()
-    questions = load_questions(checks_dir)
+    chosen = NOTEBOOKS if notebooks is None else tuple(notebooks)
+    if not chosen or set(chosen) - set(NOTEBOOKS):
+        raise ValueError(f"notebooks must be among {NOTEBOOKS}, got {list(chosen)}")
+    questions = [q for q in load_questions(checks_dir) if q.notebook in chosen]
     columns = report.header(questions, level)
     students = report.natural_sorted(select_shard(list(roll.students), shard))
     expected = _expected(questions)
@@ -832,7 +839,7 @@ def grade_class(
 
     def grade_one(student: str):
         results = {}
-        for name in NOTEBOOKS:
+        for name in [n for n in NOTEBOOKS if n in chosen]:
             results[name] = grade_notebook(
                 sandbox,
                 texts[student][name],
@@ -900,6 +907,8 @@ def grade_class(
                 if interrupted:
                     sandbox.kill_helper()
     write_csv()
+    rows = {s: finished[s]["row"] for s in students if s in finished}
+    classreport.write(out.parent, rows, questions, roll.skipped)
     missing = [s for s in students if s not in finished]
     if stopper.signal is not None:
         raise Interrupted(stopper.signal, len(finished), missing)
@@ -907,7 +916,7 @@ def grade_class(
         raise DeadlinePassed(missing)
     kept_text = f" (and kept {len(kept)} from the last run)" if kept else ""
     say(f"graded {len(todo)} student(s){kept_text} in {time.monotonic() - began:.1f} s -> {out}")
-    return {s: finished[s]["row"] for s in students}
+    return rows
 
 
 def _resume_summary(kept: int, again: dict[str, str], new: int) -> str:
