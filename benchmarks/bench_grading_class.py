@@ -19,8 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from convkit.grade.public import QUESTIONS
-from convkit.grade.runner import NOTEBOOKS, grade_class
+from convkit.grade.runner import NOTEBOOKS, grade_class, load_questions
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -47,12 +46,13 @@ def _edited(text: str, replacements: dict[str, str]) -> str:
 def build_class(folder: Path) -> None:
     """The six students, one folder each."""
     solutions = {name: (ROOT / "solutions" / name).read_text() for name in NOTEBOOKS}
+    questions = load_questions()
     mistakes = {
-        name: _edited(text, {q.name: WRONG[q.id][0][0] for q in QUESTIONS if q.notebook == name})
+        name: _edited(text, {q.name: WRONG[q.id][0][0] for q in questions if q.notebook == name})
         for name, text in solutions.items()
     }
-    loop_question = next(q for q in QUESTIONS if q.notebook == NOTEBOOKS[1] and q.kind == "implement")
-    broken_question = next(q for q in QUESTIONS if q.notebook == NOTEBOOKS[2])
+    loop_question = next(q for q in questions if q.notebook == NOTEBOOKS[1] and q.kind == "implement")
+    broken_question = next(q for q in questions if q.notebook == NOTEBOOKS[2])
     endless = dict(solutions)
     endless[NOTEBOOKS[1]] = _edited(
         solutions[NOTEBOOKS[1]],

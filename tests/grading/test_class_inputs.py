@@ -24,13 +24,13 @@ import pytest
 from convkit.grade import report
 from convkit.grade.cli import main
 from convkit.grade.model import NOTEBOOKS
-from convkit.grade.public import QUESTIONS
+from convkit.grade.runner import load_questions
 
-from .conftest import ROOT
+from .conftest import HERE, ROOT
 
 FIRST = NOTEBOOKS[0]
 SOLVED = (ROOT / "solutions" / FIRST).read_text()
-FIRST_POINTS = sum(q.points for q in QUESTIONS if q.notebook == FIRST)
+FIRST_POINTS = sum(q.points for q in load_questions(HERE) if q.notebook == FIRST)
 LONG = "x" * 255
 FORMULAS = ['=HYPERLINK("evil.example","x")', "+cmd|' -C calc'!A0", "-1+1", "@SUM(1)", "\t=1+1", "\r=1"]
 ESCAPES = "bell\x07\x1b[2J\x9bend"
@@ -171,7 +171,11 @@ def test_the_csv_is_in_a_human_order_of_names(messy):
 
 def test_every_output_file_is_utf8_without_control_characters_and_json_is_strict(messy):
     folder = messy["out"].parent
-    files = [p for p in folder.rglob("*") if p.is_file() and ".grades.csv.state" not in p.parts]
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    state = [p for p in files if ".grades.csv.state" in p.parts]
+    for line in state[0].read_text().splitlines():  # the resume record: strict JSON lines
+        _strict_json(line)
+    files = [p for p in files if p not in state]
     graded = len(_rows(messy["out"]))
     feedback = [p for p in files if p.parent.name == "feedback"]
     assert len(feedback) == len([p for p in files if p.suffix == ".json"]) == graded

@@ -100,8 +100,11 @@ def _summary(rows: dict[str, dict], maximum: float) -> tuple[int, str]:
     return len(totals), f"mean {number(mean)} / {number(maximum)}, median {number(median)}"
 
 
+_UNKNOWN = "Not known after a merge: each shard's own class-report lists the folders it did not grade."
+
+
 def markdown(
-    rows: dict[str, dict], questions: list[Question], skipped: list[tuple[str, str]], png: bytes
+    rows: dict[str, dict], questions: list[Question], skipped: list[tuple[str, str]] | None, png: bytes
 ) -> str:
     """The report as Markdown (the histogram as an embedded data URI)."""
     maximum = sum(q.points for q in questions)
@@ -125,7 +128,9 @@ def markdown(
             f"{_percent(s.zero)} | `notebooks/{q.notebook}` |"
         )
     lines += ["", "## Not graded", ""]
-    if skipped:
+    if skipped is None:
+        lines.append(_UNKNOWN)
+    elif skipped:
         lines += [f"- {escape_markdown(name, 1100)}: {escape_markdown(reason)}" for name, reason in skipped]
     else:
         lines.append("Every folder in SUBMISSIONS was graded.")
@@ -133,7 +138,7 @@ def markdown(
 
 
 def html_page(
-    rows: dict[str, dict], questions: list[Question], skipped: list[tuple[str, str]], png: bytes
+    rows: dict[str, dict], questions: list[Question], skipped: list[tuple[str, str]] | None, png: bytes
 ) -> str:
     """The report as one self-contained HTML page (no script, nothing loaded from the web)."""
 
@@ -158,7 +163,9 @@ def html_page(
             f"<td><code>notebooks/{esc(q.notebook)}</code></td></tr>"
         )
     body += ["</table>", "<h2>Not graded</h2>"]
-    if skipped:
+    if skipped is None:
+        body.append(f"<p>{esc(_UNKNOWN)}</p>")
+    elif skipped:
         body.append("<ul>" + "".join(f"<li>{esc(n)}: {esc(r)}</li>" for n, r in skipped) + "</ul>")
     else:
         body.append("<p>Every folder in SUBMISSIONS was graded.</p>")
@@ -172,9 +179,13 @@ def html_page(
 
 
 def write(
-    folder: Path, rows: dict[str, dict], questions: list[Question], skipped: list[tuple[str, str]]
+    folder: Path, rows: dict[str, dict], questions: list[Question], skipped: list[tuple[str, str]] | None
 ) -> list[Path]:
-    """Write ``class-report.md`` and ``class-report.html`` in ``folder``; returns their paths."""
+    """Write ``class-report.md`` and ``class-report.html`` in ``folder``; returns their paths.
+
+    ``skipped`` lists the folders not graded, with the reason; None after a merge, where
+    each shard's own report has them.
+    """
     maximum = sum(q.points for q in questions)
     png = histogram_png([_points(row, "total") for row in rows.values()], maximum)
     paths = [folder / "class-report.md", folder / "class-report.html"]

@@ -294,5 +294,13 @@ def _merge(argv: list[str]) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    from pathlib import Path
+
+    from convkit.grade import classreport
+    from convkit.grade.runner import default_checks_dir, load_questions
+
+    # The report counts the questions the shards' CSV has columns for.
+    questions = [q for q in load_questions(default_checks_dir()) if q.id in next(iter(rows.values()), {})]
+    classreport.write(Path(args.out).resolve().parent, rows, questions, None)
     print(f"merged {len(rows)} students from {len(args.shards)} shard(s) -> {args.out}", file=sys.stderr)
     return 0

@@ -449,7 +449,8 @@ class ResumeState:
     def add(self, student: str, submission: str, record: dict) -> None:
         """Record one more finished student (appended and flushed to disk)."""
         with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"student": student, "submission": submission, "record": record}) + "\n")
+            entry = {"student": student, "submission": submission, "record": _safe_data(record)}
+            handle.write(json.dumps(entry, allow_nan=False) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
 

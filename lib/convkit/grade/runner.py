@@ -646,7 +646,7 @@ def check_digests(
 
     def of(hidden: bool) -> list:
         return [
-            [q.id, q.name, q.points, q.kind, list(q.forbids), q.justification]
+            [q.id, q.name, q.points, q.kind, list(q.forbids), q.justification, getattr(q, "digits", None)]
             + [
                 [
                     _data_text(c.args),
