@@ -432,7 +432,7 @@ def test_a_blank_answer_is_not_answered_and_a_failed_cell_is_named_by_its_first_
     assert "blank_value is not defined" in second.outcomes["01.q2"].message  # a real error, not a blank
     values = {"total": 1, "max": 2}
     text = report.feedback("ann", {NOTEBOOKS[0]: second}, questions, values)
-    assert "- the cell starting `blank_value = undefined_helper(3)`: NameError" in text
+    assert "- the cell starting “blank\\_value = undefined\\_helper\\(3\\)”: NameError" in text
     assert "counted from 0" not in text
     assert "Cells that raised" not in report.feedback("ann", {NOTEBOOKS[0]: first}, questions, values)
 
@@ -441,16 +441,17 @@ def test_plain_text_feedback_escapes_nothing_but_control_characters():
     question = Question("01.q3", NOTEBOOKS[0], "lecture_gigabytes", 1, (Check(None, 1.0),))
     message = "check 1: expected (3×3) windows, got <3P + 2, P> with *stride* \x1b[2J"
     result = report.NotebookResult(
-        {"01.q3": Outcome(0, 1, message)}, {4: "ValueError: a_b"}, "", {}, {4: "y = f(x)"}
+        {"01.q3": Outcome(0, 1, message)}, {4: "ValueError: a_b"}, "", {}, {4: "y = f(`x`) <b>"}
     )
     plain = report.feedback("ann_lee", {NOTEBOOKS[0]: result}, [question], {"total": 0, "max": 1}, plain=True)
     assert "Feedback for ann_lee\n====" in plain
     assert "- ✗ 01.q3 'lecture_gigabytes': 0 / 1 — check 1: expected (3×3) windows, got <3P + 2, P>" in plain
     assert "with *stride* \\x1b[2J" in plain and "\x1b" not in plain
-    assert "- the cell starting 'y = f(x)': ValueError: a_b" in plain
+    assert "- the cell starting 'y = f(`x`) <b>': ValueError: a_b" in plain
     assert "\\_" not in plain and "&lt;" not in plain and "**" not in plain
     markdown = report.feedback("ann_lee", {NOTEBOOKS[0]: result}, [question], {"total": 0, "max": 1})
     assert "&lt;3P \\+ 2, P&gt;" in markdown and "\x1b" not in markdown
+    assert "- the cell starting “y = f\\(\\`x\\`\\) &lt;b&gt;”: ValueError: a\\_b" in markdown
 
 
 def test_gitignore_covers_every_file_the_grader_writes_at_the_repository_root():

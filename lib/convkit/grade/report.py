@@ -250,8 +250,11 @@ def feedback(
     anywhere, such as an LMS comment box, with nothing escaped."""
     esc = _plain if plain else escape_markdown
 
-    def code(text: str) -> str:
+    def code(text: str) -> str:  # the grader's own names only: a code span is not escaped
         return f"'{_plain(text, 80)}'" if plain else f"`{text}`"
+
+    def quoted(text: str) -> str:  # the student's code, escaped like the rest of their text
+        return f"'{_plain(text, 80)}'" if plain else f"“{escape_markdown(text, 80)}”"
 
     def bold(text: str) -> str:
         return text if plain else f"**{text}**"
@@ -291,7 +294,7 @@ def feedback(
             lines += ["", "Cells that raised an error:", ""]
             for index, error in sorted(failed.items()):
                 first = result.cell_lines.get(index, "")
-                where = f"the cell starting {code(first)}" if first else f"code cell {index + 1}"
+                where = f"the cell starting {quoted(first)}" if first else f"code cell {index + 1}"
                 lines.append(f"- {where}: {esc(error.splitlines()[-1] if error else error)}")
         lines.append("")
     return "\n".join(lines)
