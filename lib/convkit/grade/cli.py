@@ -1,8 +1,8 @@
 """Command line of the grader.
 
 ``python -I -m convkit.grade SUBMISSIONS --out grades.csv [--jobs N] [--timeout S] [--shard K/N]``
-grades a class; ``python -m convkit.grade merge SHARD.csv ... --out grades.csv`` combines
-shard runs; ``python -m convkit.grade --check-sandbox`` prints what isolation this
+grades a class; ``python -I -m convkit.grade merge SHARD.csv ... --out grades.csv`` combines
+shard runs; ``python -I -m convkit.grade --check-sandbox`` prints what isolation this
 machine supports.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Sequence
 
 __all__ = ["main", "parser", "merge_parser", "preload"]
@@ -29,37 +28,83 @@ def _shard(text: str) -> tuple[int, int]:
     return k, n
 
 
+def _at_least(low: float, kind=int):
+    """An argparse type: a number (int or float) no smaller than ``low``; the flag is named by argparse."""
+
+    def convert(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        if not value >= low:
+            raise argparse.ArgumentTypeError(f"must be at least {low:g}, got {text}")
+        return value
+
+    convert.__name__ = kind.__name__
+    return convert
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
+def _notebooks(text: str) -> tuple[str, ...]:
+    """``02,03`` or ``02-04`` (or ``2,3``): those exercise notebooks, by their number."""
+    from convkit.grade.model import NOTEBOOKS
+
+    numbers: list[int] = []
+    try:
+        for part in text.split(","):
+            low, _, high = part.strip().partition("-")
+            numbers += range(int(low), int(high or low) + 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must look like 02,03 or 02-04, got {text!r}") from None
+    by_number = {int(name[:2]): name for name in NOTEBOOKS}
+    unknown = [n for n in numbers if n not in by_number]
+    if unknown or not numbers:
+        raise argparse.ArgumentTypeError(
+            f"must name notebooks among {min(by_number):02d}-{max(by_number):02d}, got {text!r}"
+        )
+    return tuple(by_number[n] for n in sorted(set(numbers)))
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m convkit.grade``."""
     p = argparse.ArgumentParser(
-        prog="python -m convkit.grade",
+        prog="python -I -m convkit.grade",
         description="Grade exercise notebooks: SUBMISSIONS holds one folder per student, "
         "each with some or all of the exercise notebooks under their file names. "
-        "Use `python -m convkit.grade merge --help` to combine shard runs.",
+        "Use `python -I -m convkit.grade merge --help` to combine shard runs.",
     )
     p.add_argument("submissions", nargs="?", help="folder of student folders")
     p.add_argument("--out", default="grades.csv", help="CSV to write (default: grades.csv)")
-    p.add_argument("--jobs", type=int, default=2, help="students graded at once (default: 2)")
+    p.add_argument("--jobs", type=_at_least(1), default=2, help="students graded at once (default: 2)")
     p.add_argument(
-        "--timeout", type=float, default=10.0, help="seconds for one cell or one check (default: 10)"
+        "--timeout", type=_positive, default=10.0, help="seconds for one cell or one check (default: 10)"
     )
     p.add_argument(
         "--notebook-timeout",
-        type=float,
+        type=_positive,
         default=120.0,
         metavar="SECONDS",
         help="seconds one notebook may take in all, however many cells it has (default: 120)",
     )
     p.add_argument(
         "--deadline",
-        type=float,
+        type=_positive,
         default=None,
         metavar="SECONDS",
         help="seconds the whole run may take; students not finished are graded by a rerun",
     )
     p.add_argument(
         "--memory",
-        type=int,
+        type=_at_least(64),
         default=2048,
         metavar="MB",
         help="memory one notebook's sandbox may use (default: 2048)",
@@ -79,10 +124,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--format",
         action="append",
-        choices=("markdown", "gradescope"),
+        choices=("markdown", "text", "gradescope"),
         default=None,
-        help="feedback format; gradescope writes gradescope/<student>/results.json next to "
-        "--out (repeat to write both; default: markdown)",
+        help="feedback format: markdown (<student>.md), text (<student>.txt, plain text with "
+        "nothing escaped, for an LMS comment box) or gradescope (gradescope/<student>/results.json "
+        "next to --out); repeat to write several (default: markdown)",
+    )
+    p.add_argument(
+        "--notebooks",
+        type=_notebooks,
+        default=None,
+        metavar="LIST",
+        help="grade only these notebooks, by number: 02,03 or 02-04 (max and totals count only them)",
     )
     p.add_argument(
         "--shard",
@@ -109,7 +162,7 @@ def parser() -> argparse.ArgumentParser:
 
 def merge_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m convkit.grade merge",
+        prog="python -I -m convkit.grade merge",
         description="Combine the CSVs of shard runs (and the feedback/ and gradescope/ folders beside them).",
     )
     p.add_argument("shards", nargs="+", help="the grades CSV of each shard run")
@@ -122,11 +175,16 @@ def preload() -> None:
     import csv  # noqa: F401
     import warnings
 
+    import matplotlib
     import nbformat
     import nbformat.validator  # noqa: F401
     import tqdm  # noqa: F401
     import traitlets.config  # noqa: F401
 
+    matplotlib.use("Agg")  # the class report's histogram
+    import matplotlib.pyplot  # noqa: F401
+
+    import convkit.grade.classreport  # noqa: F401
     import convkit.grade.questions  # noqa: F401
     import convkit.grade.report  # noqa: F401
     import convkit.grade.runner  # noqa: F401
@@ -158,6 +216,14 @@ def preload() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the grader; print where the results are. Returns the exit status."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # before grading began (imports, the helper's start): nothing to keep
+        print("\nstopped by Ctrl-C before any student was graded", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["merge"]:
         return _merge(argv[1:])
@@ -174,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: SUBMISSIONS is required", file=sys.stderr)
         return 2
     preload()
-    from convkit.grade.runner import DeadlinePassed, default_checks_dir, grade_class
+    from convkit.grade.runner import DeadlinePassed, Interrupted, default_checks_dir, grade_class
 
     try:
         level = choose_level(args.unsafe_process_sandbox)
@@ -189,9 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "warning: no hidden checks found (pass --checks DIR); grading with the public checks only",
             file=sys.stderr,
         )
-    start = time.perf_counter()
     try:
-        rows = grade_class(
+        grade_class(
             args.submissions,
             args.out,
             jobs=args.jobs,
@@ -206,6 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             level=level,
             shard=args.shard,
             formats=tuple(args.format or ("markdown",)),
+            notebooks=args.notebooks,
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -213,9 +279,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DeadlinePassed as error:
         print(f"error: {error}", file=sys.stderr)
         return 3
-    print(
-        f"graded {len(rows)} students in {time.perf_counter() - start:.1f} s -> {args.out}", file=sys.stderr
-    )
+    except Interrupted as error:
+        print(f"\n{error}", file=sys.stderr)
+        return 128 + error.signum
     return 0
 
 
@@ -228,5 +294,13 @@ def _merge(argv: list[str]) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    from pathlib import Path
+
+    from convkit.grade import classreport
+    from convkit.grade.runner import default_checks_dir, load_questions
+
+    # The report counts the questions the shards' CSV has columns for.
+    questions = [q for q in load_questions(default_checks_dir()) if q.id in next(iter(rows.values()), {})]
+    classreport.write(Path(args.out).resolve().parent, rows, questions, None)
     print(f"merged {len(rows)} students from {len(args.shards)} shard(s) -> {args.out}", file=sys.stderr)
     return 0

@@ -30,13 +30,15 @@ import json
 import os
 import secrets
 import select
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from convkit.grade import report
+from convkit.grade import classreport, report
 from convkit.grade.call import call_text, check_label, not_allowed
 from convkit.grade.codec import decode, encode
 from convkit.grade.model import NOTEBOOKS, Check, Outcome, Question, verdict
@@ -54,6 +56,8 @@ __all__ = [
     "Sandbox",
 ]
 
+#: what ``formats`` may ask for: Markdown feedback, plain-text feedback, Gradescope's results.json
+FORMATS = ("markdown", "text", "gradescope")
 _MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 _MAX_REPLY_BYTES = 256 * 1024 * 1024
 _MAX_LINE_BYTES = 96 * 1024 * 1024
@@ -186,9 +190,45 @@ def _zero(questions: list[Question], message: str) -> dict[str, Outcome]:
     return {q.id: Outcome(0, q.points, message) for q in questions}
 
 
+@dataclass
+class Submitted:
+    """One notebook as read before any student code runs: its code cells, or why it is not graded.
+
+    ``warnings`` holds what reading it made the grader's libraries say (nbformat's
+    duplicate cell ids, ...): at most :data:`_MAX_WARNINGS` texts, and ``more`` counts the rest.
+    """
+
+    cells: list[str] | None
+    note: str = ""
+    warnings: list[str] = field(default_factory=list)
+    more: int = 0
+
+
+_MAX_WARNINGS = 1
+
+
+def read_notebook(text: str | None) -> Submitted:
+    """Parse one notebook's JSON text (None: not submitted); its warnings are kept, not printed.
+
+    Call it from the main thread: the warnings filters it sets are process-wide.
+    """
+    import warnings
+
+    if text is None:
+        return Submitted(None, "not submitted")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            cells, note = _code_cells(text), ""
+        except Exception as error:  # any malformed file scores zero, never stops the run
+            cells, note = None, f"the notebook could not be read ({type(error).__name__})"
+    said = [f"{type(w.message).__name__}: {str(w.message)[:200]}" for w in caught[:_MAX_WARNINGS]]
+    return Submitted(cells, note, said, max(0, len(caught) - _MAX_WARNINGS))
+
+
 def grade_notebook(
     sandbox: Sandbox,
-    text: str | None,
+    text: str | Submitted | None,
     questions: list[Question],
     expected: dict,
     *,
@@ -196,22 +236,28 @@ def grade_notebook(
     notebook_timeout: float = 120.0,
     memory_mb: int | None = None,
     deadline: float | None = None,
+    stopper: Stopper | None = None,
 ) -> NotebookResult:
-    """Run one notebook (its JSON text) in a fresh sandbox and judge its answers.
+    """Run one notebook (its JSON text, or as :func:`read_notebook` read it) in a fresh sandbox
+    and judge its answers.
 
-    ``deadline`` is a ``time.monotonic()`` value the notebook may not outlive.
-    Never raises for anything the notebook does.
+    ``deadline`` is a ``time.monotonic()`` value the notebook may not outlive; a
+    ``stopper`` that is stopped kills it at once. Never raises for anything the notebook does.
     """
-    if text is None:
-        return NotebookResult(_zero(questions, "notebook not submitted"), note="not submitted")
-    try:
-        cells = _code_cells(text)
-    except Exception as error:  # any malformed file scores zero, never stops the run
-        message = f"the notebook could not be read ({type(error).__name__})"
-        return NotebookResult(_zero(questions, message), note=message)
+    submitted = text if isinstance(text, Submitted) else read_notebook(text)
+    if submitted.cells is None:
+        return NotebookResult(_zero(questions, submitted.note), note=submitted.note)
     try:
         return _run_notebook(
-            sandbox, cells, questions, expected, timeout, notebook_timeout, memory_mb, deadline
+            sandbox,
+            submitted.cells,
+            questions,
+            expected,
+            timeout,
+            notebook_timeout,
+            memory_mb,
+            deadline,
+            stopper,
         )
     except SandboxBroken as error:
         message = f"grading failed: {error}; ask your instructor to regrade"
@@ -221,8 +267,38 @@ def grade_notebook(
         return NotebookResult(_zero(questions, message), note=message)
 
 
+class Stopper:
+    """Stops a run from another thread or a signal handler: no new sandbox starts, running ones are killed."""
+
+    def __init__(self) -> None:
+        self._event, self._lock, self._jobs = threading.Event(), threading.Lock(), set()
+        self.signal: int | None = None
+
+    @property
+    def stopped(self) -> bool:
+        return self._event.is_set()
+
+    def stop(self, signum: int | None = None) -> None:
+        self.signal = self.signal or signum
+        self._event.set()
+        with self._lock:
+            jobs = list(self._jobs)
+        for job in jobs:
+            job.kill()
+
+    def track(self, job) -> None:
+        with self._lock:
+            self._jobs.add(job)
+        if self.stopped:  # stopped while this job was starting
+            job.kill()
+
+    def untrack(self, job) -> None:
+        with self._lock:
+            self._jobs.discard(job)
+
+
 def _run_notebook(
-    sandbox, cells, questions, expected, timeout, notebook_timeout, memory_mb, deadline
+    sandbox, cells, questions, expected, timeout, notebook_timeout, memory_mb, deadline, stopper=None
 ) -> NotebookResult:
     probes = [_Probe(q, c, expected[(q.id, k)]) for q in questions for k, c in enumerate(q.checks)]
     probes += [_Probe(q, None, None) for q in questions if q.justification]
@@ -239,9 +315,14 @@ def _run_notebook(
     grace = 1.0 + 0.25 * timeout
     note, starts = "", 0
     while True:
+        if stopper is not None and stopper.stopped:
+            note = "the run was stopped"
+            break
         job = sandbox.start(
             {"cells": cells, "timeout": timeout, "skip_cells": sorted(skip_cells)}, limits=limits
         )
+        if stopper is not None:
+            stopper.track(job)
         step, failure = None, None
         try:
             if not job.wait_started(min(_START_SECONDS, max(0.0, notebook_deadline - time.monotonic()))):
@@ -256,8 +337,13 @@ def _run_notebook(
                     if failure is None:
                         job.send({"end": True}, timeout=1.0)
         finally:
+            if stopper is not None:
+                stopper.untrack(job)
             job.close()
         if failure is None:
+            break
+        if stopper is not None and stopper.stopped:
+            note = "the run was stopped"
             break
         if failure == "no start":  # the helper is stopped or wedged: replace it and try again
             starts += 1
@@ -286,15 +372,26 @@ def _run_notebook(
             skip_cells.add(index)
             cell_errors[index] = why
         else:
-            replies[index] = ("error", why)
+            replies[index] = ("timeout" if failure == "timeout" else "error", why)
     outcomes, justifications = {}, {}
+    blank_only = all(error.startswith(_BLANK) for error in cell_errors.values())
     for q in questions:
         mine = [(k, p) for k, p in enumerate(probes) if p.question is q]
-        outcomes[q.id] = _judge(q, [(k, p) for k, p in mine if p.check is not None], replies, forbidden, note)
+        outcomes[q.id] = _judge(
+            q, [(k, p) for k, p in mine if p.check is not None], replies, forbidden, note, timeout, blank_only
+        )
         for k, p in mine:
             if p.check is None and replies.get(k, ("", None))[0] == "value" and type(replies[k][1]) is str:
                 justifications[q.id] = replies[k][1]
-    return NotebookResult(outcomes, cell_errors, note, justifications)
+    lines = {index: _first_line(cells[index]) for index in cell_errors}
+    return NotebookResult(outcomes, cell_errors, note, justifications, lines)
+
+
+def _first_line(source: str) -> str:
+    """The first line of a cell that is code (not blank, not a comment), to name the cell by."""
+    lines = [line.strip() for line in source.splitlines() if line.strip()]
+    code = [line for line in lines if not line.startswith("#")]
+    return (code or lines or [""])[0][:80]
 
 
 def _run_cells(reader, cell_errors, timeout, grace, notebook_deadline):
@@ -321,9 +418,19 @@ def _run_cells(reader, cell_errors, timeout, grace, notebook_deadline):
 
 
 def _run_checks(job, reader, probes, replies, forbidden, timeout, grace, notebook_deadline):
-    """Ask for each check in turn; accept only the reply that repeats its index and nonce."""
+    """Ask for each check in turn; accept only the reply that repeats its index and nonce.
+
+    Once a check of a question has timed out, the question's other checks are not asked:
+    the first failure already decides its (all-or-nothing) score.
+    """
     for index, probe in enumerate(probes):
         if index in replies:
+            continue
+        if probe.check is not None and any(
+            replies.get(k, ("",))[0] == "timeout"
+            for k, other in enumerate(probes)
+            if other.question is probe.question
+        ):
             continue
         nonce = secrets.token_hex(16)
         question = probe.question
@@ -351,7 +458,8 @@ def _run_checks(job, reader, probes, replies, forbidden, timeout, grace, noteboo
                 forbidden.setdefault(index, message["name"][:200])
             elif event == "result":
                 if "error" in message:
-                    replies[index] = ("error", str(message["error"])[:500])
+                    error = str(message["error"])[:500]
+                    replies[index] = ("timeout" if error == "timed out" else "error", error)
                 else:
                     try:
                         replies[index] = ("value", decode(message.get("value")))
@@ -361,8 +469,24 @@ def _run_checks(job, reader, probes, replies, forbidden, timeout, grace, noteboo
     return None, None
 
 
+_BLANK = "NotImplementedError"  # what an exercise's untouched answer raises
+
+
+def _not_answered(question: Question, error: str, blank_only: bool) -> bool:
+    """The answer is the exercise's blank (it raises NotImplementedError), or its name was never
+    defined while every failing cell was such a blank."""
+    undefined = error.startswith("NameError") and f"{question.name} is not defined" in error
+    return error.startswith(_BLANK) or (undefined and blank_only)
+
+
 def _judge(
-    question: Question, probes: list[tuple[int, _Probe]], replies: dict, forbidden: dict, note: str
+    question: Question,
+    probes: list[tuple[int, _Probe]],
+    replies: dict,
+    forbidden: dict,
+    note: str,
+    timeout: float = 10.0,
+    blank_only: bool = False,
 ) -> Outcome:
     for index, _ in probes:
         if index in forbidden:
@@ -373,7 +497,13 @@ def _judge(
         if index not in replies:
             return Outcome(0, question.points, f"{label}: not run ({note or 'no answer'})")
         kind, value = replies[index]
+        if kind == "timeout":
+            return Outcome(
+                0, question.points, f"{label}: {call} did not finish within {timeout:g} s (an endless loop?)"
+            )
         if kind == "error":
+            if _not_answered(question, value, blank_only):
+                return Outcome(0, question.points, "not answered")
             return Outcome(0, question.points, f"{label}: {call} raised {value}")
         try:
             problem = verdict(question, probe.check, value, probe.expected)
@@ -387,18 +517,148 @@ def _judge(
 # --------------------------------------------------------------------------- the class
 
 
-def _read_submission(folder: Path) -> dict[str, str | None]:
-    texts: dict[str, str | None] = {}
+def _read_submission(folder: Path) -> dict[str, str | Submitted]:
+    """Each exercise notebook's text, or a :class:`Submitted` saying why it is not graded."""
+    texts: dict[str, str | Submitted] = {}
     for name in NOTEBOOKS:
         path = folder / name
         try:
-            if path.is_file() and not path.is_symlink() and path.stat().st_size <= _MAX_NOTEBOOK_BYTES:
-                texts[name] = path.read_text(encoding="utf-8", errors="replace")
+            if path.is_symlink():
+                texts[name] = Submitted(None, f"{name} is a link, not a file: not graded")
+            elif not path.exists():
+                texts[name] = Submitted(None, "not submitted")
+            elif not path.is_file():
+                texts[name] = Submitted(None, f"{name} is not a regular file: not graded")
+            elif (size := path.stat().st_size) > _MAX_NOTEBOOK_BYTES:
+                texts[name] = Submitted(
+                    None,
+                    f"{name} is too large ({size / 2**20:.0f} MB; the limit is "
+                    f"{_MAX_NOTEBOOK_BYTES // 2**20} MB): not graded",
+                )
             else:
-                texts[name] = None
-        except OSError:
-            texts[name] = None
+                texts[name] = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as error:
+            texts[name] = Submitted(None, f"{name} could not be read ({type(error).__name__})")
     return texts
+
+
+@dataclass
+class Roll:
+    """The student folders of a submissions folder: ``students`` maps the name shown in every
+    output (:func:`convkit.grade.report.safe_text` of the folder name) to the folder, and
+    ``skipped`` lists each entry not graded with the reason."""
+
+    students: dict[str, Path]
+    skipped: list[tuple[str, str]]
+
+
+def find_students(submissions: Path, outputs: Iterable[Path] = ()) -> Roll:
+    """Every student folder in ``submissions``; refuse a folder that holds none, or holds the outputs.
+
+    Raises
+    ------
+    ValueError
+        If ``submissions`` is not a folder, holds an output folder (``outputs``), holds
+        notebooks at its top level (one student's folder), or holds no student folder.
+    """
+    if not submissions.is_dir():
+        raise ValueError(f"submissions must be a folder of student folders, got {str(submissions)!r}")
+    for output in outputs:
+        if output == submissions or output.is_relative_to(submissions):
+            raise ValueError(
+                f"the output folder {str(output)!r} is inside SUBMISSIONS ({str(submissions)!r}); "
+                "write the outputs elsewhere (--out, --feedback), or a rerun would grade them as students"
+            )
+    students: dict[str, Path] = {}
+    skipped: list[tuple[str, str]] = []
+    top_notebooks: list[str] = []
+    for entry in sorted(os.scandir(submissions), key=lambda e: e.name):
+        shown = report.safe_text(entry.name)
+        if entry.is_symlink():
+            skipped.append((shown, "a link, not a folder: refused (copy the folder in instead)"))
+        elif not entry.is_dir():
+            if entry.name.endswith(".ipynb"):
+                top_notebooks.append(shown)
+            elif not entry.name.startswith("."):
+                skipped.append((shown, "a file, not a student folder: ignored"))
+        elif entry.name.startswith("."):
+            skipped.append(
+                (shown, "a hidden folder (its name starts with a dot): not graded; rename it to grade it")
+            )
+        elif shown in students:
+            skipped.append((shown, "its name, once escaped, is the same as another folder's: not graded"))
+        else:
+            students[shown] = Path(entry.path)
+    if top_notebooks:
+        raise ValueError(
+            f"{str(submissions)!r} looks like one student's folder (it holds {', '.join(top_notebooks[:3])}"
+            f"{', ...' if len(top_notebooks) > 3 else ''}); pass the folder that holds one folder per student"
+        )
+    if not students:
+        raise ValueError(
+            f"{str(submissions)!r} holds no student folders; expected one folder per student, "
+            "each holding that student's exercise notebooks"
+            + (
+                f" ({len(skipped)} entries not graded: {', '.join(n for n, _ in skipped[:3])})"
+                if skipped
+                else ""
+            )
+        )
+    return Roll(students, skipped)
+
+
+def submission_digest(texts: dict[str, str | Submitted]) -> str:
+    """A digest of what is graded of one student: each notebook's text, or why it is not graded."""
+    digest = hashlib.sha256()
+    for name in sorted(texts):
+        text = texts[name]
+        body = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else f"-{text.note}".encode()
+        digest.update(hashlib.sha256(name.encode()).digest() + hashlib.sha256(body).digest())
+    return digest.hexdigest()
+
+
+def _data_text(value: object) -> str:
+    try:
+        return json.dumps(encode(value), sort_keys=True)
+    except Exception:  # a value the codec does not carry: its repr is stable enough for a digest
+        return repr(value)
+
+
+def check_digests(
+    questions: list[Question], expected: dict, checks_dir: str | os.PathLike | None
+) -> dict[str, str]:
+    """Digests of the question set (with its public checks) and of the hidden checks.
+
+    Each check counts by its data (arguments, expected value, comparison, note); the
+    hidden checks also by the bytes of their ``questions_NN.py`` files, so that any edit
+    there grades the class again.
+    """
+
+    def of(hidden: bool) -> list:
+        return [
+            [q.id, q.name, q.points, q.kind, list(q.forbids), q.justification, getattr(q, "digits", None)]
+            + [
+                [
+                    _data_text(c.args),
+                    _data_text(expected[(q.id, k)]),
+                    c.compare if isinstance(c.compare, str) else getattr(c.compare, "__qualname__", "?"),
+                    c.torch,
+                    c.note,
+                ]
+                for k, c in enumerate(q.checks)
+                if c.hidden == hidden
+            ]
+            for q in questions
+        ]
+
+    files = sorted(Path(checks_dir).glob("questions_*.py")) if checks_dir is not None else []
+    hidden = hashlib.sha256(json.dumps(of(True)).encode())
+    for path in files:
+        hidden.update(path.name.encode() + hashlib.sha256(path.read_bytes()).digest())
+    return {
+        "questions": hashlib.sha256(json.dumps(of(False)).encode()).hexdigest(),
+        "checks": hidden.hexdigest(),
+    }
 
 
 def select_shard(students: list[str], shard: tuple[int, int] | None) -> list[str]:
@@ -417,6 +677,29 @@ def select_shard(students: list[str], shard: tuple[int, int] | None) -> list[str
     ]
 
 
+def _say(text: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(text, file=sys.stderr)
+
+
+class _Signals:
+    """SIGINT and SIGTERM stop the run (:class:`Stopper`) instead of raising, while in the block."""
+
+    def __init__(self, stopper: Stopper) -> None:
+        self.stopper, self.previous = stopper, {}
+
+    def __enter__(self) -> _Signals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self.previous[signum] = signal.signal(signum, lambda n, _: self.stopper.stop(n))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+
 def grade_class(
     submissions: str | os.PathLike,
     out: str | os.PathLike = "grades.csv",
@@ -433,6 +716,8 @@ def grade_class(
     level: str = "namespaces",
     shard: tuple[int, int] | None = None,
     formats: tuple[str, ...] = ("markdown",),
+    notebooks: Iterable[str] | None = None,
+    say=_say,
 ) -> dict[str, dict]:
     """Grade every student folder in ``submissions``; write the CSV and the feedback files.
 
@@ -441,7 +726,8 @@ def grade_class(
     submissions : path
         One folder per student, holding some or all of the exercise notebooks.
     out : path
-        The CSV: ``student,total,max`` then one column per question id.
+        The CSV: ``student,total,max`` then one column per question id, rewritten
+        (atomically) after every student graded.
     jobs : int
         Students graded at once.
     timeout : float
@@ -465,49 +751,85 @@ def grade_class(
     shard : (k, n), optional
         Grade only shard k of n (:func:`select_shard`); merge the outputs with
         ``python -m convkit.grade merge``.
-    formats : tuple of {"markdown", "gradescope"}
-        ``gradescope`` also writes ``gradescope/<student>/results.json`` next to ``out``.
+    formats : tuple of {"markdown", "text", "gradescope"}
+        ``markdown`` writes ``<student>.md`` in the feedback folder, ``text`` the same
+        feedback as plain text (``<student>.txt``, nothing escaped, for an LMS comment box),
+        ``gradescope`` writes ``gradescope/<student>/results.json`` next to ``out``.
+    notebooks : iterable of str, optional
+        Grade only these notebooks (file names from :data:`NOTEBOOKS`): the CSV's ``max``,
+        totals and columns, and the feedback, count only them. Default: every notebook.
+    say : callable
+        Where the run's messages go (folders not graded, warnings); default stderr.
 
     Returns
     -------
     dict
         Student name to CSV row (values as written).
+
+    Raises
+    ------
+    ValueError
+        Bad arguments, or a submissions folder that holds no student folders.
+    DeadlinePassed, Interrupted
+        The run stopped early (its deadline, or SIGINT / SIGTERM); every student finished
+        so far is written and recorded, and the same command resumes.
     """
     from tqdm import tqdm
 
     submissions, out = Path(submissions).resolve(), Path(out).resolve()
-    if not submissions.is_dir():
-        raise ValueError(f"submissions must be a folder of student folders, got {str(submissions)!r}")
-    if jobs < 1 or timeout <= 0 or memory_mb < 64 or notebook_timeout <= 0:
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}")
+    if timeout <= 0 or notebook_timeout <= 0 or (deadline is not None and deadline <= 0):
         raise ValueError(
-            f"need jobs >= 1, timeout > 0, notebook_timeout > 0 and memory_mb >= 64 "
-            f"(got jobs={jobs}, timeout={timeout}, notebook_timeout={notebook_timeout}, "
-            f"memory_mb={memory_mb})"
+            f"timeout, notebook_timeout and deadline must be positive, got {timeout}, "
+            f"{notebook_timeout}, {deadline}"
         )
-    unknown = set(formats) - {"markdown", "gradescope"}
+    if memory_mb < 64:
+        raise ValueError(f"memory_mb must be at least 64, got {memory_mb}")
+    unknown = set(formats) - set(FORMATS)
     if unknown:
-        raise ValueError(f"formats must be 'markdown' or 'gradescope', got {sorted(unknown)}")
-    run_deadline = None if deadline is None else time.monotonic() + deadline
+        raise ValueError(f"formats must be among {FORMATS}, got {sorted(unknown)}")
+    began = time.monotonic()
+    run_deadline = None if deadline is None else began + deadline
     feedback_dir = Path(feedback_dir).resolve() if feedback_dir else out.parent / "feedback"
     gradescope_dir = out.parent / "gradescope"
+    roll = find_students(submissions, [out.parent, feedback_dir])
+    for name, reason in roll.skipped:
+        say(f"not graded: {name}: {reason}")
     if checks_dir is None:
         checks_dir = default_checks_dir()
-    questions = load_questions(checks_dir)
+    chosen = NOTEBOOKS if notebooks is None else tuple(notebooks)
+    if not chosen or set(chosen) - set(NOTEBOOKS):
+        raise ValueError(f"notebooks must be among {NOTEBOOKS}, got {list(chosen)}")
+    questions = [q for q in load_questions(checks_dir) if q.notebook in chosen]
     columns = report.header(questions, level)
-    students = sorted(p.name for p in submissions.iterdir() if p.is_dir() and not p.name.startswith("."))
-    students = select_shard(students, shard)
-    state = report.ResumeState(out, questions, level)
+    students = report.natural_sorted(select_shard(list(roll.students), shard))
+    expected = _expected(questions)
+    state = report.ResumeState(out, {"level": level, **check_digests(questions, expected, checks_dir)})
     if restart:
         state.clear()
-    finished = {s: v for s, v in state.load().items() if s in students}
-    todo = [s for s in students if s not in finished]
     # Read every submission before any student code runs: later writes change nothing.
-    texts = {s: _read_submission(submissions / s) for s in todo}
-    expected = _expected(questions)
+    # Parsed here, in the main thread, so that the warnings each notebook causes are counted.
+    files = {s: _read_submission(roll.students[s]) for s in students}
+    digests = {s: submission_digest(files[s]) for s in students}
+    kept, again, new = state.plan(digests)
+    finished = {s: entry["record"] for s, entry in kept.items()}
+    todo = [s for s in students if s not in finished]
+    if kept or again:
+        say(_resume_summary(len(kept), again, len(new)))
+    texts = {}
+    for s in todo:
+        texts[s] = {}
+        for name, text in files[s].items():
+            texts[s][name] = text if isinstance(text, Submitted) else read_notebook(text)
+            for warning in texts[s][name].warnings:
+                more = texts[s][name].more
+                say(f"warning: {s}/{name}: {warning}" + (f" (and {more} more like it)" if more else ""))
+    stopper = Stopper()
 
     def grade_one(student: str):
         results = {}
-        for name in NOTEBOOKS:
+        for name in [n for n in NOTEBOOKS if n in chosen]:
             results[name] = grade_notebook(
                 sandbox,
                 texts[student][name],
@@ -516,53 +838,89 @@ def grade_class(
                 timeout=timeout,
                 notebook_timeout=notebook_timeout,
                 deadline=run_deadline,
+                stopper=stopper,
             )
-            if run_deadline is not None and time.monotonic() >= run_deadline:
+            if stopper.stopped or (run_deadline is not None and time.monotonic() >= run_deadline):
                 return student, None
         values = report.row(student, results, questions, level)
         return student, {
             "row": values,
             "feedback": report.feedback(student, results, questions, values, level),
+            "text": report.feedback(student, results, questions, values, level, plain=True),
             "gradescope": report.gradescope(results, questions, values, level),
         }
 
     def write_student(student: str) -> None:
-        record = finished[student]
+        record, stem = finished[student], report.file_stem(student)
         if "markdown" in formats:
-            report.write_atomically(feedback_dir / f"{student}.md", record["feedback"])
+            report.write_atomically(feedback_dir / f"{stem}.md", record["feedback"])
+        if "text" in formats:
+            report.write_atomically(feedback_dir / f"{stem}.txt", record["text"])
         if "gradescope" in formats:
             report.write_atomically(
-                gradescope_dir / student / "results.json", json.dumps(record["gradescope"], indent=1)
+                gradescope_dir / stem / "results.json", report.json_text(record["gradescope"])
             )
 
     def write_csv() -> None:
         report.write_atomically(out, report.csv_text({s: r["row"] for s, r in finished.items()}, columns))
 
-    state.start(finished)
+    state.start(kept)
     for student in finished:
         write_student(student)
     write_csv()
-    with (
-        Sandbox(level, Limits(memory_mb=memory_mb)) as sandbox,
-        tqdm(total=len(todo), desc="grading", unit="student", disable=not progress, file=sys.stderr) as bar,
-    ):
-        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-            for count, future in enumerate(
-                concurrent.futures.as_completed([pool.submit(grade_one, s) for s in todo]), start=1
-            ):
-                student, record = future.result()
-                if record is not None:
-                    finished[student] = record
-                    state.add(student, record)
-                    write_student(student)
-                    if count % 20 == 0:
-                        write_csv()
-                bar.update(1)
+    with _Signals(stopper):
+        with (
+            Sandbox(level, Limits(memory_mb=memory_mb)) as sandbox,
+            tqdm(
+                total=len(todo), desc="grading", unit="student", disable=not progress, file=sys.stderr
+            ) as bar,
+        ):
+            pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
+            try:
+                pending = {pool.submit(grade_one, s) for s in todo}
+                while pending and not stopper.stopped:
+                    done, pending = concurrent.futures.wait(
+                        pending, timeout=0.2, return_when=concurrent.futures.FIRST_COMPLETED
+                    )
+                    for future in done:
+                        student, record = future.result()
+                        if record is not None:
+                            finished[student] = record
+                            state.add(student, digests[student], record)
+                            write_student(student)
+                            write_csv()
+                            bar.update(1)
+            finally:
+                interrupted = stopper.signal is not None
+                stopper.stop()  # nothing is left running when the block ends, however it ends
+                pool.shutdown(wait=True, cancel_futures=True)
+                if interrupted:
+                    sandbox.kill_helper()
     write_csv()
+    rows = {s: finished[s]["row"] for s in students if s in finished}
+    classreport.write(out.parent, rows, questions, roll.skipped)
     missing = [s for s in students if s not in finished]
+    if stopper.signal is not None:
+        raise Interrupted(stopper.signal, len(finished), missing)
     if missing:
         raise DeadlinePassed(missing)
-    return {s: finished[s]["row"] for s in students}
+    kept_text = f" (and kept {len(kept)} from the last run)" if kept else ""
+    say(f"graded {len(todo)} student(s){kept_text} in {time.monotonic() - began:.1f} s -> {out}")
+    return rows
+
+
+def _resume_summary(kept: int, again: dict[str, str], new: int) -> str:
+    """One line: how many students a rerun keeps, grades again (and why) and grades for the first time."""
+    reasons: dict[str, int] = {}
+    for reason in again.values():
+        reasons[reason] = reasons.get(reason, 0) + 1
+    why = ", ".join(f"{count}: {reason}" for reason, count in sorted(reasons.items()))
+    parts = [f"kept {kept} student(s) graded before"]
+    if again:
+        parts.append(f"grading {len(again)} again ({why})")
+    if new:
+        parts.append(f"grading {new} for the first time")
+    return "; ".join(parts) + " (--restart grades everyone again)"
 
 
 class DeadlinePassed(RuntimeError):
@@ -574,3 +932,15 @@ class DeadlinePassed(RuntimeError):
             "run the same command again to grade them (finished students are kept)"
         )
         self.students = students
+
+
+class Interrupted(RuntimeError):
+    """SIGINT or SIGTERM stopped the run; the students finished before it are written and recorded."""
+
+    def __init__(self, signum: int, graded: int, students: list[str]) -> None:
+        name = "Ctrl-C (SIGINT)" if signum == signal.SIGINT else signal.Signals(signum).name
+        super().__init__(
+            f"stopped by {name}: {graded} student(s) graded and kept, {len(students)} left; "
+            "run the same command again to grade the rest"
+        )
+        self.signum, self.students = signum, students

@@ -674,6 +674,11 @@ class Sandbox:
             if slot is not None:
                 self._slots.discard(slot)
 
+    def kill_helper(self) -> None:
+        """Kill the helper at once instead of letting it finish (the run is stopping, its jobs killed)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+
     def close(self) -> None:
         try:
             self._socket.close()

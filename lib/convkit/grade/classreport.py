@@ -1,0 +1,194 @@
+"""The class report: what an instructor reads before the next lecture (``class-report.md`` / ``.html``).
+
+Computed in the grading process from the CSV rows the run wrote: the distribution of
+totals (a histogram drawn with matplotlib's Agg backend, embedded as a PNG so the files
+read offline), per question the mean and the shares of full marks and of zeros, the
+questions ranked from hardest to easiest with the course notebook to revisit, and the
+folders that were not graded, with the reason. Names and reasons pass through
+:func:`convkit.grade.report.safe_text` like every other output.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from convkit.grade.model import Question
+from convkit.grade.report import escape_markdown, number, safe_text, write_atomically
+
+__all__ = ["QuestionStats", "question_stats", "histogram_png", "markdown", "html_page", "write"]
+
+
+@dataclass(frozen=True)
+class QuestionStats:
+    """One question over the class: mean points, and the shares (0–1) of full marks and of zeros."""
+
+    question: Question
+    mean: float
+    full: float
+    zero: float
+
+
+def _points(row: dict, qid: str) -> float:
+    try:
+        return float(row[qid])
+    except (KeyError, TypeError, ValueError):
+        return 0.0
+
+
+def question_stats(rows: dict[str, dict], questions: list[Question]) -> list[QuestionStats]:
+    """Per question, over the students in ``rows``, hardest first (lowest share of full marks, then mean).
+
+    >>> from convkit.grade.model import Check
+    >>> q = Question("01.q1", "01_why_convolutions.ipynb", "f", 2, (Check(None, 1),))
+    >>> [s] = question_stats({"a": {"01.q1": 2}, "b": {"01.q1": 0}, "c": {"01.q1": "0"}}, [q])
+    >>> round(s.mean, 3), round(s.full, 3), round(s.zero, 3)
+    (0.667, 0.333, 0.667)
+    """
+    count = max(len(rows), 1)
+    stats = []
+    for q in questions:
+        got = [_points(row, q.id) for row in rows.values()]
+        stats.append(
+            QuestionStats(
+                q,
+                sum(got) / count,
+                sum(p >= q.points for p in got) / count,
+                sum(p == 0 for p in got) / count,
+            )
+        )
+    return sorted(stats, key=lambda s: (s.full, s.mean / s.question.points, s.question.id))
+
+
+def histogram_png(totals: list[float], maximum: float) -> bytes:
+    """A histogram of the totals (one bar per point, 0 to ``maximum``) as PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(6, 2.6), dpi=100)
+    try:
+        bins = [b - 0.5 for b in range(int(maximum) + 2)]
+        axes.hist(totals, bins=bins, color="#4477aa", edgecolor="white")
+        axes.set_xlim(-0.5, maximum + 0.5)
+        axes.set_xlabel(f"total points (of {number(maximum)})")
+        axes.set_ylabel("students")
+        axes.set_title("Distribution of totals")
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+    finally:
+        plt.close(figure)
+    return buffer.getvalue()
+
+
+def _percent(share: float) -> str:
+    return f"{100 * share:.0f}%"
+
+
+def _summary(rows: dict[str, dict], maximum: float) -> tuple[int, str]:
+    totals = sorted(_points(row, "total") for row in rows.values())
+    if not totals:
+        return 0, "no student graded"
+    middle = len(totals) // 2
+    median = totals[middle] if len(totals) % 2 else (totals[middle - 1] + totals[middle]) / 2
+    mean = sum(totals) / len(totals)
+    return len(totals), f"mean {number(mean)} / {number(maximum)}, median {number(median)}"
+
+
+_UNKNOWN = "Not known after a merge: each shard's own class-report lists the folders it did not grade."
+
+
+def markdown(
+    rows: dict[str, dict], questions: list[Question], skipped: list[tuple[str, str]] | None, png: bytes
+) -> str:
+    """The report as Markdown (the histogram as an embedded data URI)."""
+    maximum = sum(q.points for q in questions)
+    count, summary = _summary(rows, maximum)
+    lines = [
+        "# Class report",
+        "",
+        f"{count} student(s) graded; totals: {summary}. Points are all or nothing per question.",
+        "",
+        f"![Distribution of totals](data:image/png;base64,{base64.b64encode(png).decode()})",
+        "",
+        "## Questions, hardest first",
+        "",
+        "| question | answer | kind | mean | full marks | zero | revisit |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for s in question_stats(rows, questions):
+        q = s.question
+        lines.append(
+            f"| {q.id} | `{q.name}` | {q.kind} | {number(s.mean)} / {q.points} | {_percent(s.full)} | "
+            f"{_percent(s.zero)} | `notebooks/{q.notebook}` |"
+        )
+    lines += ["", "## Not graded", ""]
+    if skipped is None:
+        lines.append(_UNKNOWN)
+    elif skipped:
+        lines += [f"- {escape_markdown(name, 1100)}: {escape_markdown(reason)}" for name, reason in skipped]
+    else:
+        lines.append("Every folder in SUBMISSIONS was graded.")
+    return "\n".join(lines) + "\n"
+
+
+def html_page(
+    rows: dict[str, dict], questions: list[Question], skipped: list[tuple[str, str]] | None, png: bytes
+) -> str:
+    """The report as one self-contained HTML page (no script, nothing loaded from the web)."""
+
+    def esc(text: object) -> str:
+        return html.escape(safe_text(text))
+
+    maximum = sum(q.points for q in questions)
+    count, summary = _summary(rows, maximum)
+    body = [
+        "<h1>Class report</h1>",
+        f"<p>{count} student(s) graded; totals: {esc(summary)}. Points are all or nothing per question.</p>",
+        f'<img alt="Distribution of totals" src="data:image/png;base64,{base64.b64encode(png).decode()}">',
+        "<h2>Questions, hardest first</h2>",
+        "<table><tr><th>question</th><th>answer</th><th>kind</th><th>mean</th><th>full marks</th>"
+        "<th>zero</th><th>revisit</th></tr>",
+    ]
+    for s in question_stats(rows, questions):
+        q = s.question
+        body.append(
+            f"<tr><td>{esc(q.id)}</td><td><code>{esc(q.name)}</code></td><td>{esc(q.kind)}</td>"
+            f"<td>{number(s.mean)} / {q.points}</td><td>{_percent(s.full)}</td><td>{_percent(s.zero)}</td>"
+            f"<td><code>notebooks/{esc(q.notebook)}</code></td></tr>"
+        )
+    body += ["</table>", "<h2>Not graded</h2>"]
+    if skipped is None:
+        body.append(f"<p>{esc(_UNKNOWN)}</p>")
+    elif skipped:
+        body.append("<ul>" + "".join(f"<li>{esc(n)}: {esc(r)}</li>" for n, r in skipped) + "</ul>")
+    else:
+        body.append("<p>Every folder in SUBMISSIONS was graded.</p>")
+    style = (
+        "body{font-family:sans-serif;max-width:60em;margin:2em auto}td,th{padding:.2em .6em;text-align:left}"
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Class report</title>'
+        f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+def write(
+    folder: Path, rows: dict[str, dict], questions: list[Question], skipped: list[tuple[str, str]] | None
+) -> list[Path]:
+    """Write ``class-report.md`` and ``class-report.html`` in ``folder``; returns their paths.
+
+    ``skipped`` lists the folders not graded, with the reason; None after a merge, where
+    each shard's own report has them.
+    """
+    maximum = sum(q.points for q in questions)
+    png = histogram_png([_points(row, "total") for row in rows.values()], maximum)
+    paths = [folder / "class-report.md", folder / "class-report.html"]
+    write_atomically(paths[0], markdown(rows, questions, skipped, png))
+    write_atomically(paths[1], html_page(rows, questions, skipped, png))
+    return paths
