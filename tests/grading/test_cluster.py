@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from convkit.grade.model import NOTEBOOKS
-from convkit.grade.public import QUESTIONS
+from convkit.grade.questions import QUESTIONS
 
 from .conftest import ROOT
 from .test_grader import FULL, _all, _class, _row
