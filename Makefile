@@ -34,7 +34,7 @@ test: install lint ## run every test: lint, library, notebooks, grading
 	CONVKIT_OFFLINE=1 $(BIN)/python -m pytest notebooks -n $(NOTEBOOK_WORKERS) --dist loadscope
 
 test-fast: install ## the library tests, fewer hypothesis examples, no browser
-	CONVKIT_OFFLINE=1 HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest tests -m "not browser"
+	CONVKIT_OFFLINE=1 HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest tests -m "not browser and not cluster"
 
 lint: install ## ruff: lint every .py and notebook, and check the .py files are formatted
 	$(BIN)/ruff check .

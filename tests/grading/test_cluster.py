@@ -13,8 +13,8 @@ Without Slurm the test is skipped with one line, except when ``CONVKIT_REQUIRE_C
 
 from __future__ import annotations
 
-import csv
 import difflib
+import hashlib
 import os
 import re
 import shutil
@@ -30,11 +30,10 @@ from pathlib import Path
 
 import pytest
 
-from convkit.grade.model import NOTEBOOKS
-from convkit.grade.questions import QUESTIONS
-
 from .conftest import ROOT
-from .test_grader import FULL, _all, _class, _row
+
+# The question list and the class helpers of the grader's own tests, wherever they import them from.
+from .test_grader import FULL, NOTEBOOKS, QUESTIONS, _all, _class, _read
 
 SCRIPT = ROOT / "tools" / "grade_on_slurm.sbatch"
 DAEMONS = ("munged", "slurmctld", "slurmd")
@@ -239,9 +238,30 @@ def _states(cluster: Cluster, job: str) -> list[str]:
     return re.findall(r"JobState=(\S+)", cluster.run("scontrol", "-o", "show", "job", job))
 
 
-def _read(path: Path) -> dict[str, dict]:
-    with open(path, newline="") as handle:
-        return {r.pop("student"): r for r in csv.DictReader(handle)}
+def _grader_files(python: str) -> dict[str, str]:
+    """A digest of every file the grader reads (``lib/``, the hidden checks of ``tests/grading/``)
+    in the repository ``python -I`` grades from.
+
+    ``-I`` ignores ``PYTHONPATH``: the grader is the copy the environment has installed, which
+    need not be this one, and a checkout that changes while the test runs changes the grades.
+    """
+    where = subprocess.run(
+        [python, "-I", "-c", "import convkit; print(convkit.__path__[0])"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    repository = Path(where.stdout.strip()).parents[1]
+    return {
+        str(path): hashlib.sha256(path.read_bytes()).hexdigest()
+        for folder in (repository / "lib", repository / "tests" / "grading")
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and not path.name.startswith("test_")
+        and path.name != "conftest.py"
+    }
 
 
 def _differences(merged: Path, whole: Path) -> str:
@@ -296,6 +316,7 @@ def test_the_slurm_array_recipe_merged_equals_one_run(slurm, tmp_path):
     def sbatch(*args: str) -> str:
         return slurm.run("sbatch", "--parsable", *args, cwd=tmp_path, env=env).strip()
 
+    grader = _grader_files(sys.executable)
     array = sbatch("--array=1-3", "--cpus-per-task=1", str(SCRIPT))
     merge = sbatch(f"--dependency=afterok:{array}", "--wrap", f"{SCRIPT} merge")
     end = time.monotonic() + RECIPE_TIMEOUT
@@ -319,20 +340,27 @@ def test_the_slurm_array_recipe_merged_equals_one_run(slurm, tmp_path):
         timeout=RECIPE_TIMEOUT,
     )
     assert one_run.returncode == 0, one_run.stderr
+    changed = sorted(set(grader.items()) ^ set(_grader_files(sys.executable).items()))
+    if changed:
+        pytest.fail(f"the grader's files changed while the test ran: {sorted({p for p, _ in changed})}")
     differences = _differences(merged.parent, whole.parent)
     assert not differences, f"the merge is not one run's:\n{differences}"
 
-    # Both runs grading nothing would also agree: the grades must be the question list's.
-    def points(notebooks: tuple[str, ...]) -> dict[str, int]:
-        return {q.id: q.points for q in QUESTIONS if q.notebook[:2] in notebooks}
+    # Both runs grading nothing would also agree: the totals must be the question list's.
+    def points(notebooks: tuple[str, ...]) -> str:
+        return str(sum(q.points for q in QUESTIONS if q.notebook[:2] in notebooks))
 
-    assert _read(merged) == {
-        "alice": _row(FULL),
-        "heidi": _row(FULL),
-        "bob": _row({}),
-        "erin": _row({}),
-        "dave": _row(points(SOLVED)),
-        "judy": _row(points(("02",))),
+    full, everything = str(sum(FULL.values())), tuple(n[:2] for n in NOTEBOOKS)
+    expected = {
+        "alice": everything,
+        "heidi": everything,
+        "bob": (),
+        "erin": (),
+        "dave": SOLVED,
+        "judy": ("02",),
+    }
+    assert {s: (r["total"], r["max"]) for s, r in _read(merged).items()} == {
+        s: (points(notebooks), full) for s, notebooks in expected.items()
     }
 
 
