@@ -312,7 +312,12 @@ def build_site(
     about = frame.render(
         title="About the course",
         nav=_nav(None, pages[0]),
-        body=_relink(markdown(readme.read_text(encoding="utf-8")), pages),
+        # a code block wider than the page scrolls: tabindex lets a keyboard reach and scroll it
+        body=re.sub(
+            r"<pre(?=[\s>])",
+            '<pre tabindex="0"',
+            _relink(markdown(readme.read_text(encoding="utf-8")), pages),
+        ),
     )
     (out / "readme.html").write_text(about, encoding="utf-8")
     return [out / "index.html", out / "readme.html", *written]
