@@ -147,10 +147,12 @@ def test_events_split_across_writes_and_mixed_with_garbage_come_out_in_order(pip
         b'{"event": "result", "index": 3, "nonce": "ab", "value": 2.5}\n'
     )
 
-    def trickle():  # 7 bytes at a time: frames and their line ends arrive in pieces
-        for start in range(0, len(stream), 7):
-            os.write(write, stream[start : start + 7])
+    def trickle():  # four frames in one write, then 7 bytes at a time: frames arrive in pieces
+        first = stream.index(b'{"event": "cells_done"}') + 5
+        os.write(write, stream[:first])
+        for start in range(first, len(stream), 7):
             time.sleep(0.002)
+            os.write(write, stream[start : start + 7])
 
     writer = threading.Thread(target=trickle, daemon=True)
     writer.start()
@@ -188,9 +190,41 @@ def test_a_frame_is_one_line_of_json_and_nan_can_be_refused():
         wire.frame({"value": float("nan")}, allow_nan=False)
 
 
-def test_the_event_names_are_distinct_strings():
-    assert len(set(wire.EVENTS)) == len(wire.EVENTS) == 7
-    assert wire.SANDBOX_ERROR == "sandbox_error" and wire.CELLS_DONE == "cells_done"
+def test_a_jobs_events_are_the_ones_the_grader_follows(pipe):
+    """The job's side (convkit.grade.jail.run_job, in a plain fork: no namespaces) and the
+    grader's (runner._run_cells, then one check) agree on every event name."""
+    from convkit.grade import jail, runner
+    from convkit.grade.codec import decode
+
+    results_r, results_w = pipe
+    commands_r, commands_w = os.pipe()
+    job = {"cells": ["x = 6 * 7", "raise ValueError('no')"], "timeout": 5.0, "skip_cells": []}
+    job["limits"] = jail.Limits().__dict__
+    pid = os.fork()
+    if pid == 0:
+        os.close(results_r)
+        os.close(commands_w)
+        jail.run_job(job, results_w, commands_r)  # never returns
+    os.close(results_w)
+    os.close(commands_r)
+    try:
+        reader, cell_errors = Reader(results_r), {}
+        assert runner._run_cells(reader, cell_errors, 5.0, 1.0, _soon(60)) == (None, None)
+        assert cell_errors == {1: "ValueError: no"}
+        command = {"check": 0, "nonce": "n1", "name": "x", "args": None, "torch": False, "forbid": []}
+        os.write(commands_w, wire.frame(command))
+        reply = reader.next(_soon(60))
+        assert {k: reply.get(k) for k in ("event", "index", "nonce")} == {
+            "event": "result",
+            "index": 0,
+            "nonce": "n1",
+        }
+        assert decode(reply["value"]) == 42
+        os.write(commands_w, wire.frame({"end": True}))
+        assert reader.next(_soon(60)) == "eof"
+    finally:
+        os.close(commands_w)
+        os.waitpid(pid, 0)
 
 
 # --------------------------------------------------------------------------- deadlines
@@ -243,6 +277,7 @@ def test_the_control_pipe_gives_the_pid_or_none_in_time(pipe):
 @pytest.fixture
 def sockets():
     grader, forkserver = socket.socketpair()
+    forkserver.settimeout(10)  # a receiver that waits for bytes never sent fails instead of hanging
     yield grader, forkserver
     grader.close()
     forkserver.close()
