@@ -16,15 +16,16 @@ while the jailed init, PID 1 of the new PID namespace,
 
 3. builds a read-only root on a private tmpfs (system directories, the interpreter, the
    virtual environment and ``convkit``; a small tmpfs for ``$HOME``, ``/tmp`` and
-   ``/dev/shm``), drops its privileges (an unprivileged UID when the grader is root,
-   no capabilities, ``no_new_privs``, not dumpable) and sets its rlimits (:func:`set_limits`);
-4. runs the notebook (:func:`run_job`): stdin/stdout/stderr point at ``/dev/null``
-   (printed text is never read by anyone); the code cells run top to bottom in one
-   namespace, each under a ``SIGALRM`` timer, and an exception, ``sys.exit`` or a
-   timeout ends that cell only; then it answers the grader's commands one at a time:
-   ``{"check": i, "nonce": n, ...}`` calls (or reads) the named answer through
-   :func:`convkit.grade.call.call_answer`, watching for the question's forbidden
-   calls, and writes one result that repeats the check's index and nonce.
+   ``/dev/shm``) and drops its privileges (an unprivileged UID when the grader is root,
+   no capabilities, ``no_new_privs``, not dumpable);
+4. runs the notebook (:func:`run_job`) under its rlimits (:func:`set_limits`), with
+   stdin/stdout/stderr on ``/dev/null`` (printed text is never read by anyone): the
+   code cells run top to bottom in one namespace, each under a ``SIGALRM`` timer, and
+   an exception, ``sys.exit`` or a timeout ends that cell only; then it answers the
+   grader's commands one at a time: ``{"check": i, "nonce": n, ...}`` calls (or reads)
+   the named answer through :func:`convkit.grade.call.call_answer`, watching for the
+   question's forbidden calls, and writes one result that repeats the check's index
+   and nonce.
 
 For the ``"process"`` level the forked child itself runs the notebook, in its own
 process group and an empty working folder, under the same rlimits.
