@@ -4,7 +4,7 @@ Builds a class in a temporary folder (six students in ten submit the solutions, 
 the untouched exercises, two a partly done copy with one answer of each notebook
 blanked), grades it with every exercise notebook and the hidden checks, and prints the
 wall time, the time per student and per notebook, the time to start the sandbox's
-helper, and the set-up cost of one notebook's sandbox (fork, namespaces, mounts, limits:
+forkserver, and the set-up cost of one notebook's sandbox (fork, namespaces, mounts, limits:
 from the request to the empty notebook's end, median of 30).
 """
 
@@ -18,8 +18,9 @@ from pathlib import Path
 
 import nbformat
 
+from convkit.grade import wire
 from convkit.grade.generate import strip_solutions
-from convkit.grade.runner import NOTEBOOKS, Sandbox, _Reader, grade_class
+from convkit.grade.runner import NOTEBOOKS, Sandbox, grade_class
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,11 +55,11 @@ def setup_cost(repeats: int = 30) -> tuple[float, float]:
             job = sandbox.start({"cells": [], "timeout": 5.0, "skip_cells": []})
             try:
                 assert job.wait_started(10.0), "the sandbox did not start"
-                reader = _Reader(job.results)
+                reader = wire.Reader(job.results)
                 while True:
                     message = reader.next(time.monotonic() + 10)
                     assert not isinstance(message, str), message
-                    if message.get("event") == "cells_done":
+                    if message.get("event") == wire.CELLS_DONE:
                         break
             finally:
                 job.close()
@@ -89,7 +90,7 @@ def main() -> None:
         wall = time.perf_counter() - start
     assert len(rows) == args.students
     notebooks = args.students * len(NOTEBOOKS)
-    print(f"sandbox helper start (imports torch once per run): {startup:.1f} s")
+    print(f"sandbox forkserver start (imports torch once per run): {startup:.1f} s")
     print(
         f"one notebook's sandbox (fork, namespaces, mounts, limits): median {median * 1000:.0f} ms, "
         f"p90 {p90 * 1000:.0f} ms"

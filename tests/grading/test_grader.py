@@ -1,5 +1,6 @@
 """The grader's command line and outputs: a small class, resume, shards and merge, Gradescope,
-the isolation level, forbidden calls through the sandbox, and the results channel.
+the isolation level, and forbidden calls through the sandbox (the results channel alone is
+in test_wire.py).
 
 Attacks on the grader live in test_redteam.py; here every student is honest, blank,
 partial or malformed, and each CSV row is asserted against points computed from the
@@ -26,13 +27,7 @@ from convkit.grade import report
 from convkit.grade.cli import main
 from convkit.grade.model import NOTEBOOKS, Check, Outcome, Question
 from convkit.grade.questions import QUESTIONS
-from convkit.grade.runner import (
-    _expected,
-    _Reader,
-    grade_notebook,
-    loads_bounded,
-    select_shard,
-)
+from convkit.grade.runner import _expected, grade_notebook, select_shard
 from convkit.grade.sandbox import Sandbox
 
 from .conftest import ROOT
@@ -310,36 +305,6 @@ def test_a_justification_is_shown_escaped_and_not_graded():
     assert (
         "justification (not graded): stride \\*\\*2\\*\\* &lt;b&gt;skips&lt;/b&gt; \\[rows\\]\\(x\\)" in text
     )
-
-
-def test_the_results_channel_bounds_depth_and_line_length():
-    assert loads_bounded(b'[1, {"a": "[[[["}, [2]]') == [1, {"a": "[[[["}, [2]]
-    with pytest.raises(ValueError, match="deeply"):
-        loads_bounded(b"[" * 100_000 + b"]" * 100_000)
-    read, write = os.pipe()
-    try:
-        os.write(write, b'{"event": "cell", "index": 0}\nnot json\n' + b"[" * 5000 + b'\n{"event": "x"}\n')
-        reader = _Reader(read)
-        assert reader.next(time.monotonic() + 1) == {"event": "cell", "index": 0}
-        assert reader.next(time.monotonic() + 1) == {"event": "x"}  # the garbage lines skipped
-        assert reader.next(time.monotonic() + 0.2) == "timeout"
-    finally:
-        os.close(read)
-        os.close(write)
-
-
-def test_a_line_without_newline_is_searched_once_then_refused():
-    read, write = os.pipe()
-    os.set_blocking(write, False)
-    reader = _Reader(read)
-    try:
-        for _ in range(40):  # 40 writes with no newline: the searched prefix grows with the buffer
-            os.write(write, b"x" * 4096)
-            assert reader.next(time.monotonic() + 0.01) == "timeout"
-            assert reader.scanned == len(reader.buffer) == reader.total
-    finally:
-        os.close(read)
-        os.close(write)
 
 
 def test_a_run_deadline_leaves_unfinished_students_for_the_rerun(tmp_path, capsys):

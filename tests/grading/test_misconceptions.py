@@ -199,7 +199,7 @@ def notebook_with(name: str, answers: dict[str, str]) -> str:
     return nbformat.writes(notebook)
 
 
-# One class run through the real sandbox (one helper started for all of it), with a student per
+# One class run through the real sandbox (one forkserver started for all of it), with a student per
 # column of the answer tables: "right-k" answers every question with its k-th correct alternative,
 # "wrong-k" with its k-th misconception, "cheat" with a forbidden call where a question forbids one.
 def _class() -> dict[str, dict[str, str]]:

@@ -638,16 +638,16 @@ def test_a_rerun_resumes_from_the_graders_own_record_not_from_the_csv(graded):
     assert graded.rows() == rows  # every student finished before: nothing regraded, nothing forged
 
 
-def test_a_dead_or_stopped_helper_is_replaced(tmp_path):
+def test_a_dead_or_stopped_forkserver_is_replaced(tmp_path):
     from convkit.grade.runner import _expected, grade_notebook, load_questions
     from convkit.grade.sandbox import Sandbox
 
     questions = [q for q in load_questions(HERE) if q.notebook == NB]
     text = (ROOT / "solutions" / NB).read_text()
     with Sandbox() as sandbox:
-        os.kill(sandbox.process.pid, signal.SIGSTOP)
+        os.kill(sandbox.forkserver.pid, signal.SIGSTOP)
         first = grade_notebook(sandbox, text, questions, _expected(questions), timeout=5)
-        os.kill(sandbox.process.pid, signal.SIGKILL)
+        os.kill(sandbox.forkserver.pid, signal.SIGKILL)
         second = grade_notebook(sandbox, text, questions, _expected(questions), timeout=5)
     for result in (first, second):
         assert {q: o.points for q, o in result.outcomes.items()} == {q.id: q.points for q in questions}

@@ -14,10 +14,15 @@
   which turns one result into the student's message; :mod:`convkit.grade.codec`: the
   plain data that crosses from student code to the grader (the trust boundary).
 - :mod:`convkit.grade.cli` and :mod:`convkit.grade.runner`: the grader
-  (``python -I -m convkit.grade SUBMISSIONS``); :mod:`convkit.grade.sandbox`: each notebook
-  in its own namespaces under limits; :mod:`convkit.grade.zygote`: the warm helper that forks
-  those sandboxes; :mod:`convkit.grade.forbid`: forbidden calls noticed by identity;
-  :mod:`convkit.grade.report`: the CSV, feedback, Gradescope results, resume state, merges.
+  (``python -I -m convkit.grade SUBMISSIONS``); :mod:`convkit.grade.forbid`: forbidden calls
+  noticed by identity; :mod:`convkit.grade.report`: the CSV, feedback, Gradescope results,
+  resume state, merges.
+- The sandbox, one module per process its code runs in: :mod:`convkit.grade.sandbox` in the
+  grader (start a notebook, its cgroups, what the machine supports);
+  :mod:`convkit.grade.forkserver`, the warm process that imports torch once and forks one
+  jail per notebook; :mod:`convkit.grade.jail` in that child (namespaces, a read-only root,
+  privileges dropped, rlimits, then the notebook's cells and checks); and
+  :mod:`convkit.grade.wire`, the frames, bounds and event names both sides share.
 - :mod:`convkit.grade.generate`: ``make exercises`` (solutions/ → exercises/).
 """
 

@@ -1,7 +1,7 @@
 """One call of a student's answer on one check, returning plain data; and what is said about it.
 
 Two places run a student's answer: :func:`convkit.grade.check.check` in the student's
-own kernel, and the sandboxed job of :mod:`convkit.grade.zygote` when a class is
+own kernel, and the jailed job of :mod:`convkit.grade.jail` when a class is
 graded. Both go through :func:`call_answer`: it passes the check's arguments (copies,
 as tensors if the check asks), calls the answer while watching for the calls its
 question forbids (or reads the value when the check has no arguments), and turns the

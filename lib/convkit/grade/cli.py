@@ -218,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the grader; print where the results are. Returns the exit status."""
     try:
         return _main(argv)
-    except KeyboardInterrupt:  # before grading began (imports, the helper's start): nothing to keep
+    except KeyboardInterrupt:  # before grading began (imports, the forkserver's start): nothing to keep
         print("\nstopped by Ctrl-C before any student was graded", file=sys.stderr)
         return 130
 

@@ -1,7 +1,7 @@
 """Grade a class: each notebook in its own sandbox, answers judged here, results written atomically.
 
 The grading process (this module) is the only one that knows the checks' expected
-values. It starts one warm helper (:class:`convkit.grade.sandbox.Sandbox`) per run and
+values. It starts one forkserver (:class:`convkit.grade.sandbox.Sandbox`) per run and
 asks it for one sandbox per notebook; student code only ever runs in those.
 
 Time limits, from ``timeout`` (seconds, default 10) and ``notebook_timeout``:
@@ -15,7 +15,7 @@ Time limits, from ``timeout`` (seconds, default 10) and ``notebook_timeout``:
 - the whole run may get a ``deadline``: students not finished by then are not
   recorded, and a rerun grades them (resume).
 
-The results channel is read strictly (:class:`_Reader`): bounded line length and
+The results channel is read strictly (:class:`convkit.grade.wire.Reader`): bounded line length and
 nesting, new data only searched for line ends, anything else skipped. Checks run one
 at a time on the grader's command, and only the reply that repeats the check's index
 and a fresh random nonce counts.
@@ -29,7 +29,6 @@ import importlib.util
 import json
 import os
 import secrets
-import select
 import signal
 import sys
 import threading
@@ -44,6 +43,7 @@ from convkit.grade.codec import decode, encode
 from convkit.grade.model import NOTEBOOKS, Check, Outcome, Question, verdict
 from convkit.grade.report import NotebookResult
 from convkit.grade.sandbox import Limits, Sandbox
+from convkit.grade.wire import Reader, SandboxBroken
 
 __all__ = [
     "load_questions",
@@ -59,8 +59,6 @@ __all__ = [
 #: what ``formats`` may ask for: Markdown feedback, plain-text feedback, Gradescope's results.json
 FORMATS = ("markdown", "text", "gradescope")
 _MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
-_MAX_REPLY_BYTES = 256 * 1024 * 1024
-_MAX_LINE_BYTES = 96 * 1024 * 1024
 _START_SECONDS = 10.0  # the fork and the mounts take well under a second, even under load
 
 
@@ -91,74 +89,6 @@ def load_questions(checks_dir: str | os.PathLike | None = None) -> list[Question
     if unknown:
         raise ValueError(f"hidden checks name unknown questions {unknown} (known: {sorted(known)})")
     return [q.with_hidden(hidden.get(q.id, [])) for q in QUESTIONS]
-
-
-class SandboxBroken(RuntimeError):
-    """The sandbox itself failed before any student code ran."""
-
-
-# --------------------------------------------------------------------------- the results channel
-
-
-def loads_bounded(line: bytes) -> object:
-    """``json.loads`` for untrusted lines: refuses lines too long or nested too deeply (ValueError).
-
-    The C decoder guards its own recursion, so a line nested 100,000 deep ends in a
-    ``RecursionError`` at once, turned here into a refusal. (A regular expression that
-    skips strings to measure the nesting first would need memory in proportion to the
-    longest string: gigabytes for an embedded array.)
-
-    >>> loads_bounded(b'{"a": [1, 2]}')
-    {'a': [1, 2]}
-    """
-    if len(line) > _MAX_LINE_BYTES:
-        raise ValueError("line too long")
-    try:
-        return json.loads(line)
-    except RecursionError as error:
-        raise ValueError("nested too deeply") from error
-
-
-class _Reader:
-    """JSON lines from a job's results pipe, each within a deadline; untrusted input throughout."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd, self.buffer, self.scanned, self.total, self.closed = fd, bytearray(), 0, 0, False
-
-    def next(self, deadline: float) -> dict | str:
-        """The next message, or "eof" / "timeout" / "garbage" (too much output); bad lines are skipped."""
-        while True:
-            end = self.buffer.find(b"\n", self.scanned)
-            while end < 0:
-                self.scanned = len(self.buffer)  # never search the same bytes twice
-                if self.scanned > _MAX_LINE_BYTES:
-                    return "garbage"
-                if self.closed:
-                    return "eof"
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return "timeout"
-                ready, _, _ = select.select([self.fd], [], [], left)
-                if not ready:
-                    return "timeout"
-                chunk = os.read(self.fd, 1 << 20)
-                if not chunk:
-                    self.closed = True
-                    continue
-                self.total += len(chunk)
-                if self.total > _MAX_REPLY_BYTES:
-                    return "garbage"
-                self.buffer += chunk
-                end = self.buffer.find(b"\n", self.scanned)
-            line = bytes(self.buffer[:end])
-            del self.buffer[: end + 1]
-            self.scanned = 0
-            try:
-                message = loads_bounded(line)
-            except ValueError:  # not ours: student code wrote into the pipe
-                continue
-            if type(message) is dict:
-                return message
 
 
 # --------------------------------------------------------------------------- one notebook
@@ -262,7 +192,7 @@ def grade_notebook(
     except SandboxBroken as error:
         message = f"grading failed: {error}; ask your instructor to regrade"
         return NotebookResult(_zero(questions, message), note=message)
-    except Exception as error:  # a bug or a broken helper must cost one notebook, not the run
+    except Exception as error:  # a bug or a broken forkserver must cost one notebook, not the run
         message = f"grading failed ({type(error).__name__}); ask your instructor to regrade"
         return NotebookResult(_zero(questions, message), note=message)
 
@@ -328,7 +258,7 @@ def _run_notebook(
             if not job.wait_started(min(_START_SECONDS, max(0.0, notebook_deadline - time.monotonic()))):
                 failure = "no start"
             else:
-                reader = _Reader(job.results)
+                reader = Reader(job.results)
                 step, failure = _run_cells(reader, cell_errors, timeout, grace, notebook_deadline)
                 if failure is None:
                     step, failure = _run_checks(
@@ -345,12 +275,12 @@ def _run_notebook(
         if stopper is not None and stopper.stopped:
             note = "the run was stopped"
             break
-        if failure == "no start":  # the helper is stopped or wedged: replace it and try again
+        if failure == "no start":  # the forkserver is stopped or wedged: replace it and try again
             starts += 1
             if starts > 2 or time.monotonic() >= notebook_deadline:
                 note = "the sandbox did not start"
                 break
-            sandbox.replace_helper()
+            sandbox.replace_forkserver()
             continue
         if time.monotonic() >= notebook_deadline:
             note = (
@@ -895,7 +825,7 @@ def grade_class(
                 stopper.stop()  # nothing is left running when the block ends, however it ends
                 pool.shutdown(wait=True, cancel_futures=True)
                 if interrupted:
-                    sandbox.kill_helper()
+                    sandbox.kill_forkserver()
     write_csv()
     rows = {s: finished[s]["row"] for s in students if s in finished}
     classreport.write(out.parent, rows, questions, roll.skipped)

@@ -1,12 +1,20 @@
-"""The grading sandbox: each notebook in its own Linux namespaces, under limits.
+"""The grading sandbox as the grader sees it: start notebooks in jails, one cgroup per job.
+
+Where it runs
+-------------
+In the grader process only. :class:`Sandbox` starts the forkserver
+(:mod:`convkit.grade.forkserver`) and sends it one job per notebook; :class:`Job` is
+that notebook seen from here (its pipes and its PID); the cgroups that limit each job
+are made and removed here. What runs in the job's own processes is in
+:mod:`convkit.grade.jail`, and the frames on the pipes are in :mod:`convkit.grade.wire`.
 
 Isolation levels
 ----------------
 ``"namespaces"`` (the default, and the only one used unless asked otherwise)
     Every notebook runs in fresh user (when not root), mount, PID, network, IPC and
-    UTS namespaces, entered with ``unshare(2)`` by a child forked from a warm helper
-    process that has already imported NumPy, torch and convkit (so a notebook costs a
-    fork and a few mounts, not a new interpreter). Inside:
+    UTS namespaces, entered with ``unshare(2)`` by a child forked from the forkserver,
+    a warm process that has already imported NumPy, torch and convkit (so a notebook
+    costs a fork and a few mounts, not a new interpreter). Inside:
 
     - the file system is a private tmpfs holding read-only bind mounts of the system
       directories, the interpreter, the virtual environment and ``convkit`` only; the
@@ -35,13 +43,8 @@ Isolation levels
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import errno
 import json
 import os
-import platform
-import resource
 import shutil
 import signal
 import socket
@@ -50,94 +53,19 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Sandbox", "SandboxError", "Limits", "capabilities", "choose_level", "LEVELS"]
+from convkit.grade import jail, wire
+from convkit.grade.jail import Limits
+
+__all__ = ["Sandbox", "Job", "SandboxError", "Limits", "capabilities", "choose_level", "LEVELS"]
 
 LEVELS = ("namespaces", "process")
-
-CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
-CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
-MNT_DETACH = 2
-PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 1, 4, 38
-PR_SET_CHILD_SUBREAPER = 36
-_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "arm64": 41, "riscv64": 41}
-_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt")
-_DEVICES = ("null", "zero", "full", "random", "urandom")
-_FIRST_UID = 100000
+_DEFAULT_LIMITS = Limits()
 
 
 class SandboxError(RuntimeError):
     """The sandbox could not be set up (the message says what is missing)."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits of one notebook's sandbox."""
-
-    memory_mb: int = 2048
-    cpu_seconds: int = 60
-    processes: int = 64
-    file_mb: int = 64
-    tmpfs_mb: int = 64
-    files: int = 4096
-    open_files: int = 256
-    cores: float = 1.0
-
-
-# --------------------------------------------------------------------------- syscalls
-
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-
-
-def _check(result: int, what: str) -> int:
-    if result != 0:
-        code = ctypes.get_errno()
-        raise OSError(code, f"{what}: {os.strerror(code)}")
-    return result
-
-
-def _unshare(flags: int) -> None:
-    _check(_libc.unshare(ctypes.c_int(flags)), "unshare")
-
-
-def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    encode = lambda s: None if s is None else s.encode()  # noqa: E731
-    _check(
-        _libc.mount(encode(source), encode(target), encode(fstype), ctypes.c_ulong(flags), encode(data)),
-        f"mount {target}",
-    )
-
-
-def _prctl(option: int, value: int) -> None:
-    _check(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl {option}")
-
-
-def _pivot_root(new_root: str, put_old: str) -> None:
-    number = _PIVOT_ROOT.get(platform.machine())
-    if number is None:
-        raise OSError(errno.ENOSYS, "pivot_root: unknown architecture")
-    _check(_libc.syscall(ctypes.c_long(number), new_root.encode(), put_old.encode()), "pivot_root")
-
-
-def _drop_capabilities() -> None:
-    """Empty the effective, permitted and inheritable capability sets (capset(2))."""
-
-    class Header(ctypes.Structure):
-        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-    class Data(ctypes.Structure):
-        _fields_ = [
-            ("effective", ctypes.c_uint32),
-            ("permitted", ctypes.c_uint32),
-            ("inheritable", ctypes.c_uint32),
-        ]
-
-    header, data = Header(0x20080522, 0), (Data * 2)()
-    _check(_libc.capset(ctypes.byref(header), ctypes.byref(data)), "capset")
 
 
 # --------------------------------------------------------------------------- cgroups
@@ -251,8 +179,8 @@ def capabilities() -> dict:
         )
         result["level"] = "process"
         return result
-    result["user_namespaces"] = _probe(lambda: _unshare(CLONE_NEWUSER))
-    result["namespaces"] = _probe(lambda: _enter_and_build(Limits(), slot=0, probe=True))
+    result["user_namespaces"] = _probe(jail.probe_user_namespace)
+    result["namespaces"] = _probe(jail.probe_namespaces)
     result["memory_cgroup"] = _cgroup_base("memory") is not None
     result["pids_cgroup"] = _cgroup_base("pids") is not None
     result["cpu_cgroup"] = _cgroup_base("cpu") is not None
@@ -288,174 +216,7 @@ def choose_level(unsafe_process_sandbox: bool) -> str:
     )
 
 
-# --------------------------------------------------------------------------- inside a job
-
-
-def _mount_points() -> list[tuple[str, bool]]:
-    """(path, is_symlink) of what the jail shows read-only: system dirs, interpreter, venv, convkit."""
-    import convkit
-
-    paths = [p for p in _SYSTEM_DIRS if os.path.lexists(p)]
-    extra = {
-        os.path.realpath(sys.base_prefix),
-        os.path.realpath(sys.prefix),
-        os.path.realpath(os.path.dirname(convkit.__file__)),
-    }
-    for path in sys.path:  # site-packages outside the prefixes (user site is off with -I)
-        if path and os.path.isdir(path) and "site-packages" in path:
-            extra.add(os.path.realpath(path))
-    for path in sorted(extra):
-        if not any(path == p or path.startswith(p.rstrip("/") + "/") for p in paths):
-            paths.append(path)
-    return [(p, os.path.islink(p)) for p in paths]
-
-
-def _bind_read_only(source: str, target: str) -> None:
-    try:  # not recursive: mounts below the source (say /etc/hosts) are not shown, let alone writable
-        _mount(source, target, None, MS_BIND)
-    except OSError:  # a user namespace may only bind a tree together with its locked submounts
-        _mount(source, target, None, MS_BIND | MS_REC)
-    flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV
-    try:
-        _mount(None, target, None, flags)
-    except OSError:  # locked flags in a user namespace: keep the ones the source has
-        vfs = os.statvfs(target).f_flag
-        keep = MS_NOEXEC if vfs & os.ST_NOEXEC else 0
-        _mount(None, target, None, flags | keep)
-
-
-def _enter_and_build(limits: Limits, slot: int, probe: bool = False, cgroup_procs: tuple = ()) -> int:
-    """In the job's first process: join the cgroups, enter the namespaces, fork the jailed init.
-
-    Returns 0 in the jailed process (PID 1 of the new PID namespace, its root built and
-    its privileges dropped) and the init's outer PID in the caller.
-    """
-    root = os.geteuid() == 0
-    for procs in cgroup_procs:
-        with open(procs, "w") as handle:
-            handle.write(str(os.getpid()))
-    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
-    uid, gid = os.getuid(), os.getgid()
-    if not root:
-        flags |= CLONE_NEWUSER
-    _unshare(flags)
-    if not root:
-        Path("/proc/self/setgroups").write_text("deny")
-        Path("/proc/self/uid_map").write_text(f"0 {uid} 1")
-        Path("/proc/self/gid_map").write_text(f"0 {gid} 1")
-    pid = os.fork()
-    if pid:
-        return pid
-    if probe:
-        try:
-            _build_jail(limits, slot, root)
-        except BaseException:
-            os._exit(70)
-        os._exit(0)
-    _build_jail(limits, slot, root)  # in the jailed init: a failure is reported by the caller
-    return 0
-
-
-def _build_jail(limits: Limits, slot: int, root: bool) -> None:
-    """PID 1 of the new namespaces: a read-only root on a private tmpfs, then drop privileges."""
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    points = _mount_points()
-    # Hold every source open before the tmpfs below may cover it (a venv under /tmp, say).
-    sources = {
-        path: (os.readlink(path) if is_link else os.open(path, os.O_PATH | os.O_DIRECTORY))
-        for path, is_link in points
-    }
-    new = "/tmp"  # a tmpfs over /tmp of this mount namespace only; the host's /tmp is untouched
-    _mount("convkit-jail", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,nr_inodes=4096,mode=0755")
-    for path, is_link in points:
-        target = new + path
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        if is_link:
-            os.symlink(sources[path], target)
-        else:
-            os.makedirs(target, exist_ok=True)
-            _bind_read_only(f"/proc/self/fd/{sources[path]}", target)
-            os.close(sources[path])
-    for folder in ("proc", "dev", "tmp", "home/student", ".old"):
-        os.makedirs(f"{new}/{folder}", exist_ok=True)
-    scratch = f"size={limits.tmpfs_mb}m,nr_inodes={limits.files},mode=1777"
-    _mount("convkit-tmp", f"{new}/tmp", "tmpfs", MS_NOSUID | MS_NODEV, scratch)
-    _mount("convkit-home", f"{new}/home/student", "tmpfs", MS_NOSUID | MS_NODEV, scratch)
-    _mount("convkit-dev", f"{new}/dev", "tmpfs", MS_NOSUID, "size=64k,nr_inodes=64,mode=0755")
-    for device in _DEVICES:
-        target = f"{new}/dev/{device}"
-        open(target, "w").close()
-        _mount(f"/dev/{device}", target, None, MS_BIND)
-    os.makedirs(f"{new}/dev/shm", exist_ok=True)
-    _mount("convkit-shm", f"{new}/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=1777")
-    _mount("proc", f"{new}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    os.chdir(new)
-    try:
-        _pivot_root(".", ".old")
-        os.chdir("/")
-        _check(_libc.umount2(b"/.old", MNT_DETACH), "umount /.old")
-        os.rmdir("/.old")
-    except OSError:
-        os.chroot(".")
-        os.chdir("/")
-    _mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    try:
-        socket.sethostname("sandbox")
-    except OSError:
-        pass
-    if root:
-        uid = _FIRST_UID + slot
-        os.chown("/home/student", uid, uid)
-        os.chown("/tmp", uid, uid)
-        os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
-    else:
-        os.chown("/home/student", 0, 0)
-    _drop_capabilities()
-    _prctl(PR_SET_NO_NEW_PRIVS, 1)
-    _prctl(PR_SET_DUMPABLE, 0)
-    die_with_parent()  # changing credentials cleared it
-    os.chdir("/home/student")
-
-
-def die_with_parent() -> None:
-    """Be killed (SIGKILL) when the parent process ends."""
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def set_limits(limits: Limits) -> None:
-    """rlimits of a job's process (after the namespaces): CPU, processes, files, core dumps."""
-    with open("/proc/self/status") as status:
-        vm_kb = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
-    address_space = vm_kb * 1024 + limits.memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 2))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb * 1024 * 1024,) * 2)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
-    if os.geteuid() != 0:
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
-
-
-def enter(level: str, limits: Limits, slot: int, cgroup_procs: tuple = ()) -> int:
-    """Called in a fresh child of the helper: returns 0 in the process that runs the notebook.
-
-    For ``"namespaces"`` the caller gets the jailed init's outer PID back instead (and
-    should report it, then wait for it); for ``"process"`` the child itself runs the
-    notebook in its own process group.
-    """
-    if level == "namespaces":
-        return _enter_and_build(limits, slot, cgroup_procs=tuple(cgroup_procs))
-    os.setpgid(0, 0)
-    for procs in cgroup_procs:
-        with open(procs, "w") as handle:
-            handle.write(str(os.getpid()))
-    os.chdir(tempfile.mkdtemp(prefix="convkit-student-"))
-    return 0
-
-
-# --------------------------------------------------------------------------- the grader's side
+# --------------------------------------------------------------------------- jobs
 
 
 def _scrubbed_environment(home: str) -> dict[str, str]:
@@ -486,21 +247,8 @@ class Job:
 
     def wait_started(self, timeout: float) -> bool:
         """Read the jailed process's outer PID from the trusted control pipe."""
-        import select
-
-        deadline = time.monotonic() + timeout
-        data = b""
-        while b"\n" not in data and time.monotonic() < deadline:
-            ready, _, _ = select.select([self.control], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                break
-            chunk = os.read(self.control, 64)
-            if not chunk:
-                break
-            data += chunk
-        try:
-            self.pid = int(data.split(b"\n", 1)[0])
-        except ValueError:
+        self.pid = wire.read_pid(self.control, timeout)
+        if self.pid is None:
             return False
         try:
             self.pidfd = os.pidfd_open(self.pid)
@@ -512,7 +260,7 @@ class Job:
         """Write one command line; False if the job does not take it in time."""
         import select
 
-        data = memoryview((json.dumps(message) + "\n").encode())
+        data = memoryview(wire.frame(message))
         deadline = time.monotonic() + timeout
         while data:
             _, ready, _ = select.select([], [self.commands], [], max(0.0, deadline - time.monotonic()))
@@ -550,13 +298,13 @@ class Job:
 
 
 class Sandbox:
-    """The warm helper process, and a way to start one notebook in a fresh sandbox of it.
+    """The forkserver, and a way to start one notebook in a fresh jail forked from it.
 
-    Use as a context manager. :meth:`start` returns a :class:`Job`. A helper that died
-    or stopped answering is replaced by a fresh one.
+    Use as a context manager. :meth:`start` returns a :class:`Job`. A forkserver that
+    died or stopped answering is replaced by a fresh one (:attr:`forkserver` is its process).
     """
 
-    def __init__(self, level: str = "namespaces", limits: Limits = Limits()) -> None:
+    def __init__(self, level: str = "namespaces", limits: Limits = _DEFAULT_LIMITS) -> None:
         if level not in LEVELS:
             raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
         self.level, self.limits = level, limits
@@ -567,22 +315,22 @@ class Sandbox:
         self._counter = 0
         self._slots: set[int] = set()
         self._jobs: dict[str, int] = {}
-        self.process: subprocess.Popen | None = None
-        self._start_helper()
+        self.forkserver: subprocess.Popen | None = None
+        self._start_forkserver()
 
     @property
     def cgroups(self) -> list[str]:
         """The cgroup controllers that limit each job (``memory``, ``pids``), empty if none."""
         return self._cgroups.controllers
 
-    def _start_helper(self) -> None:
+    def _start_forkserver(self) -> None:
         ours, theirs = socket.socketpair()
         library = str(Path(__file__).resolve().parents[2])
         bootstrap = (
             f"import sys; sys.path.insert(0, {library!r}); "
-            "from convkit.grade.zygote import serve; serve(int(sys.argv[1]))"
+            "from convkit.grade.forkserver import serve; serve(int(sys.argv[1]))"
         )
-        self.process = subprocess.Popen(
+        self.forkserver = subprocess.Popen(
             [sys.executable, "-I", "-c", bootstrap, str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
             env=_scrubbed_environment(self._home),
@@ -598,41 +346,41 @@ class Sandbox:
             ready = ours.recv(1)
         except OSError:
             ready = b""
-        if ready != b"R":
-            self.process.kill()
-            self.process.wait()
+        if ready != wire.FORKSERVER_READY:
+            self.forkserver.kill()
+            self.forkserver.wait()
             raise SandboxError(
-                "the grading helper did not start (try: python -m convkit.grade --check-sandbox)"
+                "the grading forkserver did not start (try: python -m convkit.grade --check-sandbox)"
             )
         ours.settimeout(10)
         self._socket = ours
 
     def _alive(self) -> bool:
-        if self.process is None or self.process.poll() is not None:
+        if self.forkserver is None or self.forkserver.poll() is not None:
             return False
         try:
-            state = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            state = Path(f"/proc/{self.forkserver.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         except (OSError, IndexError):
             return True
         return state not in ("T", "t", "Z", "X")
 
-    def _restart_helper(self) -> None:
+    def _restart_forkserver(self) -> None:
         try:
             self._socket.close()
         except OSError:
             pass
-        if self.process is not None:  # the helper only: running jobs live on (see zygote._watch)
+        if self.forkserver is not None:  # the forkserver only: running jobs live on (see jail._watch)
             try:
-                self.process.kill()
+                self.forkserver.kill()
             except OSError:
                 pass
-            self.process.wait()
-        self._start_helper()
+            self.forkserver.wait()
+        self._start_forkserver()
 
-    def replace_helper(self) -> None:
-        """Kill the helper (stopped, dead or wedged) and start a fresh one."""
+    def replace_forkserver(self) -> None:
+        """Kill the forkserver (stopped, dead or wedged) and start a fresh one."""
         with self._lock:
-            self._restart_helper()
+            self._restart_forkserver()
 
     def start(self, job: dict, limits: Limits | None = None) -> Job:
         """Start one notebook; the job dict is sent as JSON (cells, timeout, ...)."""
@@ -654,15 +402,14 @@ class Sandbox:
             for attempt in range(2):
                 with self._lock:
                     if not self._alive():
-                        self._restart_helper()
+                        self._restart_forkserver()
                     try:
-                        socket.send_fds(self._socket, [len(payload).to_bytes(8, "big")], list(handed))
-                        self._socket.sendall(payload)
+                        wire.send_job(self._socket, payload, handed)
                         break
                     except OSError as error:
                         if attempt:
-                            raise SandboxError("the grading helper does not take jobs") from error
-                        self.process.kill()
+                            raise SandboxError("the grading forkserver does not take jobs") from error
+                        self.forkserver.kill()
         finally:
             for fd in handed:
                 os.close(fd)
@@ -674,22 +421,22 @@ class Sandbox:
             if slot is not None:
                 self._slots.discard(slot)
 
-    def kill_helper(self) -> None:
-        """Kill the helper at once instead of letting it finish (the run is stopping, its jobs killed)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
+    def kill_forkserver(self) -> None:
+        """Kill the forkserver at once instead of letting it finish (the run is stopping, its jobs killed)."""
+        if self.forkserver is not None and self.forkserver.poll() is None:
+            self.forkserver.kill()
 
     def close(self) -> None:
         try:
             self._socket.close()
         except OSError:
             pass
-        if self.process is not None:
+        if self.forkserver is not None:
             try:
-                self.process.wait(timeout=5)
+                self.forkserver.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                self.forkserver.kill()
+                self.forkserver.wait()
         self._cgroups.close()
         shutil.rmtree(self._home, ignore_errors=True)
 
