@@ -43,7 +43,16 @@ from convkit.grade.codec import decode, encode
 from convkit.grade.model import NOTEBOOKS, Check, Outcome, Question, verdict
 from convkit.grade.report import NotebookResult
 from convkit.grade.sandbox import Limits, Sandbox
-from convkit.grade.wire import Reader, SandboxBroken
+from convkit.grade.wire import (
+    CELL,
+    CELL_DONE,
+    CELLS_DONE,
+    FORBIDDEN,
+    RESULT,
+    SANDBOX_ERROR,
+    Reader,
+    SandboxBroken,
+)
 
 __all__ = [
     "load_questions",
@@ -333,17 +342,17 @@ def _run_cells(reader, cell_errors, timeout, grace, notebook_deadline):
         if isinstance(message, str):
             return step, message
         event, index = message.get("event"), message.get("index")
-        if event == "sandbox_error" and step is None and not cell_errors:
+        if event == SANDBOX_ERROR and step is None and not cell_errors:
             raise SandboxBroken(str(message.get("error"))[:300])
-        if event == "cell" and type(index) is int:
+        if event == CELL and type(index) is int:
             step = ("cell", index)
             step_deadline = time.monotonic() + timeout + grace
-        elif event == "cell_done" and step == ("cell", index):
+        elif event == CELL_DONE and step == ("cell", index):
             if message.get("error"):
                 cell_errors[index] = str(message["error"])[:500]
             step = None
             step_deadline = time.monotonic() + timeout + grace
-        elif event == "cells_done" and step is None:
+        elif event == CELLS_DONE and step is None:
             return None, None
 
 
@@ -384,9 +393,9 @@ def _run_checks(job, reader, probes, replies, forbidden, timeout, grace, noteboo
             if message.get("index") != index or message.get("nonce") != nonce:
                 continue
             event = message.get("event")
-            if event == "forbidden" and type(message.get("name")) is str:
+            if event == FORBIDDEN and type(message.get("name")) is str:
                 forbidden.setdefault(index, message["name"][:200])
-            elif event == "result":
+            elif event == RESULT:
                 if "error" in message:
                     error = str(message["error"])[:500]
                     replies[index] = ("timeout" if error == "timed out" else "error", error)
