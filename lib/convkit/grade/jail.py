@@ -325,8 +325,12 @@ def probe_namespaces() -> None:
     """Enter every namespace of a job and fork a jailed init that builds the root and exits.
 
     Run it in a child that then exits: it changes the namespaces of the calling process.
+    Raises OSError when the init could not build the read-only root.
     """
-    _enter_and_build(Limits(), slot=0, probe=True)
+    pid = _enter_and_build(Limits(), slot=0, probe=True)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise OSError(f"the jail's root could not be built (its init exited with {status})")
 
 
 # --------------------------------------------------------------------------- the notebook, inside
