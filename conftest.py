@@ -1,4 +1,4 @@
-"""Set-up for every pytest run, including the notebook kernels that nbval starts.
+"""Set-up for every pytest run, including the notebook kernels the tests start.
 
 Environment variables set here are inherited by those kernels, so nothing
 downloads whichever subset of the suite is run. MPLBACKEND is removed so that

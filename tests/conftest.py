@@ -1,6 +1,7 @@
-"""Test set-up: figures closed after each test, hypothesis profiles (see also ../conftest.py)."""
+"""Test set-up: figures closed after each test, hypothesis profiles, parallel groups (see also ../conftest.py)."""
 
 import os
+from pathlib import Path
 
 import matplotlib
 
@@ -10,9 +11,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-# `make test` runs a few hundred examples per property; `make test-fast` a few dozen.
-# The "ci" profile is derandomized so that a grading or CI run is reproducible:
-# the same examples every time, on every machine.
+# The profile decides how many examples every property runs; no test hard-codes it (a test
+# whose examples are costly takes a fixed fraction of the profile's number).
+# "ci", the default, is what `make test` and CI (.ci/run) run: 300 examples per property,
+# derandomized so that every run, on every machine, tries the same examples.
+# "fast" (`make test-fast`) runs 30 random ones, a new draw each time.
 settings.register_profile(
     "ci", max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -20,6 +23,30 @@ settings.register_profile(
     "fast", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One worker per core: one BLAS and one torch thread each, or the threads of the two
+    # workers fight over the cores. Tests of convkit's own threads set them explicitly.
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(1)
+    threadpool_limits(1)
+
+HERE = Path(__file__).resolve().parent
+# With `pytest -n 2 --dist loadgroup` each group runs on one worker, one test after another:
+# the browser tests share one JupyterLab and one Chromium; every grading test (the red team
+# counts the sandbox's processes on the whole machine, the cluster test runs its own Slurm)
+# runs alone with respect to the others that grade.
+GROUPS = {HERE / "browser": "browser", HERE / "grading": "grading"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        path = Path(str(item.fspath))
+        for folder, group in GROUPS.items():
+            if path.is_relative_to(folder):
+                item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(autouse=True)

@@ -226,7 +226,8 @@ def test_local_files_are_read_without_importing_torchvision(tmp_path):
     assert out.stdout.strip() == "False"
 
 
-@settings(max_examples=15, deadline=None)
+# Each example writes and reads four files: a twentieth of the profile's examples (15 in `ci`).
+@settings(max_examples=max(5, settings().max_examples // 20), deadline=None)
 @given(
     images=arrays(np.uint8, st.tuples(st.integers(1, 6), st.just(28), st.just(28))),
     data_labels=st.data(),

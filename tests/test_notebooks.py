@@ -1,4 +1,4 @@
-"""Lint-like checks on the course notebooks (their execution is nbval's job).
+"""Lint-like checks on the course notebooks (they are run in test_notebook_runs.py).
 
 Every notebook under notebooks/ must: open with a numbered title; import
 convkit and not redefine its public functions; hold no absolute path, no
@@ -6,7 +6,7 @@ TODO/FIXME and no error output; be saved from a clean top-to-bottom run
 (execution counts 1..n); have links that resolve, titles that match the
 notebooks they point to, and a recap, a "Try it yourself" section and a footer
 linking the previous and next notebooks and the student's copy of the matching
-exercise notebook; check at least some of its outputs with nbval; and carry
+exercise notebook; have some outputs compared when it runs (nbval's tag); and carry
 the kernelspec metadata JupyterLab writes, so that opening it does not dirty
 the file. README's table of notebooks, when present, lists them in order.
 
@@ -236,10 +236,10 @@ def structure_problems(path: Path, nb, order: list[str]) -> list[str]:
 
 
 def checked_output_problems(nb) -> list[str]:
-    """At least one cell's output is compared by nbval, and only text outputs are compared."""
+    """At least one cell's output is compared when the notebook runs, and only text outputs are."""
     checked = [cell for cell in _code_cells(nb) if CHECK_TAG in cell.metadata.get("tags", [])]
     if not checked:
-        return [f"no cell is tagged {CHECK_TAG}: nbval --nbval-lax would compare nothing"]
+        return [f"no cell is tagged {CHECK_TAG}: running the notebook would compare nothing"]
     problems = []
     for cell in checked:
         if not cell.outputs:

@@ -348,7 +348,8 @@ def test_show_unread_false_marks_nothing():
     assert not hatch.get_visible()
 
 
-@settings(max_examples=40, deadline=None)
+# Each example draws a figure: an eighth of the profile's examples (37 in `ci`, 10 in `fast`).
+@settings(max_examples=max(10, settings().max_examples // 8), deadline=None)
 @given(
     size=st.tuples(st.integers(1, 9), st.integers(1, 9)),
     kernel=st.tuples(st.integers(1, 3), st.integers(1, 3)),

@@ -29,7 +29,8 @@ from convkit.shapes import (
 )
 
 # Tiny tensors make each example cheap; the first torch call can be slow, hence no deadline.
-PROPERTY = settings(max_examples=250, deadline=None)
+# The number of examples comes from the hypothesis profile loaded in conftest.py.
+PROPERTY = settings(deadline=None)
 
 
 # ------------------------------------------------------------- the lecture's numbers

@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from convkit import shapes
 from convkit.widgets.explorer import PRESETS, explorer, explorer_data, explorer_state
 
 LECTURE = list(PRESETS)[0]
@@ -151,19 +150,26 @@ def test_impossible_settings_are_refused_with_a_message_saying_why(args, kwargs,
 
 
 def _torch_reads(transposed, size, kernel, stride, padding, dilation, output_padding=0):
-    """Per output index, the input indices that reach it, found by torch's own gradients."""
-    x = torch.zeros(1, 1, size, requires_grad=True)
+    """Per output index, the input indices that reach it, found by torch's own gradients.
+
+    A plain convolution is differentiated with respect to its padded input, so the
+    padding cells it reads are found too (indices < 0 or >= size).
+    """
     w = torch.ones(1, 1, kernel)
     if transposed:
+        x = torch.zeros(1, 1, size, requires_grad=True)
         y = F.conv_transpose1d(
             x, w, stride=stride, padding=padding, dilation=dilation, output_padding=output_padding
         )
+        shift = 0
     else:
-        y = F.conv1d(F.pad(x, (padding, padding)), w, stride=stride, dilation=dilation)
+        x = torch.zeros(1, 1, size + 2 * padding, requires_grad=True)
+        y = F.conv1d(x, w, stride=stride, dilation=dilation)
+        shift = padding
     reads = []
     for o in range(y.shape[-1]):
         (grad,) = torch.autograd.grad(y[0, 0, o], x, retain_graph=True)
-        reads.append([int(i) for i in np.nonzero(grad[0, 0].numpy())[0]])
+        reads.append([int(i) - shift for i in np.nonzero(grad[0, 0].numpy())[0]])
     return reads
 
 
@@ -174,7 +180,7 @@ def _torch_reads(transposed, size, kernel, stride, padding, dilation, output_pad
     padding=st.integers(0, 2),
     dilation=st.integers(1, 3),
 )
-def test_every_output_reads_the_cells_shapes_footprint_gives_and_torch_confirms(
+def test_every_output_reads_the_input_and_padding_cells_torch_differentiates(
     size, kernel, stride, padding, dilation
 ):
     state, refused = _state_or_refusal(
@@ -182,11 +188,11 @@ def test_every_output_reads_the_cells_shapes_footprint_gives_and_torch_confirms(
     )
     if refused is not None:
         return
-    inside = _torch_reads(False, size, kernel, stride, padding, dilation)
+    reads = _torch_reads(False, size, kernel, stride, padding, dilation)
+    assert len(state.reads_cols) == len(reads)
     for o, pairs in enumerate(state.reads_cols):
-        assert [i for i, _ in pairs] == shapes.footprint(o, kernel, stride, padding, dilation)
+        assert [i for i, _ in pairs] == reads[o]  # padding cells included, one per kernel tap
         assert [j for _, j in pairs] == list(range(kernel))
-        assert [i for i, _ in pairs if 0 <= i < size] == inside[o]
 
 
 @given(

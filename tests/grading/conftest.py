@@ -2,15 +2,33 @@
 
 The session fixture ``graded`` runs every exercise notebook of the chosen folder once,
 through the same sandbox and checks as ``python -m convkit.grade``.
+
+One warm helper per session
+---------------------------
+Starting the grader's warm helper costs an interpreter that imports torch (seconds);
+forking a notebook's sandbox from it costs milliseconds. So the grading tests share
+one helper per isolation level for the whole session: the ``sandbox`` fixture hands
+it to tests that call ``grade_notebook``, and every grading run made in this process
+(``convkit.grade.cli.main``, ``runner.grade_class``) borrows it instead of starting
+its own. Each notebook is still forked into fresh namespaces of its own, exactly as
+in a real run; the helper never holds a check, an expected value or a student's code,
+so nothing passes from one test to the next through it. A helper that a test stops
+or kills is replaced by the next job, as in a real run.
+
+The red team (``test_redteam.py``) keeps its isolation: it grades in separate
+processes from copies of the library, and its helper test starts a helper of its own.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from convkit.grade import runner
 from convkit.grade.runner import NOTEBOOKS, Sandbox, _expected, grade_notebook, load_questions
+from convkit.grade.sandbox import Limits
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -25,32 +43,91 @@ def pytest_addoption(parser):
     )
 
 
+class LentHelper:
+    """The session's warm helper lent to one grading run, with that run's limits.
+
+    Leaving the run's ``with`` block leaves the helper running for the next run;
+    everything else is the helper's own (:class:`convkit.grade.sandbox.Sandbox`).
+    """
+
+    def __init__(self, helper: Sandbox, limits: Limits) -> None:
+        self._helper, self.limits = helper, limits
+
+    def start(self, job: dict, limits: Limits | None = None):
+        return self._helper.start(job, limits or self.limits)
+
+    def __getattr__(self, name: str):
+        return getattr(self._helper, name)
+
+    def __enter__(self) -> LentHelper:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+@pytest.fixture(scope="session")
+def warm_helpers():
+    """The session's warm helpers by isolation level, each started when first asked for."""
+    helpers: dict[str, Sandbox] = {}
+    yield helpers
+    with ThreadPoolExecutor() as pool:  # each helper takes a moment to end: end them together
+        list(pool.map(Sandbox.close, helpers.values()))
+
+
+def _helper(helpers: dict[str, Sandbox], level: str = "namespaces") -> Sandbox:
+    if level not in helpers:
+        helpers[level] = Sandbox(level)
+    return helpers[level]
+
+
+@pytest.fixture(scope="session")
+def sandbox(warm_helpers) -> Sandbox:
+    """The session's warm helper (namespaces): each notebook graded with it gets a fresh sandbox."""
+    return _helper(warm_helpers)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _grading_runs_borrow_the_warm_helper(warm_helpers):
+    def lend(level: str = "namespaces", limits: Limits | None = None) -> LentHelper:
+        return LentHelper(_helper(warm_helpers, level), limits or Limits())
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(runner, "Sandbox", lend)  # raises if the runner no longer has that name
+        yield
+
+
 @pytest.fixture(scope="session")
 def questions():
     return load_questions(HERE)
 
 
-def grade_folder(folder: Path, questions) -> dict:
-    """Outcome of every question for the notebooks in ``folder`` (a missing one scores 0)."""
+def grade_folder(folder: Path, questions, sandbox: Sandbox | None = None) -> dict:
+    """Outcome of every question for the notebooks in ``folder`` (a missing one scores 0).
+
+    Graded with ``sandbox`` (the session's helper, say), or with a helper of its own.
+    """
+    if sandbox is None:
+        with Sandbox() as own:
+            return grade_folder(folder, questions, own)
     expected = _expected(questions)
     outcomes = {}
-    with Sandbox() as sandbox:
-        for name in NOTEBOOKS:
-            path = folder / name
-            text = path.read_text(encoding="utf-8") if path.is_file() else None
-            result = grade_notebook(
-                sandbox,
-                text,
-                [q for q in questions if q.notebook == name],
-                expected,
-                timeout=20.0,
-                memory_mb=1024,
-            )
-            outcomes.update(result.outcomes)
+    for name in NOTEBOOKS:
+        path = folder / name
+        text = path.read_text(encoding="utf-8") if path.is_file() else None
+        result = grade_notebook(
+            sandbox,
+            text,
+            [q for q in questions if q.notebook == name],
+            expected,
+            timeout=20.0,
+            memory_mb=1024,
+        )
+        outcomes.update(result.outcomes)
     return outcomes
 
 
 @pytest.fixture(scope="session")
-def graded(request, questions):
+def graded(request, questions, sandbox):
     folder = request.config.getoption("notebooks", default=None) or ROOT / "solutions"
-    return grade_folder(Path(folder), questions)
+    return grade_folder(Path(folder), questions, sandbox)

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from convkit.grade.generate import exercise_text, generate, strip_solutions
+import convkit
+from convkit.grade.generate import generate, strip_solutions
 from convkit.grade.questions import QUESTIONS
 from convkit.grade.runner import NOTEBOOKS
 
@@ -44,9 +49,18 @@ def test_strip_solutions_keeps_indentation_and_rejects_unbalanced_markers():
         strip_solutions("x = 1\n### END SOLUTION")
 
 
-def test_the_generator_is_deterministic():
-    text = (ROOT / "solutions" / NOTEBOOKS[1]).read_text()
-    assert exercise_text(text) == exercise_text(text)
+def test_the_generator_writes_the_same_bytes_whatever_the_hash_seed(tmp_path):
+    # Two interpreters with different string hashes: an order taken from a set or a dict
+    # built from one would differ between them (one process calling twice would not see it).
+    library = str(Path(convkit.__file__).resolve().parents[1])
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": library}
+        code = "import sys; from convkit.grade.generate import generate; generate(sys.argv[1], sys.argv[2])"
+        subprocess.run(
+            [sys.executable, "-c", code, str(ROOT / "solutions"), str(tmp_path / seed)], env=env, check=True
+        )
+    for name in NOTEBOOKS:
+        assert (tmp_path / "1" / name).read_bytes() == (tmp_path / "2" / name).read_bytes(), name
 
 
 @pytest.mark.parametrize("question", QUESTIONS, ids=[q.id for q in QUESTIONS])
@@ -60,8 +74,8 @@ def test_each_question_has_its_prompt_answer_region_and_check_call(question):
     assert re.search(rf"\b{question.name}\b", answer)
 
 
-def test_untouched_exercises_score_zero_on_every_question(questions):
-    outcomes = grade_folder(ROOT / "exercises", questions)
+def test_untouched_exercises_score_zero_on_every_question(questions, sandbox):
+    outcomes = grade_folder(ROOT / "exercises", questions, sandbox)
     assert sorted(outcomes) == sorted(q.id for q in questions)
     scored = {qid: o.points for qid, o in outcomes.items() if o.points}
     assert scored == {}

@@ -28,7 +28,6 @@ from convkit.grade.cli import main
 from convkit.grade.model import NOTEBOOKS, Check, Outcome, Question
 from convkit.grade.questions import QUESTIONS
 from convkit.grade.runner import _expected, grade_notebook, select_shard
-from convkit.grade.sandbox import Sandbox
 
 from .conftest import ROOT
 
@@ -258,7 +257,7 @@ def _notebook(cells: list[str]) -> str:
     return nbformat.writes(notebook)
 
 
-def test_a_forbidden_call_scores_zero_through_an_alias_and_names_the_call():
+def test_a_forbidden_call_scores_zero_through_an_alias_and_names_the_call(sandbox):
     question = Question(
         "01.q1",
         NOTEBOOKS[0],
@@ -278,11 +277,10 @@ def test_a_forbidden_call_scores_zero_through_an_alias_and_names_the_call():
     )
     honest = _notebook(["def smooth(x, u):\n    return [x[i] * u[1] + x[i + 1] * u[0] for i in range(2)]"])
     expected = _expected([question])
-    with Sandbox() as sandbox:
-        outcomes = [
-            grade_notebook(sandbox, text, [question], expected, timeout=5).outcomes["01.q1"]
-            for text in (aliased, caught, honest)
-        ]
+    outcomes = [
+        grade_notebook(sandbox, text, [question], expected, timeout=5).outcomes["01.q1"]
+        for text in (aliased, caught, honest)
+    ]
     for outcome in outcomes[:2]:
         assert outcome.points == 0
         assert (
@@ -292,13 +290,12 @@ def test_a_forbidden_call_scores_zero_through_an_alias_and_names_the_call():
     assert outcomes[2].points == 2
 
 
-def test_a_justification_is_shown_escaped_and_not_graded():
+def test_a_justification_is_shown_escaped_and_not_graded(sandbox):
     question = Question(
         "01.q1", NOTEBOOKS[0], "choice", 1, (Check(None, "b", "exact"),), kind="explain", justification="why"
     )
     text = _notebook(["choice = 'b'\nwhy = 'stride **2** <b>skips</b> [rows](x)'"])
-    with Sandbox() as sandbox:
-        result = grade_notebook(sandbox, text, [question], _expected([question]), timeout=5)
+    result = grade_notebook(sandbox, text, [question], _expected([question]), timeout=5)
     assert result.outcomes["01.q1"].points == 1
     assert result.justifications == {"01.q1": "stride **2** <b>skips</b> [rows](x)"}
     text = report.feedback("ann", {NOTEBOOKS[0]: result}, [question], {"total": 1, "max": 1})
@@ -324,7 +321,8 @@ def test_a_run_deadline_leaves_unfinished_students_for_the_rerun(tmp_path, capsy
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_mid_run_keeps_the_finished_students_and_the_rerun_completes(tmp_path, signum):
     name = NOTEBOOKS[0]
-    slow = _notebook(["import time\ntime.sleep(4)"] * 3)  # 12 s a student: the signal lands mid-notebook
+    # 6 s a student: the signal, 2 s into the second student, lands mid-notebook
+    slow = _notebook(["import time\ntime.sleep(2)"] * 3)
     students = ["s1", "s2", "s3", "s4"]
     submissions = _class(tmp_path, {s: {name: slow} for s in students})
     out = tmp_path / "grades.csv"
@@ -338,7 +336,7 @@ def test_a_signal_mid_run_keeps_the_finished_students_and_the_rerun_completes(tm
         while not (out.is_file() and len(out.read_text().splitlines()) > 1):  # the first student is in
             assert process.poll() is None and time.monotonic() - started < 180
             time.sleep(0.2)
-        time.sleep(2)  # the second student's first cell is running
+        time.sleep(2)  # the second student's notebook is running (4 s of it left)
         process.send_signal(signum)
         sent = time.monotonic()
         _, err = process.communicate(timeout=30)
@@ -361,7 +359,7 @@ def test_a_signal_mid_run_keeps_the_finished_students_and_the_rerun_completes(tm
         assert _read(out) == {s: _row({}) for s in students}
 
 
-def test_after_a_check_times_out_the_questions_other_checks_are_skipped_with_the_same_score():
+def test_after_a_check_times_out_the_questions_other_checks_are_skipped_with_the_same_score(sandbox):
     spin = Question("01.q1", NOTEBOOKS[0], "spin", 2, tuple(Check((k,), k, "exact") for k in range(3)))
     calls = Question("01.q2", NOTEBOOKS[0], "calls", 1, (Check((), 1, "exact"),))  # spin was called once
     text = _notebook(
@@ -370,15 +368,14 @@ def test_after_a_check_times_out_the_questions_other_checks_are_skipped_with_the
             "def calls():\n    return count[0]",
         ]
     )
-    with Sandbox() as sandbox:
-        result = grade_notebook(sandbox, text, [spin, calls], _expected([spin, calls]), timeout=2)
+    result = grade_notebook(sandbox, text, [spin, calls], _expected([spin, calls]), timeout=2)
     assert result.outcomes["01.q2"] == Outcome(1, 1)  # spin was called once: checks 2 and 3 skipped
     assert result.outcomes["01.q1"] == Outcome(
         0, 2, "check 1: spin(0) did not finish within 2 s (an endless loop?)"
     )
 
 
-def test_a_blank_answer_is_not_answered_and_a_failed_cell_is_named_by_its_first_line():
+def test_a_blank_answer_is_not_answered_and_a_failed_cell_is_named_by_its_first_line(sandbox):
     function = Question("01.q1", NOTEBOOKS[0], "blank_fn", 1, (Check((1,), 1, "exact"),))
     value = Question("01.q2", NOTEBOOKS[0], "blank_value", 1, (Check(None, 3, "exact"),))
     questions = [function, value]
@@ -389,9 +386,8 @@ def test_a_blank_answer_is_not_answered_and_a_failed_cell_is_named_by_its_first_
         ]
     )
     broken = _notebook(["def blank_fn(x):\n    return x", "# my answer\nblank_value = undefined_helper(3)"])
-    with Sandbox() as sandbox:
-        first = grade_notebook(sandbox, blank, questions, _expected(questions), timeout=5)
-        second = grade_notebook(sandbox, broken, questions, _expected(questions), timeout=5)
+    first = grade_notebook(sandbox, blank, questions, _expected(questions), timeout=5)
+    second = grade_notebook(sandbox, broken, questions, _expected(questions), timeout=5)
     assert [o.message for o in first.outcomes.values()] == ["not answered", "not answered"]
     assert second.outcomes["01.q1"] == Outcome(1, 1)
     assert "blank_value is not defined" in second.outcomes["01.q2"].message  # a real error, not a blank

@@ -23,7 +23,7 @@ from convkit.grade.check import check
 from convkit.grade.codec import to_plain
 from convkit.grade.model import KINDS, NOTEBOOKS, describe, verdict
 from convkit.grade.questions import BY_ID, QUESTIONS
-from convkit.grade.runner import Sandbox, _expected, grade_notebook
+from convkit.grade.runner import _expected, grade_notebook
 
 from .answers import CHEAT, RIGHT, USES, WRONG
 from .conftest import HERE, ROOT
@@ -216,20 +216,19 @@ CLASS = _class()
 
 
 @pytest.fixture(scope="module")
-def class_run(graded_questions):
-    """Outcomes per student and question id, every notebook of every student graded in one sandbox."""
+def class_run(graded_questions, sandbox):
+    """Outcomes per student and question id, every notebook of every student graded by one helper."""
     expected = _expected(graded_questions.values())
     outcomes: dict[str, dict] = {}
-    with Sandbox() as sandbox:
-        for student, answers in CLASS.items():
-            outcomes[student] = {}
-            for name in NOTEBOOKS:
-                questions = [q for q in graded_questions.values() if q.notebook == name]
-                mine = {qid: source for qid, source in answers.items() if BY_ID[qid].notebook == name}
-                result = grade_notebook(
-                    sandbox, notebook_with(name, mine), questions, expected, timeout=20.0, memory_mb=1024
-                )
-                outcomes[student].update(result.outcomes)
+    for student, answers in CLASS.items():
+        outcomes[student] = {}
+        for name in NOTEBOOKS:
+            questions = [q for q in graded_questions.values() if q.notebook == name]
+            mine = {qid: source for qid, source in answers.items() if BY_ID[qid].notebook == name}
+            result = grade_notebook(
+                sandbox, notebook_with(name, mine), questions, expected, timeout=20.0, memory_mb=1024
+            )
+            outcomes[student].update(result.outcomes)
     return outcomes
 
 
