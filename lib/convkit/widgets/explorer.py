@@ -492,19 +492,13 @@ def explorer_state(
         ]
     x = _X_TABLE[: size[0], : size[1]].astype(np.float64)
     w = _W_TABLE[: facts["kernel_size"][0], : facts["kernel_size"][1]].astype(np.float64)
+    layer = dict(stride=facts["stride"], padding=facts["padding"], dilation=facts["dilation"])
     if transposed:
-        y = np.zeros(output_shape)
-        for a, row in enumerate(reads[0]):
-            for b, col in enumerate(reads[1]):
-                y[a, b] = sum(x[i, c] * w[j, t] for i, j in row for c, t in col)
-    else:
-        y = reference.conv2d(
-            x[None, None],
-            w[None, None],
-            stride=facts["stride"],
-            padding=facts["padding"],
-            dilation=facts["dilation"],
+        y = reference.conv_transpose2d(
+            x[None, None], w[None, None], output_padding=facts["output_padding"], **layer
         )[0, 0]
+    else:
+        y = reference.conv2d(x[None, None], w[None, None], **layer)[0, 0]
     per_group_in, per_group_out = C // groups, D // groups
     links = [
         list(range((d // per_group_out) * per_group_in, (d // per_group_out + 1) * per_group_in))
