@@ -15,9 +15,11 @@ from typing import Any
 
 import nbformat
 import pytest
+import torch
+import torch.nn.functional as F
 from lab_page import open_notebook, run_all
 
-__all__ = ["CELLS", "CoursePage", "course_page"]
+__all__ = ["CELLS", "EXPLORER_X", "CoursePage", "course_page", "explorer_sentence"]
 
 _SETUP = """\
 import numpy as np
@@ -42,6 +44,26 @@ CELLS = {
     "template": "template_matcher()",  # 06
 }
 _NOTEBOOK = "window.jupyterapp.shell.currentWidget"
+
+# The example numbers the explorer draws (its _X_TABLE and _W_TABLE), written out again:
+# x[r, c] = (3r + 2c) mod 5 + 1 and weight[r, c] = (r + c) mod 3 − 1. The lecture's 3×5 input, padding (2, 1), stride (2, 2).
+EXPLORER_X = torch.tensor(
+    [[(3 * r + 2 * c) % 5 + 1 for c in range(5)] for r in range(3)], dtype=torch.float64
+)
+_EXPLORER_W = torch.tensor([[(r + c) % 3 - 1 for c in range(3)] for r in range(3)], dtype=torch.float64)
+_EXPLORER_Y = F.conv2d(EXPLORER_X[None, None], _EXPLORER_W[None, None], padding=(2, 1), stride=2)[0, 0]
+
+
+def explorer_sentence(i: int, j: int) -> str:
+    """What the explorer cell says of its output ``y[i, j]``, worked out by hand and with torch."""
+    rows = [2 * i - 2 + t for t in range(3)]  # o s - p + t
+    cols = [2 * j - 1 + t for t in range(3)]
+    inside = sum(0 <= r < 3 for r in rows) * sum(0 <= c < 5 for c in cols)
+    padding = f"; {9 - inside} of its 9 values are padding zeros" if inside < 9 else ""
+    return (
+        f"output y[{i}, {j}] = {_EXPLORER_Y[i, j]:g}: input rows {rows[0]} to {rows[-1]}, "
+        f"columns {cols[0]} to {cols[-1]} times the 3 × 3 kernel{padding}."
+    )
 
 
 class CoursePage:
