@@ -29,3 +29,16 @@ def axe_violations(axe, course_page, name: str) -> list[str]:
 @pytest.mark.parametrize("name", list(CELLS))
 def test_each_live_widget_passes_axe_cores_wcag_2_2_aa_rules(axe, course_page, name):
     assert axe_violations(axe, course_page, name) == []
+
+
+def test_the_explorer_passes_them_too_with_a_refused_setting_and_a_selected_cell(axe, course_page):
+    view = course_page.fresh("explorer")
+    view.get_by_role("application").focus()
+    view.page.keyboard.press("ArrowRight")
+    height = view.get_by_label("input height H", exact=True)
+    height.focus()
+    height.press("Home")  # one row under a 3-row kernel that padding 2 still fits: press on to refuse
+    view.get_by_label("padding (rows)", exact=True).focus()
+    view.page.keyboard.press("Home")
+    view.locator(".ck-error").wait_for(state="visible", timeout=30_000)
+    assert axe_violations(axe, course_page, "explorer") == []
