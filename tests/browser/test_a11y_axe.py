@@ -1,7 +1,9 @@
 """axe-core's WCAG 2.2 AA rules on each course widget as JupyterLab draws it live.
 
 Each run is scoped to one widget's output area, after the widget has drawn, so
-what is checked is the widget a student meets, not the rest of JupyterLab.
+what is checked is the widget a student meets, not the rest of JupyterLab. What
+axe cannot decide alone ("incomplete": an id it finds twice, a field it finds two
+labels for) counts as failing too: in this page each of those was a real fault.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from lab_page import WCAG_22_AA
 
 
 def axe_violations(axe, course_page, name: str) -> list[str]:
-    """``rule at target: why`` for every node of widget ``name``'s output that breaks a rule."""
+    """``rule at target: why`` for every node of widget ``name``'s output that breaks or may break a rule."""
     course_page.widget(name)
     results = axe.run(
         course_page.page,
@@ -21,7 +23,8 @@ def axe_violations(axe, course_page, name: str) -> list[str]:
     )
     return [
         f"{rule['id']} at {node['target']}: {node.get('failureSummary', '').splitlines()[-1:]}"
-        for rule in results.response["violations"]
+        for kind in ("violations", "incomplete")
+        for rule in results.response[kind]
         for node in rule["nodes"]
     ]
 

@@ -5,7 +5,7 @@ function render({ model, el }) {
   const frame = ckFrame(model, el, "ck-template");
   const picture = ckNode("div", { class: "ck-body" });
   const legend = ckNode("div", { class: "ck-legend" });
-  legend.innerHTML = `<span><span class="ck-swatch" style="border:2px solid ${CK.orange}"></span>the patch (the kernel); click the image to move it</span>`
+  legend.innerHTML = `<span><span class="ck-swatch" style="border:2px solid ${CK.orange}"></span>the patch (the kernel); click the image, or use the patch sliders, to move it</span>`
     + `<span><span class="ck-swatch" style="border:2px solid ${CK.vermillion}; border-radius:50%"></span>peak of each map</span>`;
   const text = ckNode("div", { class: "ck-text" });
   frame.body.append(picture, legend, text);
