@@ -74,7 +74,8 @@ function render({ model, el }) {
       const count = rows.length * cols.length;
       return `${value}: the sum of ${count} input value${count === 1 ? "" : "s"} at ${inputs}, each times one kernel tap.`;
     }
-    return `${value}: ${inputs} times the ${dims(d, ...d.kernel_size)} kernel`
+    const kernel = d.ndim === 1 ? `kernel of ${d.kernel_size[1]}` : `${dims(d, ...d.kernel_size)} kernel`;
+    return `${value}: ${inputs} times the ${kernel}`
       + `${padded ? `; ${padded} of its ${rows.length * cols.length} values are padding zeros` : ""}.`;
   }
 
