@@ -14,12 +14,14 @@ import torch.nn.functional as F
 from course_widgets import EXPLORER_X, explorer_sentence
 
 LIVE = "[aria-live=polite]"
+# Every polite live region, also those an element is by default (an <output> is a status).
+POLITE = "[aria-live=polite], [role=status]:not([aria-live=off]), output:not([aria-live=off])"
 
 
 def _heard(view) -> str:
-    region = view.locator(LIVE)
-    assert region.count() == 1
-    return region.inner_text()
+    """The text of the widget's live region, checked to be its only polite one (no double reading)."""
+    assert view.locator(POLITE).count() == 1
+    return view.locator(LIVE).inner_text()
 
 
 def _after(view, before: str) -> str:

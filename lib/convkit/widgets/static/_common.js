@@ -256,7 +256,8 @@ function ckFrame(model, el, extraClass) {
       let input;
       if (spec.kind === "range") {
         input = ckNode("input", { type: "range", id, min: spec.min, max: spec.max, step: spec.step });
-        const shown = ckNode("output", { for: id, class: "ck-value" });
+        // Not a live region (an <output> is one by default): the slider says its own value.
+        const shown = ckNode("output", { for: id, class: "ck-value", "aria-live": "off" });
         input.addEventListener("input", () => {
           shown.textContent = input.value;
           ckSend(model, { [spec.name]: Number(input.value) });

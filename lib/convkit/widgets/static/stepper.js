@@ -11,7 +11,8 @@ function render({ model, el }) {
   const scrubId = ckId("scrub");
   const scrubBox = ckNode("div", { class: "ck-control" });
   const scrub = ckNode("input", { type: "range", id: scrubId, min: 0, max: 0, step: 1 });
-  const counter = ckNode("output", { for: scrubId, class: "ck-value ck-counter" });
+  // Not live: the widget's one live region says the position, with its numbers.
+  const counter = ckNode("output", { for: scrubId, class: "ck-value ck-counter", "aria-live": "off" });
   scrubBox.append(ckNode("label", { for: scrubId }, "output position"), scrub, counter);
   bar.append(play, back, next, scrubBox);
   const picture = ckNode("div", { class: "ck-panel" });
