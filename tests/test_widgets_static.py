@@ -108,6 +108,46 @@ def test_each_widget_saves_its_picture_as_svg_and_as_png_for_untrusted_notebooks
     assert len(png.getcolors(maxcolors=1 << 16) or range(1 << 16)) > 20
 
 
+def _saved_label(widget) -> str:
+    """The text alternative of a widget's saved picture, checked to be the same in SVG and PNG."""
+    bundle, _ = widget._repr_mimebundle_()
+    svg = ET.fromstring(bundle["image/svg+xml"])
+    title = svg.find("{http://www.w3.org/2000/svg}title")
+    png = Image.open(io.BytesIO(base64.b64decode(bundle["image/png"])))
+    assert svg.get("aria-label") == title.text == png.text["Description"]
+    return title.text
+
+
+def test_saved_pictures_state_their_shapes_and_the_position_drawn_in_svg_and_png():
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    # The explorer's lecture example: 3×5 input, 3×3 kernel, padding (2, 1), stride (2, 2).
+    w = explorer.explorer("lecture: 3×5, padding (2, 1), stride (2, 2)")
+    y = F.conv2d(torch.zeros(1, 1, 3, 5), torch.zeros(1, 1, 3, 3), padding=(2, 1), stride=2)
+    label = _saved_label(w)
+    assert f"→ output 1 × {y.shape[2]} × {y.shape[3]}" in label and "padding (2, 1), stride (2, 2)" in label
+    assert label.endswith("reads input rows -2 to 0, columns -1 to 1")  # footprints 0·2 − 2 + (0, 1, 2)
+    # The stepper at its second position: the lecture's (1, 2, 3, 4) ⊛ (3, 2).
+    w = stepper.stepper()
+    w.position = 1
+    y = F.conv1d(torch.tensor([[[1.0, 2, 3, 4]]]), torch.tensor([[[3.0, 2]]]))[0, 0]
+    assert _saved_label(w).endswith(
+        f"output {len(y)}; position 1 of 0–2: y[1] = {y[1]:g} from input x[1 to 2]"
+    )
+    conv = sum(p.numel() for p in nn.Conv2d(3, 3, 3).parameters())
+    assert f"nn.Conv2d(3, 3, 3) has {conv:,} parameters" in _saved_label(params.parameter_counter())
+    y = F.conv2d(torch.zeros(1, 1, 28, 28), torch.zeros(1, 1, 3, 3))  # an MNIST digit, 3×3 kernel
+    assert f"output 1×{y.shape[2]}×{y.shape[3]}" in _saved_label(playground.playground())
+    w = template.template_matcher()
+    s, (H, W) = w.settings, w.state.image.shape
+    maps = F.conv2d(torch.zeros(1, 1, H, W), torch.zeros(1, 1, s["height"], s["width"])).shape[2:]
+    label = _saved_label(w)
+    assert f"patch {s['height']}×{s['width']} at (row {s['top']}, col {s['left']})" in label
+    assert f"= {maps[0]}×{maps[1]}" in label
+
+
 def test_a_notebook_executed_as_make_notebooks_executes_it_saves_each_widgets_png():
     # `make notebooks`: nbconvert's ExecutePreprocessor, widget state not stored.
     import nbformat

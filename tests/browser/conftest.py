@@ -301,3 +301,7 @@ def axe() -> object:
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+# Every course widget on one JupyterLab page, shared by the accessibility tests (test_a11y_*.py).
+from course_widgets import _course_tab, course_page  # noqa: E402, F401

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 
 __all__ = [
+    "WCAG_22_AA",
     "WIDGET_MIME",
     "open_notebook",
     "run_all",
@@ -30,6 +31,8 @@ __all__ = [
 ]
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+#: WCAG 2.2 at levels A and AA, as axe-core tags its rules.
+WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 # Cells start in seconds; MNIST, torch and the widgets' first drawings take
 # longer on a busy two-core machine.
 RUN_TIMEOUT_MS = 240_000

@@ -13,7 +13,7 @@ from urllib.parse import urldefrag, urljoin
 
 import nbformat
 import pytest
-from lab_page import NOTEBOOKS, ROOT
+from lab_page import NOTEBOOKS, ROOT, WCAG_22_AA
 
 from convkit import shapes
 
@@ -204,10 +204,6 @@ def test_a_setting_changed_on_a_static_page_says_it_needs_python_and_keeps_the_p
     banner.wait_for(state="visible")
     assert "needs Python" in banner.inner_text()
     assert cell.input_value() == before and output.evaluate("c => c.toDataURL()") == picture
-
-
-# WCAG 2.2 at levels A and AA, as axe-core tags its rules.
-WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
 def test_every_page_passes_axe_cores_wcag_2_2_aa_rules(site: Path, page, axe):

@@ -37,7 +37,7 @@ from convkit.widgets.base import (
     preset,
     slider,
 )
-from convkit.widgets.picture import Picture
+from convkit.widgets.picture import Picture, index_span
 
 __all__ = ["ExplorerState", "PRESETS", "explorer_state", "explorer_data", "Explorer", "explorer"]
 
@@ -492,19 +492,13 @@ def explorer_state(
         ]
     x = _X_TABLE[: size[0], : size[1]].astype(np.float64)
     w = _W_TABLE[: facts["kernel_size"][0], : facts["kernel_size"][1]].astype(np.float64)
+    layer = dict(stride=facts["stride"], padding=facts["padding"], dilation=facts["dilation"])
     if transposed:
-        y = np.zeros(output_shape)
-        for a, row in enumerate(reads[0]):
-            for b, col in enumerate(reads[1]):
-                y[a, b] = sum(x[i, c] * w[j, t] for i, j in row for c, t in col)
-    else:
-        y = reference.conv2d(
-            x[None, None],
-            w[None, None],
-            stride=facts["stride"],
-            padding=facts["padding"],
-            dilation=facts["dilation"],
+        y = reference.conv_transpose2d(
+            x[None, None], w[None, None], output_padding=facts["output_padding"], **layer
         )[0, 0]
+    else:
+        y = reference.conv2d(x[None, None], w[None, None], **layer)[0, 0]
     per_group_in, per_group_out = C // groups, D // groups
     links = [
         list(range((d // per_group_out) * per_group_in, (d // per_group_out + 1) * per_group_in))
@@ -577,6 +571,33 @@ def explorer_data(state: ExplorerState) -> dict[str, Any]:
         effective_kernel=list(state.effective_kernel),
         parameter_count=state.parameter_count,
         summary=f"Input {shape_in} → output {shape_out}",
+    )
+
+
+def _described(d: dict[str, Any]) -> str:
+    """The saved picture's text alternative: the layer, its shapes, and the window of ``y[0, 0]``.
+
+    ``d`` is :func:`explorer_data`'s JSON.
+    """
+    one = d["ndim"] == 1
+
+    def axes(name: str) -> str:
+        value = d[name]
+        return str(value[1]) if one else f"({value[0]}, {value[1]})"
+
+    kernel = str(d["kernel_size"][1]) if one else " × ".join(map(str, d["kernel_size"]))
+    names = ["padding", "stride", "dilation"] + ["output_padding"] * d["transposed"]
+    settings = ", ".join(f"{name.replace('_', ' ')} {axes(name)}" for name in names)
+    rows, cols = ([i for i, _ in d["reads"][a][0]] for a in range(2))
+    where = (
+        "input x[" + index_span(cols) + "]"
+        if one
+        else f"input rows {index_span(rows)}, columns {index_span(cols)}"
+    )
+    return (
+        f"{'transposed convolution' if d['transposed'] else 'convolution'}, {d['summary']}; "
+        f"kernel {kernel}, {settings}; output {'y[0]' if one else 'y[0, 0]'} = "
+        f"{d['output'][0][0]:g} {'sums' if d['transposed'] else 'reads'} {where}"
     )
 
 
@@ -686,7 +707,7 @@ class Explorer(ConvWidget):
         bottom = top + max(H + 2 * pad[0], Ho) * cell + 22
         lines = [*d["formulas"], *d["calls"]]
         width = max(left + Wo * cell + 10, 10 + 7.5 * max(len(t) for t in lines))
-        picture = Picture(width, bottom + 18 * len(lines), f"convolution explorer: {d['summary']}")
+        picture = Picture(width, bottom + 18 * len(lines), f"convolution explorer: {_described(d)}")
         picture.text(10, 18, d["summary"], 14, weight="bold")
         picture.grid(
             10,

@@ -192,9 +192,6 @@ class ParameterCounter(ConvWidget):
         if s is None:
             return None
         decades = max(1, math.ceil(math.log10(s.dense_count)))
-        picture = Picture(
-            700, 150, f"parameter counter: {s.dense_count:,} against {s.conv_count:,} parameters"
-        )
         bars = (
             (f"nn.Linear({s.in_features:,}, {s.out_features:,})", s.dense_count, s.dense_bytes, "#D55E00"),
             (
@@ -204,6 +201,10 @@ class ParameterCounter(ConvWidget):
                 "#0072B2",
             ),
         )
+        label = "; ".join(
+            f"{call} has {count:,} parameters ({_human_bytes(size)})" for call, count, size, _ in bars
+        )
+        picture = Picture(700, 150, f"parameter counter, log scale: {label}; ratio {s.ratio:.3g}")
         for i, (call, count, size, color) in enumerate(bars):
             y = 10 + 60 * i
             length = max(2.0, 380 * math.log10(max(count, 1)) / decades)

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CELL_STROKE", "Picture"]
+__all__ = ["CELL_STROKE", "Picture", "index_span"]
 
 #: The colour of a cell's border, in every grid.
 CELL_STROKE = "#8a8a8a"
@@ -41,14 +41,40 @@ def _font(size: int, weight: str) -> Any:
     return ImageFont.truetype(path, size)
 
 
-def _png_bytes(image: Any) -> bytes:
+def _png_bytes(image: Any, label: str | None = None) -> bytes:
+    """PNG bytes; ``label`` goes in as the picture's "Title" and "Description" text (the PNG keywords)."""
+    from PIL.PngImagePlugin import PngInfo
+
+    info = None
+    if label is not None:
+        info = PngInfo()
+        info.add_itxt("Title", label.split(":")[0])
+        info.add_itxt("Description", label)
     buffer = io.BytesIO()
-    image.save(buffer, format="png", optimize=True)
+    image.save(buffer, format="png", optimize=True, pnginfo=info)
     return buffer.getvalue()
+
+
+def index_span(indices: Iterable[int]) -> str:
+    """Indices as a text alternative says them: ``"0 to 2"`` when consecutive, else listed.
+
+    The browser's twin is ``ckSpan`` in ``static/_common.js``.
+
+    >>> index_span([-1, 0, 1]), index_span([0, 2, 4]), index_span([3])
+    ('-1 to 1', '0, 2, 4', '3')
+    """
+    found = sorted(set(indices))
+    if len(found) > 1 and found[-1] - found[0] == len(found) - 1:
+        return f"{found[0]} to {found[-1]}"
+    return ", ".join(map(str, found))
 
 
 class Picture:
     """Shapes on a white ``width × height`` canvas (CSS pixels, ``y`` down), with a text alternative.
+
+    ``label`` is that text alternative: it states, in numbers, what the picture shows
+    (shapes, sizes, the position drawn). The SVG carries it as ``<title>`` and
+    ``aria-label``, the PNG as its "Title" and "Description" text.
 
     Add shapes with :meth:`rect`, :meth:`text`, :meth:`circle`, :meth:`image`
     and :meth:`grid`, set ``width`` and ``height`` (they may grow while
@@ -138,7 +164,7 @@ class Picture:
 
     # -- writers -------------------------------------------------------------------------------
     def svg(self) -> str:
-        """The picture as a standalone SVG document, with ``role="img"`` and its label."""
+        """The picture as a standalone SVG document, with ``role="img"``, its label and ``<title>``."""
         body = []
         for kind, s in self._shapes:
             if kind == "rect":
@@ -173,6 +199,7 @@ class Picture:
         return (
             f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
             f"viewBox='0 0 {width} {height}' role='img' aria-label='{html.escape(self.label)}'>"
+            f"<title>{html.escape(self.label)}</title>"
             f"<rect width='100%' height='100%' fill='white'/>{''.join(body)}</svg>"
         )
 
@@ -199,4 +226,4 @@ class Picture:
                 h, w = s["rgb"].shape[:2]
                 block = Image.fromarray(s["rgb"]).resize((w * s["scale"], h * s["scale"]), Image.NEAREST)
                 canvas.paste(block, (round(s["x"]), round(s["y"])))
-        return _png_bytes(canvas)
+        return _png_bytes(canvas, self.label)

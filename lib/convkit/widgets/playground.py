@@ -369,7 +369,10 @@ class Playground(ConvWidget):
         rows = [" ".join(f"{v:g}" for v in row) for row in state.kernel]
         top = 30 + max(m.shape[0] for m in maps) * scale + 20
         width = 8 + sum(m.shape[1] * scale + 12 for m in maps)
-        picture = Picture(max(width, 400), top + 16 * len(rows), f"kernel playground: {state.description}")
+        kernel = f"kernel {len(rows)} × {len(rows)}, rows " + "; ".join(rows)
+        picture = Picture(
+            max(width, 400), top + 16 * len(rows), f"kernel playground: {state.description}; {kernel}"
+        )
         picture.text(8, 18, state.description[:150], 12)
         for image in maps:
             picture.image(left, 30, image, scale)

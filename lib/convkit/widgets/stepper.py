@@ -31,7 +31,7 @@ import traitlets
 from convkit import reference, shapes
 from convkit._args import as_array, as_int, per_axis
 from convkit.widgets.base import ConvWidget, axis_argument, axis_settings, axis_sliders, choice
-from convkit.widgets.picture import Picture
+from convkit.widgets.picture import Picture, index_span
 
 __all__ = ["EXAMPLES", "Stepper", "StepperState", "stepper", "stepper_data", "stepper_state"]
 
@@ -346,6 +346,33 @@ def stepper_data(state: StepperState) -> dict[str, Any]:
     )
 
 
+def _described(state: StepperState) -> str:
+    """The saved picture's text alternative: shapes, settings, and the position drawn, in numbers."""
+
+    def dims(shape: Sequence[int]) -> str:
+        return " × ".join(map(str, shape))
+
+    settings = ", ".join(
+        f"{name} {value[0] if len(value) == 1 else value}"
+        for name, value in (
+            ("stride", state.stride),
+            ("padding", state.padding),
+            ("dilation", state.dilation),
+        )
+    )
+    channels = f"{state.channels} channels of " if state.multichannel else ""
+    if state.ndim == 1:
+        window = f"input x[{index_span(state.taps[0])}]"
+    else:
+        window = f"input rows {index_span(state.taps[0])}, columns {index_span(state.taps[1])}"
+    where = ", ".join(map(str, state.output_index))
+    return (
+        f"input {channels}{dims(state.x.shape[-state.ndim :])}, kernel {dims(state.kernel.shape[-state.ndim :])}, "
+        f"{settings}, output {dims(state.output_shape)}; position {state.position} of 0–{state.positions - 1}: "
+        f"y[{where}] = {state.value:g} from {window}"
+    )
+
+
 class Stepper(ConvWidget):
     """The stepper (see the module's docstring); build it with :func:`stepper`."""
 
@@ -443,9 +470,7 @@ class Stepper(ConvWidget):
         where = ", ".join(map(str, state.output_index))
         out_top = top + H * cell + 30
         width = max(8 + len(x) * (W * cell + 20), 8 + Wo * cell + 8, 380)
-        picture = Picture(
-            width, out_top + Ho * cell + 8, f"convolution stepper: y[{where}] = {state.value:g}"
-        )
+        picture = Picture(width, out_top + Ho * cell + 8, f"convolution stepper: {_described(state)}")
         picture.text(
             8,
             16,

@@ -172,10 +172,26 @@ function ckAskAhead(model, first) {
   model.send({ kind: "ahead", first: first || null, fresh: look.cache.size === 0 });
 }
 
-let ckIds = 0;
+// Indices as a sentence says them: "0 to 2" when consecutive, else listed ("0, 2, 4").
+// The Python twin is picture.index_span.
+function ckSpan(indices) {
+  const found = [...new Set(indices)].sort((a, b) => a - b);
+  if (found.length > 1 && found[found.length - 1] - found[0] === found.length - 1) return `${found[0]} to ${found[found.length - 1]}`;
+  return found.join(", ");
+}
+
+// A polite live region, hidden from the eye: what a screen reader says when the picture's
+// selection moves (a step of the stepper, a cell of the explorer), in words and numbers.
+function ckLive() {
+  return ckNode("div", { class: "ck-live", role: "status", "aria-live": "polite", "aria-atomic": "true" });
+}
+
+// Element ids unique in the page: each widget kind's module has its own copy of this file,
+// so the count lives on the page (two kinds must not both make "ck-stride_h-3").
+const CK_IDS = Symbol.for("convkit.widget-ids");
 function ckId(prefix) {
-  ckIds += 1;
-  return `ck-${prefix}-${ckIds}`;
+  globalThis[CK_IDS] = (globalThis[CK_IDS] || 0) + 1;
+  return `ck-${prefix}-${globalThis[CK_IDS]}`;
 }
 
 // Send one or more control values to Python (with requests for lookahead, the only messages a
@@ -216,6 +232,8 @@ function ckFrame(model, el, extraClass) {
 
   const inputs = {};
   const build = () => {
+    // A rebuild (new options, say) must not drop the keyboard focus: it goes back to the same control.
+    const had = controls.contains(document.activeElement) ? document.activeElement.closest("[data-name]") : null;
     controls.replaceChildren();
     for (const key of Object.keys(inputs)) delete inputs[key];
     const settings = model.get("settings");
@@ -238,7 +256,8 @@ function ckFrame(model, el, extraClass) {
       let input;
       if (spec.kind === "range") {
         input = ckNode("input", { type: "range", id, min: spec.min, max: spec.max, step: spec.step });
-        const shown = ckNode("output", { for: id, class: "ck-value" });
+        // Not a live region (an <output> is one by default): the slider says its own value.
+        const shown = ckNode("output", { for: id, class: "ck-value", "aria-live": "off" });
         input.addEventListener("input", () => {
           shown.textContent = input.value;
           ckSend(model, { [spec.name]: Number(input.value) });
@@ -263,6 +282,8 @@ function ckFrame(model, el, extraClass) {
       controls.append(box);
     }
     sync(settings);
+    const again = had && controls.querySelector(`[data-name="${CSS.escape(had.dataset.name)}"]`);
+    if (again) (again.matches("button") ? again : again.querySelector("input, select")).focus();
   };
   const sync = (settings) => {
     for (const spec of model.get("spec")) {
@@ -429,7 +450,7 @@ function ckMapPanel(title, values, rows, cols, { map, vmin, vmax, scale, channel
   const panel = ckNode("figure", { class: "ck-panel", style: "margin:0" });
   const caption = ckNode("figcaption", { class: "ck-panel-title" }, title);
   const row = ckNode("div", { style: "display:flex; align-items:flex-start; gap:4px" });
-  const canvas = ckNode("canvas", { class: "ck-image", role: "img", "aria-label": label || `${title}, ${rows} × ${cols} pixels` });
+  const canvas = ckNode("canvas", { class: "ck-image", role: "img", "aria-label": label || `${title}: ${rows} × ${cols} pixels${channels === 3 ? " in colour" : ""}, values ${ckFmt(vmin)} to ${ckFmt(vmax)}` });
   ckPaint(canvas, values, rows, cols, { map, vmin, vmax, channels, scale });
   if (marks.length) {
     const overlay = marks.map((m) => (m.kind === "box"

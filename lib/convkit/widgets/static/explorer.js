@@ -18,21 +18,23 @@ function render({ model, el }) {
   const frame = ckFrame(model, el, "ck-explorer");
   const picture = ckNode("div", {
     class: "ck-panel ck-focusable", tabindex: "0", role: "application",
-    "aria-label": "Output cells: arrow keys choose an output cell and light the input window it reads; Escape clears",
+    "aria-label": "Output cells: arrow keys, Home and End choose an output cell and light the input window it reads; Escape clears",
   });
   const legend = ckNode("div", { class: "ck-legend" });
   legend.innerHTML = [["#56B4E9", "cells the hovered cell is linked to"], ["#E69F00", "hovered cell"],
     ["#eeeeee", "padding (zeros)"], ["#fbe3d2", "never read"]]
     .map(([color, text]) => `<span><span class="ck-swatch" style="background:${color}"></span>${text}</span>`).join("");
-  const dot = ckNode("div", { class: "ck-dot", "aria-live": "polite" });
+  const dot = ckNode("div", { class: "ck-dot" });
+  const live = ckLive();
   const channels = ckNode("div", { class: "ck-panel" });
   const info = ckNode("div", { class: "ck-panel ck-text" });
   const left = ckNode("div", { class: "ck-panel" });
-  left.append(picture, legend, dot);
+  left.append(picture, legend, dot, live);
   frame.body.append(left, info, channels);
 
   let view = null; // what the current drawing holds: data, inverse maps, cells by key
   let pinned = null; // output cell chosen with the keyboard: [row, col]
+  let hovered = null; // output cell last under the pointer, where the arrow keys start from
   let lit = [];
 
   function clear() {
@@ -45,6 +47,37 @@ function render({ model, el }) {
     lit.push(node);
   }
   const key = (r, c) => `${r},${c}`;
+  const dims = (d, rows, cols) => (d.ndim === 1 ? `${cols}` : `${rows} × ${cols}`);
+
+  // The picture's text alternative: the layer in numbers, and the output cell selected.
+  function describe(selected) {
+    const d = view.data;
+    const axes = (v) => (d.ndim === 1 ? `${v[1]}` : `(${v[0]}, ${v[1]})`);
+    const names = ["padding", "stride", "dilation", ...(d.transposed ? ["output_padding"] : [])];
+    const label = `${d.transposed ? "transposed convolution" : "convolution"}, ${d.summary}; kernel ${dims(d, ...d.kernel_size)}, `
+      + `${names.map((n) => `${n.replace("_", " ")} ${axes(d[n])}`).join(", ")}`;
+    view.svg.setAttribute("aria-label", selected ? `${label}; selected: ${selected}` : label);
+  }
+
+  // An output cell in words: its value, and the input window and kernel it comes from.
+  function outputSentence(a, b) {
+    const d = view.data;
+    const rows = d.reads[0][a].map(([i]) => i);
+    const cols = d.reads[1][b].map(([k]) => k);
+    const where = d.ndim === 1 ? `y[${b}]` : `y[${a}, ${b}]`;
+    const inputs = d.ndim === 1 ? `input x[${ckSpan(cols)}]` : `input rows ${ckSpan(rows)}, columns ${ckSpan(cols)}`;
+    const outside = (i, n) => i < 0 || i >= n;
+    const padded = rows.length * cols.length - rows.filter((i) => !outside(i, d.input_shape[0])).length
+      * cols.filter((k) => !outside(k, d.input_shape[1])).length;
+    const value = `output ${where} = ${ckFmt(d.output[a][b])}`;
+    if (d.transposed) {
+      const count = rows.length * cols.length;
+      return `${value}: the sum of ${count} input value${count === 1 ? "" : "s"} at ${inputs}, each times one kernel tap.`;
+    }
+    const kernel = d.ndim === 1 ? `kernel of ${d.kernel_size[1]}` : `${dims(d, ...d.kernel_size)} kernel`;
+    return `${value}: ${inputs} times the ${kernel}`
+      + `${padded ? `; ${padded} of its ${rows.length * cols.length} values are padding zeros` : ""}.`;
+  }
 
   function hoverOutput(a, b) {
     const d = view.data;
@@ -65,6 +98,8 @@ function render({ model, el }) {
       + `<br><span class="ck-small">values × weights = sum${terms.some((t) => !t[2]) ? "; 0ᵖ is a padding zero" : ""}${d.transposed ? "; in a transposed convolution each input is multiplied by a tap and added into this output" : ""}</span>`;
     dot.dataset.terms = JSON.stringify(terms.map(([x, w]) => [x, w]));
     dot.dataset.value = String(d.output[a][b]);
+    live.textContent = outputSentence(a, b);
+    describe(live.textContent);
   }
 
   function hoverInput(i, k) {
@@ -83,6 +118,8 @@ function render({ model, el }) {
     const count = rows.length * cols.length;
     dot.textContent = `x[${d.ndim === 1 ? k : `${i}, ${k}`}]${inside ? ` = ${ckFmt(d.x[i][k])}` : " is padding (0)"}: `
       + `${count === 0 ? "no output reads it" : `read by ${count} output cell${count > 1 ? "s" : ""}`}.`;
+    live.textContent = `input ${dot.textContent}`;
+    describe(live.textContent);
   }
 
   function hoverWeight(j, l) {
@@ -99,6 +136,8 @@ function render({ model, el }) {
       }));
     }));
     dot.textContent = `weight[${d.ndim === 1 ? l : `${j}, ${l}`}] = ${ckFmt(d.weight[j][l])} multiplies ${count} input value${count === 1 ? "" : "s"}, one per output cell.`;
+    live.textContent = dot.textContent;
+    describe(live.textContent);
   }
 
   function restore() {
@@ -110,6 +149,8 @@ function render({ model, el }) {
       dot.innerHTML = "<span class='ck-small'>Hover over (or focus and use the arrow keys on) a cell: the output shows its dot product.</span>";
       delete dot.dataset.terms;
       delete dot.dataset.value;
+      live.textContent = "";
+      if (view) describe(null);
     }
   }
 
@@ -132,14 +173,13 @@ function render({ model, el }) {
     const wLeft = xLeft + inCols * cell + gap;
     const oLeft = wLeft + w * cell + gap;
     const height = top + Math.max(inRows, h, Ho) * cell + 8;
-    const dims = (rows, cols) => (d.ndim === 1 ? `${cols}` : `${rows} × ${cols}`);
-    const inLabel = d.transposed ? `input x of the transposed layer (${dims(H, W)})` : `input x (${dims(H, W)}${pad[0] || pad[1] ? ", padded" : ""})`;
-    const outLabel = d.transposed ? `output y = conv_transpose(x) (${dims(Ho, Wo)})` : `output y (${dims(Ho, Wo)})`;
+    const inLabel = d.transposed ? `input x of the transposed layer (${dims(d, H, W)})` : `input x (${dims(d, H, W)}${pad[0] || pad[1] ? ", padded" : ""})`;
+    const outLabel = d.transposed ? `output y = conv_transpose(x) (${dims(d, Ho, Wo)})` : `output y (${dims(d, Ho, Wo)})`;
     // Wide enough for the output's title too (about 8 px a character at 13 px), not only its cells.
     const width = Math.max(oLeft + Wo * cell + 8, oLeft + 8 * outLabel.length);
     const svg = [`<svg width="${width}" height="${height}" role="img" aria-label="${ckEsc(d.summary)}">`,
       `<text x="${xLeft}" y="16" class="ck-panel-title">${ckEsc(inLabel)}</text>`,
-      `<text x="${wLeft}" y="16" class="ck-panel-title">weight (${dims(h, w)})</text>`,
+      `<text x="${wLeft}" y="16" class="ck-panel-title">weight (${dims(d, h, w)})</text>`,
       `<text x="${oLeft}" y="${top - 14}" class="ck-panel-title">${ckEsc(outLabel)}</text>`,
       ckGrid("in", ckRange(-pad[0], H + pad[0]), ckRange(-pad[1], W + pad[1]), top, xLeft, cell, {
         value: (r, c) => (r >= 0 && r < H && c >= 0 && c < W ? d.x[r][c] : 0), label: "x", numbers,
@@ -153,7 +193,7 @@ function render({ model, el }) {
     for (const rect of picture.querySelectorAll("rect[data-g]")) {
       cells[rect.dataset.g].set(key(rect.dataset.r, rect.dataset.c), rect);
     }
-    view = { data: d, cells, inverse: ckExplorerIndex(d) };
+    view = { data: d, cells, inverse: ckExplorerIndex(d), svg: picture.querySelector("svg") };
     lit = [];
 
     const calls = d.calls.map((t) => `<div class="ck-mono">${ckEsc(t)}</div>`).join("");
@@ -179,7 +219,9 @@ function render({ model, el }) {
     }
     const step = 18;
     const height = Math.max(C, D) * step + 40;
-    const parts = [`<svg width="260" height="${height}" role="img" aria-label="which input channels each output channel reads">`,
+    const per = C / d.groups;
+    const reads = `${C} input channel${C === 1 ? "" : "s"}, ${D} output channel${D === 1 ? "" : "s"}, groups ${d.groups}: each output channel reads ${per} input channel${per === 1 ? "" : "s"}`;
+    const parts = [`<svg width="260" height="${height}" role="img" aria-label="${ckEsc(reads)}">`,
       `<text x="4" y="14" class="ck-small">in channels</text><text x="170" y="14" class="ck-small">out channels</text>`];
     const yIn = (c) => 28 + c * step + ((Math.max(C, D) - C) * step) / 2;
     const yOut = (o) => 28 + o * step + ((Math.max(C, D) - D) * step) / 2;
@@ -188,7 +230,6 @@ function render({ model, el }) {
     for (let c = 0; c < C; c++) parts.push(`<rect data-ch="in" data-c="${c}" x="24" y="${yIn(c)}" width="14" height="12" fill="#56B4E9" stroke="#333"/><text x="4" y="${yIn(c) + 11}" class="ck-small">${c}</text>`);
     for (let o = 0; o < D; o++) parts.push(`<rect data-ch="out" data-o="${o}" x="172" y="${yOut(o)}" width="14" height="12" fill="#E69F00" stroke="#333"/><text x="192" y="${yOut(o) + 11}" class="ck-small">${o}</text>`);
     parts.push("</svg>");
-    const per = C / d.groups;
     const kind = d.groups === 1 ? "ordinary: every output channel reads every input channel"
       : d.groups === C ? `depthwise: each output channel reads one input channel (groups = C = ${C})`
         : `grouped: ${d.groups} groups, each output channel reads ${per} of the ${C} input channels`;
@@ -210,7 +251,10 @@ function render({ model, el }) {
     if (!view || !target.dataset || !target.dataset.g) return;
     const r = Number(target.dataset.r);
     const c = Number(target.dataset.c);
-    if (target.dataset.g === "out") hoverOutput(r, c);
+    if (target.dataset.g === "out") {
+      hovered = [r, c];
+      hoverOutput(r, c);
+    }
     else if (target.dataset.g === "in") hoverInput(r, c);
     else hoverWeight(r, c);
   });
@@ -227,12 +271,16 @@ function render({ model, el }) {
       restore();
       return;
     }
-    const move = moves[event.key];
-    if (!move) return;
-    event.preventDefault();
     const [Ho, Wo] = view.data.output_shape;
-    const [a, b] = pinned || [0, 0];
-    pinned = [Math.max(0, Math.min(Ho - 1, a + move[0])), Math.max(0, Math.min(Wo - 1, b + move[1]))];
+    // The arrows move on from the cell last hovered, if the pointer moved since the last key.
+    const [a, b] = hovered || pinned || [0, 0];
+    const move = moves[event.key];
+    if (move) pinned = [Math.max(0, Math.min(Ho - 1, a + move[0])), Math.max(0, Math.min(Wo - 1, b + move[1]))];
+    else if (event.key === "Home") pinned = [0, 0];
+    else if (event.key === "End") pinned = [Ho - 1, Wo - 1];
+    else return;
+    event.preventDefault();
+    hovered = null;
     restore();
   });
 

@@ -21,7 +21,8 @@ function render({ model, el }) {
       ["dense", `nn.Linear(${d.in_features.toLocaleString("en")}, ${d.out_features.toLocaleString("en")})`, d.dense_count, d.dense_bytes_text, CK.vermillion],
       ["conv", `nn.Conv2d(${d.channels}, ${d.out_channels}, ${d.kernel_size})`, d.conv_count, d.conv_bytes_text, CK.blue],
     ];
-    const parts = [`<svg width="${width}" height="${top + 2 * (bar + 26) + 40}" role="img" aria-label="parameters of a dense layer and of a convolution, log scale">`];
+    const label = rows.map(([, call, count, bytes]) => `${call} has ${count.toLocaleString("en")} parameters (${bytes})`).join("; ");
+    const parts = [`<svg width="${width}" height="${top + 2 * (bar + 26) + 40}" role="img" aria-label="${ckEsc(`Parameters on a log scale: ${label}; ratio ${d.ratio_text}`)}">`];
     for (let k = 0; k <= decades; k++) {
       const px = left + ((right - left) * k) / decades;
       parts.push(`<line x1="${px}" x2="${px}" y1="${top}" y2="${top + 2 * (bar + 26)}" stroke="#ddd"/>`);

@@ -10,6 +10,12 @@ function render({ model, el }) {
 
   function drawKernel(kernel) {
     const n = kernel.length;
+    const cells = kernelBox.querySelectorAll("input");
+    if (cells.length === n * n) {
+      // The same size: new values in place, so that the cell being typed in keeps the focus.
+      cells.forEach((cell) => { cell.value = String(kernel[cell.dataset.r][cell.dataset.c]); });
+      return;
+    }
     const grid = ckNode("div", { class: "ck-kernel-grid", role: "group", "aria-label": "kernel" });
     grid.style.gridTemplateColumns = `repeat(${n}, auto)`;
     kernel.forEach((row, r) => row.forEach((value, c) => {

@@ -11,13 +11,15 @@ function render({ model, el }) {
   const scrubId = ckId("scrub");
   const scrubBox = ckNode("div", { class: "ck-control" });
   const scrub = ckNode("input", { type: "range", id: scrubId, min: 0, max: 0, step: 1 });
-  const counter = ckNode("output", { for: scrubId, class: "ck-value ck-counter" });
+  // Not live: the widget's one live region says the position, with its numbers.
+  const counter = ckNode("output", { for: scrubId, class: "ck-value ck-counter", "aria-live": "off" });
   scrubBox.append(ckNode("label", { for: scrubId }, "output position"), scrub, counter);
   bar.append(play, back, next, scrubBox);
   const picture = ckNode("div", { class: "ck-panel" });
-  const sum = ckNode("div", { class: "ck-dot ck-sum", "aria-live": "polite" });
+  const sum = ckNode("div", { class: "ck-dot ck-sum" });
+  const live = ckLive();
   const wrap = ckNode("div", { class: "ck-panel" });
-  wrap.append(bar, picture, sum);
+  wrap.append(bar, picture, sum, live);
   frame.body.append(wrap);
 
   let view = null;
@@ -88,7 +90,15 @@ function render({ model, el }) {
     sum.dataset.index = JSON.stringify([a, b]);
     scrub.value = String(k);
     // Counted from 0, as the indices of y are: "y[1, 2]: position 5 of 0–8".
-    counter.textContent = `y[${where}]: position ${k} of 0–${d.output_shape[0] * Wo - 1}`;
+    const last = d.output_shape[0] * Wo - 1;
+    counter.textContent = `y[${where}]: position ${k} of 0–${last}`;
+    // The same in words for a screen reader, and as the picture's text alternative.
+    const span = d.ndim === 1 ? `input x[${ckSpan(cols)}]` : `input rows ${ckSpan(rows)}, columns ${ckSpan(cols)}`;
+    const sums = d.channels === 1 ? "" : `; channel sums ${partials.map(ckFmt).join(", ")} plus bias ${ckFmt(d.bias)}`;
+    const bias = d.channels === 1 && d.bias ? ` plus bias ${ckFmt(d.bias)}` : "";
+    live.textContent = `Position ${k} of 0–${last}: output y[${where}] = ${ckFmt(value)}: ${span}`
+      + `${d.channels > 1 ? ` of each of the ${d.channels} channels` : ""} times the kernel${bias}${sums}.`;
+    view.svg.setAttribute("aria-label", `${view.label}; ${live.textContent}`);
     frame.redrawn();
   }
 
@@ -124,14 +134,17 @@ function render({ model, el }) {
     parts.push(ckGrid("out", ckRange(0, Ho), ckRange(0, Wo), 26, oLeft, cell, { channel: 0, title: `output (${dims(Ho, Wo)})` }));
     const width = Math.max(oLeft + Wo * cell + 8, oLeft + 120);
     const height = Math.max(d.channels * rowHeight, 26 + Ho * cell + 10);
-    picture.innerHTML = `<svg width="${width}" height="${height}" role="img" aria-label="input, kernel, products and output">${parts.join("")}</svg>`;
+    const spaced = (r, c) => dims(r, c).replace("×", " × ");
+    const label = `input ${d.channels > 1 ? `${d.channels} channels of ` : ""}${spaced(H, W)}, kernel ${spaced(h, w)}, `
+      + `output ${spaced(Ho, Wo)}; products and output so far`;
+    picture.innerHTML = `<svg width="${width}" height="${height}" role="img" aria-label="${ckEsc(label)}">${parts.join("")}</svg>`;
     const cells = new Map();
     const texts = new Map();
     for (const rect of picture.querySelectorAll("rect[data-g]")) {
       cells.set(`${rect.dataset.g},${rect.dataset.ch},${rect.dataset.r},${rect.dataset.c}`, rect);
     }
     for (const text of picture.querySelectorAll("text[data-t]")) texts.set(text.dataset.t, text);
-    view = { data: d, cells, texts, lit: [] };
+    view = { data: d, cells, texts, lit: [], svg: picture.querySelector("svg"), label };
     scrub.max = String(Ho * Wo - 1);
     go(model.get("position"), { send: false });
   }
