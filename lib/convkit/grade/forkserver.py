@@ -71,14 +71,15 @@ def _preload() -> None:
         pass
 
 
-def _reap() -> None:
+def _reap() -> bool:
+    """Collect the jails that have ended; True while some are still running."""
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            return False
         if pid == 0:
-            return
+            return True
 
 
 def serve(fd: int) -> None:
@@ -107,9 +108,8 @@ def serve(fd: int) -> None:
                 jail.start(job, fds)  # never returns
         for handed in fds:
             os.close(handed)
-    deadline = time.monotonic() + 2
-    while time.monotonic() < deadline:
-        _reap()
+    deadline = time.monotonic() + 2  # the last jails end as their pipes close; wait no longer than that
+    while _reap() and time.monotonic() < deadline:
         time.sleep(0.05)
 
 
