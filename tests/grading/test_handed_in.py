@@ -141,6 +141,21 @@ def test_the_newest_of_two_copies_is_graded_and_the_other_named(tmp_path):
     assert read_folder(tmp_path).graded[N02].shown == "old.ipynb"
 
 
+def test_a_copy_with_the_identity_is_graded_before_a_newer_one_named_like_it(tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "course").mkdir()
+    (tmp_path / "mine" / "week2.ipynb").write_text(_notebook(_stem(N02), "mine"))
+    (tmp_path / "course" / N02).write_text(_notebook(None, "the course's copy"))
+    os.utime(tmp_path / "mine" / "week2.ipynb", (1_600_000_000, 1_600_000_000))
+    found = read_folder(tmp_path)
+    assert found.graded[N02].shown == "mine/week2.ipynb"
+    reason = _reasons(found)[f"course/{N02}"]
+    assert (
+        reason
+        == f"also named as {N02}, but mine/week2.ipynb, which is graded, carries the exercise's identity"
+    )
+
+
 def test_a_zip_members_date_decides_against_a_loose_copy(tmp_path):
     (tmp_path / N02).write_text(_notebook(_stem(N02), "loose"))
     os.utime(tmp_path / N02, (time.mktime((2021, 6, 1, 12, 0, 0, 0, 0, -1)),) * 2)
@@ -340,7 +355,7 @@ def test_the_feedback_names_the_graded_file_its_copies_the_files_found_and_those
     text = report.feedback("ann", results, questions, values, handin=found, plain=True)
     assert "Graded from week2.ipynb, recognised by the exercise's identity in its metadata." in text
     assert (
-        "2 files are '02_convolution_1d.ipynb': the newest, week2.ipynb, is graded; not graded: old.ipynb."
+        "2 files are '02_convolution_1d.ipynb': week2.ipynb is graded (the newest); not graded: old.ipynb."
         in text
     )
     assert f"Recognised by its file name, {N03}: its metadata does not carry the exercise's identity" in text
@@ -487,7 +502,7 @@ def test_the_feedback_says_where_each_notebook_came_from_and_what_was_not_graded
     assert "Graded from week 2/02\\_convolution\\_1d \\(1\\)\\.ipynb, recognised by" in feedback["renamed"]
     assert "Graded from hw\\.zip/my\\-exercises/02\\_convolution\\_1d\\.ipynb" in feedback["zipped"]
     assert "hw\\.zip/my\\-exercises/notes\\.txt: not a notebook" in feedback["zipped"]
-    assert "the newest, done\\.ipynb, is graded; not graded: blank\\.ipynb" in feedback["twice"]
+    assert "done\\.ipynb is graded (the newest); not graded: blank\\.ipynb" in feedback["twice"]
     assert (
         "Recognised by its file name, 02\\_convolution\\_1d\\.ipynb: its metadata does not carry"
         in (feedback["nameless"])
@@ -543,7 +558,7 @@ def test_a_rename_or_a_new_zip_grades_that_student_again_and_no_one_else(handed_
     assert status == 0, err
     assert "kept 6 student(s) graded before; grading 2 again (2: the submission changed)" in err
     feedback = (out.parent / "feedback" / "twice.md").read_text()
-    assert "the newest, done \\(1\\)\\.ipynb, is graded" in feedback
+    assert "done \\(1\\)\\.ipynb is graded (the newest)" in feedback
     assert "late\\.zip/notes\\.txt: not a notebook" in (out.parent / "feedback" / "right.md").read_text()
 
 
@@ -599,3 +614,21 @@ def test_partial_credit_gives_a_question_its_points_times_the_share_of_checks_pa
         "Points are given per check passed (--partial-credit)."
         in (out.parent / "class-report.md").read_text()
     )
+
+
+def test_every_grading_command_in_the_readme_and_the_makefile_runs_python_isolated():
+    import re
+
+    lines = [
+        line
+        for path in (ROOT / "README.md", ROOT / "Makefile", ROOT / "tools" / "grade_on_slurm.sbatch")
+        for line in path.read_text().splitlines()
+        if re.search(r"-m convkit\.grade(?![.\w])", line)
+    ]
+    assert len(lines) >= 6
+    bare = [
+        line
+        for line in lines
+        if not re.search(r"(?:python|PYTHON\"?|\(BIN\)/python) -I -m convkit\.grade", line)
+    ]
+    assert bare == []

@@ -4,7 +4,7 @@ Computed in the grading process from the CSV rows the run wrote: the distributio
 totals (a histogram drawn with matplotlib's Agg backend, embedded as a PNG so the files
 read offline), per question the mean and the shares of full marks and of zeros, the
 questions ranked from hardest to easiest with the course notebook to revisit, and the
-folders that were not graded, with the reason. Names and reasons pass through
+folders and files that were not graded, with the reason. Names and reasons pass through
 :func:`convkit.grade.report.safe_text` like every other output.
 """
 

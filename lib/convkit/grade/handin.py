@@ -19,6 +19,7 @@ followed.
   header. A corrupt zip is one line in the feedback.
 - **Duplicates.** When several files claim the same notebook, the newest (modification
   time; for a zip member, its date and time) is graded, and the feedback names them all.
+  A file that carries the identity is graded before one recognised by its name only.
 
 Every file found that is not graded is listed with the reason (:attr:`Handin.not_graded`).
 """
@@ -96,7 +97,7 @@ class Handin:
     def files_not_graded(self, notebooks=NOTEBOOKS) -> list[tuple[str, str]]:
         """Every file not graded with the reason, older copies of ``notebooks`` included."""
         older = [
-            (c.shown, f"an older copy of {name} than {self.graded[name].shown}, which is graded")
+            (c.shown, _passed_over(name, c, self.graded[name]))
             for name in NOTEBOOKS
             if name in notebooks
             for c in self.passed_over.get(name, [])
@@ -118,6 +119,15 @@ class Handin:
         parts.append(sorted(self.files_not_graded(notebooks)))
         text = json.dumps(parts, ensure_ascii=True)
         return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _passed_over(name: str, claim: Claim, graded: Claim) -> str:
+    """Why ``claim`` is not graded as ``name`` while ``graded`` is."""
+    if claim.by != graded.by:
+        return f"also named as {name}, but {graded.shown}, which is graded, carries the exercise's identity"
+    if claim.text is None and graded.text is not None:
+        return f"another {name}, which could not be read; {graded.shown} is graded"
+    return f"an older copy of {name} than {graded.shown}, which is graded"
 
 
 _BY_STEM = {Path(name).stem: name for name in NOTEBOOKS}
@@ -400,7 +410,9 @@ def read_folder(folder: str | os.PathLike) -> Handin:
     for name in NOTEBOOKS:
         mine = [c for c in walk.claims if c.notebook == name]
         if mine:
-            # Newest first; a file that can be read before one that cannot; ties by how and where.
-            mine.sort(key=lambda c: (c.text is not None, c.when, c.by == "metadata", c.shown), reverse=True)
+            # A file that can be read first, then one that carries the identity (a copy of the course's
+            # notebooks or solutions beside the exercises has the same names, never the identity),
+            # then the newest; ties by where.
+            mine.sort(key=lambda c: (c.text is not None, c.by == "metadata", c.when, c.shown), reverse=True)
             handin.graded[name], handin.passed_over[name] = mine[0], mine[1:]
     return handin

@@ -343,7 +343,8 @@ def _source_lines(name: str, handin: Handin, esc, code) -> list[str]:
     if older:
         others = ", ".join(esc(c.shown, 300) for c in older)
         lines.append(
-            f"{len(older) + 1} files are {code(name)}: the newest, {esc(claim.shown, 300)}, is graded; "
+            f"{len(older) + 1} files are {code(name)}: {esc(claim.shown, 300)} is graded "
+            f"({'the newest' if all(c.by == claim.by for c in older) else 'it carries the identity'}); "
             f"not graded: {others}."
         )
     return lines + [""] if lines else []
