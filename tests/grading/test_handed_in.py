@@ -276,6 +276,22 @@ def test_too_many_members_or_too_much_to_unpack_refuses_the_whole_zip(tmp_path, 
     assert found.graded == {} and "would unpack to" in _reasons(found)["hw.zip"]
 
 
+def test_what_is_read_of_one_folder_is_capped_in_all(tmp_path, monkeypatch):
+    texts = {name: _notebook(_stem(name)) + " " * 1000 for name in (N01, N02, N03)}
+    size = len(texts[N01])  # each is about 1.4 kB
+    monkeypatch.setattr(handin, "LIMITS", replace(handin.LIMITS, folder_bytes=2 * size + 10))
+    (tmp_path / "a.ipynb").write_text(texts[N01])
+    _zip(tmp_path / "b.zip", {"b.ipynb": texts[N02]})  # the zip's own bytes count, then its member's
+    (tmp_path / "c.ipynb").write_text(texts[N03])
+    found = read_folder(tmp_path)
+    assert list(found.graded) == [N01]
+    reasons = _reasons(found)
+    assert set(reasons) == {"b.zip/b.ipynb", "c.ipynb"}
+    assert all(
+        r == "not read: the files before it reach the limit of 0 MB for one folder" for r in reasons.values()
+    )
+
+
 def test_a_corrupt_zip_is_one_line_and_a_damaged_member_another(tmp_path):
     random.seed(5)
     (tmp_path / "noise.zip").write_bytes(bytes(random.randrange(256) for _ in range(3000)))

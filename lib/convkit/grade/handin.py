@@ -16,7 +16,8 @@ followed.
   zip is not opened. Limits on the archive's size, its member count, its total
   unpacked size, each notebook's size and each member's compression ratio stop a zip
   bomb before it is unpacked, and a member's reading is capped by its size, not its
-  header. A corrupt zip is one line in the feedback.
+  header. A corrupt zip is one line in the feedback. What is read of one folder in all
+  (zips and notebooks) is capped too.
 - **Duplicates.** When several files claim the same notebook, the newest (modification
   time; for a zip member, its date and time) is graded, and the feedback names them all.
   A file that carries the identity is graded before one recognised by its name only.
@@ -54,6 +55,7 @@ class _Limits:
     ratio: int = 100  # unpacked / compressed, for a member larger than ratio_floor
     ratio_floor: int = 1 * _MB
     files: int = 2000  # entries looked at in one student's folder, zips' members included
+    folder_bytes: int = 300 * _MB  # read from one student's folder in all: zips and their notebooks
     depth: int = 3  # folders below the student's folder that are looked into
 
 
@@ -188,9 +190,16 @@ class _Walk:
         self.not_graded: list[tuple[str, str]] = []
         self.found: list[str] = []
         self.count = 0
+        self.read = 0  # bytes read so far
 
     def full(self) -> bool:
         return self.count >= LIMITS.files
+
+    def over(self, size: int) -> str:
+        """Why ``size`` more bytes are not read ("is not read: ..."), or "" to read them."""
+        if self.read + size <= LIMITS.folder_bytes:
+            return ""
+        return f"is not read: the files before it reach the limit of {LIMITS.folder_bytes // _MB} MB for one folder"
 
     def skip(self, shown: str, reason: str) -> None:
         self.found.append(shown)
@@ -337,7 +346,7 @@ def claims_in_zip(data: bytes, shown: str, walk: _Walk | None = None) -> _Walk:
         if not base.endswith(".ipynb"):
             walk.skip(where, "not a notebook")
             continue
-        when, problem = _member_time(member), _zip_problem(member)
+        when, problem = _member_time(member), _zip_problem(member) or walk.over(member.file_size)
         if problem:
             walk.notebook(where, base, when, None, problem)
             continue
@@ -350,6 +359,7 @@ def claims_in_zip(data: bytes, shown: str, walk: _Walk | None = None) -> _Walk:
         if body is None:
             walk.notebook(where, base, when, None, "holds more than its zip entry says")
             continue
+        walk.read += len(body)
         walk.notebook(where, base, when, body.decode("utf-8", errors="replace"))
     return walk
 
@@ -379,20 +389,26 @@ def _walk(folder: str, prefix: str, depth: int, walk: _Walk) -> None:
             else:
                 _walk(entry.path, shown + "/", depth + 1, walk)
         elif entry.name.endswith(".ipynb"):
-            read = _read_file(entry.path, LIMITS.notebook_bytes)
-            if isinstance(read, int):
+            read = _read_file(entry.path, min(LIMITS.notebook_bytes, LIMITS.folder_bytes - walk.read))
+            if isinstance(read, int) and read <= LIMITS.notebook_bytes:
+                walk.notebook(shown, entry.name, 0.0, None, walk.over(read))
+            elif isinstance(read, int):
                 walk.notebook(shown, entry.name, 0.0, None, _too_large(read))
             elif isinstance(read, str):
                 walk.notebook(shown, entry.name, 0.0, None, read)
             else:
+                walk.read += len(read[1])
                 walk.notebook(shown, entry.name, read[0], read[1].decode("utf-8", errors="replace"))
         elif entry.name.lower().endswith(".zip"):
-            read = _read_file(entry.path, LIMITS.zip_bytes)
-            if isinstance(read, int):
+            read = _read_file(entry.path, min(LIMITS.zip_bytes, LIMITS.folder_bytes - walk.read))
+            if isinstance(read, int) and read <= LIMITS.zip_bytes:
+                walk.skip(shown, walk.over(read).removeprefix("is "))
+            elif isinstance(read, int):
                 walk.skip(shown, f"a zip of {read / _MB:.0f} MB (the limit is {LIMITS.zip_bytes // _MB} MB)")
             elif isinstance(read, str):
                 walk.skip(shown, read.removeprefix("is "))
             else:
+                walk.read += len(read[1])
                 claims_in_zip(read[1], shown, walk)
         else:
             walk.skip(shown, "not a notebook")

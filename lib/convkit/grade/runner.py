@@ -23,6 +23,7 @@ and a fresh random nonce counts.
 
 from __future__ import annotations
 
+import ast
 import concurrent.futures
 import hashlib
 import importlib.util
@@ -404,10 +405,8 @@ def _run_notebook(
 
 
 def _calls(cells: list[str], name: str, callee: str) -> bool:
-    """Whether the latest cell that defines ``name`` calls ``callee`` inside it (read as text if it
-    does not parse)."""
-    import ast
-
+    """Whether the latest cell that defines ``name`` uses the name ``callee`` in its definition
+    (in the whole cell for a name not bound by ``def``; as text for a cell that does not parse)."""
     source = next((c for c in reversed(cells) if defines(c, name)), None)
     if source is None:
         return False
@@ -590,11 +589,6 @@ def _judge(
 
 
 # --------------------------------------------------------------------------- the class
-
-
-def _read_submission(folder: Path) -> Handin:
-    """What a student folder holds, read before any student code runs (:func:`convkit.grade.handin.read_folder`)."""
-    return read_folder(folder)
 
 
 def _graded_texts(handin: Handin, notebooks: Iterable[str]) -> dict[str, str | Submitted]:
@@ -880,7 +874,7 @@ def grade_class(
         state.clear()
     # Read every submission before any student code runs: later writes change nothing.
     # Parsed here, in the main thread, so that the warnings each notebook causes are counted.
-    handins = {s: _read_submission(roll.students[s]) for s in students}
+    handins = {s: read_folder(roll.students[s]) for s in students}
     files = {s: _graded_texts(handins[s], chosen) for s in students}
     digests = {s: submission_digest(handins[s], chosen) for s in students}
     kept, again, new = state.plan(digests)
@@ -894,8 +888,8 @@ def grade_class(
         for name, text in files[s].items():
             texts[s][name] = text if isinstance(text, Submitted) else read_notebook(text)
             for warning in texts[s][name].warnings:
-                more = texts[s][name].more
-                say(f"warning: {s}/{name}: {warning}" + (f" (and {more} more like it)" if more else ""))
+                more, shown = texts[s][name].more, report.safe_text(handins[s].graded[name].shown)
+                say(f"warning: {s}/{shown}: {warning}" + (f" (and {more} more like it)" if more else ""))
     stopper = Stopper()
 
     def grade_one(student: str):
