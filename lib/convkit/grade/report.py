@@ -330,7 +330,7 @@ def _found_line(found: list[str], esc) -> str:
 def _source_lines(name: str, handin: Handin, esc, code) -> list[str]:
     """Which file was graded as ``name`` and how it was recognised, when that is worth saying."""
     claim, lines = handin.graded[name], []
-    if claim.by == "file name":
+    if claim.by == "file name" and claim.text is not None:  # a file not read has its note instead
         lines.append(
             f"Recognised by its file name, {esc(claim.shown, 300)}: its metadata does not carry the "
             "exercise's identity (was the exercise copied into a new notebook?)."
