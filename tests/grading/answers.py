@@ -15,6 +15,8 @@ it runs after the notebook's imports (``np``, and in 04 ``torch``, ``nn``, ``F``
 
 from __future__ import annotations
 
+from convkit.grade.questions import QUESTIONS
+
 FLIP = "visited backwards"
 PLANTED = "still what the given implementation computes"
 
@@ -553,8 +555,8 @@ RIGHT: dict[str, list[str]] = {
     ],
 }
 
-#: Questions whose answers may call the student's answer to an earlier question of the notebook.
-USES: dict[str, str] = {"05.q3": "05.q1"}
+#: Questions whose answers may call the student's answer to an earlier question of the notebook (the bank's).
+USES: dict[str, str] = {q.id: q.uses[0] for q in QUESTIONS if q.uses}
 
 #: Right answers through a forbidden call (implement and debug questions that forbid something).
 CHEAT: dict[str, str] = {

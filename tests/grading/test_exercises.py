@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import convkit
-from convkit.grade.generate import generate, strip_solutions
+from convkit.grade.generate import exercise_text, generate, strip_solutions
 from convkit.grade.questions import QUESTIONS
 from convkit.grade.runner import NOTEBOOKS
 
@@ -47,6 +47,38 @@ def test_strip_solutions_keeps_indentation_and_rejects_unbalanced_markers():
         strip_solutions("### BEGIN SOLUTION\nx = 1")
     with pytest.raises(ValueError, match="without"):
         strip_solutions("x = 1\n### END SOLUTION")
+
+
+# What JupyterLab writes for the default kernel (tests/test_notebooks.py pins it for the course notebooks).
+LAB_KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+
+def test_each_exercise_carries_its_identity_and_the_metadata_jupyterlab_writes():
+    versions = set()
+    for name in NOTEBOOKS:
+        metadata = json.loads((ROOT / "exercises" / name).read_text())["metadata"]
+        assert set(metadata) == {"convkit", "kernelspec", "language_info"}, name
+        assert metadata["kernelspec"] == LAB_KERNELSPEC, name
+        assert "version" not in metadata["language_info"], name  # Lab fills it in from the kernel
+        identity = metadata["convkit"]
+        assert identity["notebook"] == name.removesuffix(".ipynb")
+        assert re.fullmatch(r"[0-9a-f]{12}", identity["version"]), identity
+        versions.add(identity["version"])
+    assert len(versions) == len(NOTEBOOKS)
+
+
+def test_an_exercises_version_changes_with_its_text_only():
+    text = (ROOT / "solutions" / NOTEBOOKS[1]).read_text()
+    stem = NOTEBOOKS[1].removesuffix(".ipynb")
+
+    def version(solution: str) -> str:
+        return json.loads(exercise_text(solution, stem))["metadata"]["convkit"]["version"]
+
+    notebook = json.loads(text)
+    notebook["metadata"]["kernelspec"]["display_name"] = "Python 3"
+    assert version(json.dumps(notebook)) == version(text)
+    notebook["cells"][0]["source"] = ["# another title\n"]
+    assert version(json.dumps(notebook)) != version(text)
 
 
 def test_the_generator_writes_the_same_bytes_whatever_the_hash_seed(tmp_path):

@@ -9,9 +9,9 @@ test proves that moving the code changed none of them.
 
 What is pinned, for every question with its public and hidden checks (as the grader
 loads them): id, notebook, name, kind, points, forbidden calls and why, the
-justification variable, and per check its arguments, comparison, note, torch and
-hidden flags and expected value; the misconceptions' messages and comparisons; and
-the message :func:`verdict` gives for a fixed set of probe answers and for each
+justification variable, the questions whose answers it may call, and per check its
+arguments, comparison, note, torch and hidden flags and expected value; the
+misconceptions' messages and comparisons; and the message :func:`verdict` gives for a fixed set of probe answers and for each
 misconception's wrong result on that check.
 
 A change that is *meant* to alter the bank regenerates the file on purpose:
@@ -154,6 +154,8 @@ def describe_bank(questions) -> list[dict]:
                 "checks": checks,
             }
         )
+        if q.uses:  # only where a question has some, so the other questions' pinned lines stand
+            bank[-1]["uses"] = list(q.uses)
     return bank
 
 

@@ -4,7 +4,7 @@ Computed in the grading process from the CSV rows the run wrote: the distributio
 totals (a histogram drawn with matplotlib's Agg backend, embedded as a PNG so the files
 read offline), per question the mean and the shares of full marks and of zeros, the
 questions ranked from hardest to easiest with the course notebook to revisit, and the
-folders that were not graded, with the reason. Names and reasons pass through
+folders and files that were not graded, with the reason. Names and reasons pass through
 :func:`convkit.grade.report.safe_text` like every other output.
 """
 
@@ -100,11 +100,21 @@ def _summary(rows: dict[str, dict], maximum: float) -> tuple[int, str]:
     return len(totals), f"mean {number(mean)} / {number(maximum)}, median {number(median)}"
 
 
+def _scoring(partial: bool) -> str:
+    if partial:
+        return "Points are given per check passed (--partial-credit)."
+    return "Points are all or nothing per question."
+
+
 _UNKNOWN = "Not known after a merge: each shard's own class-report lists the folders it did not grade."
 
 
 def markdown(
-    rows: dict[str, dict], questions: list[Question], skipped: list[tuple[str, str]] | None, png: bytes
+    rows: dict[str, dict],
+    questions: list[Question],
+    skipped: list[tuple[str, str]] | None,
+    png: bytes,
+    partial: bool = False,
 ) -> str:
     """The report as Markdown (the histogram as an embedded data URI)."""
     maximum = sum(q.points for q in questions)
@@ -112,7 +122,7 @@ def markdown(
     lines = [
         "# Class report",
         "",
-        f"{count} student(s) graded; totals: {summary}. Points are all or nothing per question.",
+        f"{count} student(s) graded; totals: {summary}. {_scoring(partial)}",
         "",
         f"![Distribution of totals](data:image/png;base64,{base64.b64encode(png).decode()})",
         "",
@@ -138,7 +148,11 @@ def markdown(
 
 
 def html_page(
-    rows: dict[str, dict], questions: list[Question], skipped: list[tuple[str, str]] | None, png: bytes
+    rows: dict[str, dict],
+    questions: list[Question],
+    skipped: list[tuple[str, str]] | None,
+    png: bytes,
+    partial: bool = False,
 ) -> str:
     """The report as one self-contained HTML page (no script, nothing loaded from the web)."""
 
@@ -149,7 +163,7 @@ def html_page(
     count, summary = _summary(rows, maximum)
     body = [
         "<h1>Class report</h1>",
-        f"<p>{count} student(s) graded; totals: {esc(summary)}. Points are all or nothing per question.</p>",
+        f"<p>{count} student(s) graded; totals: {esc(summary)}. {esc(_scoring(partial))}</p>",
         f'<img alt="Distribution of totals" src="data:image/png;base64,{base64.b64encode(png).decode()}">',
         "<h2>Questions, hardest first</h2>",
         "<table><tr><th>question</th><th>answer</th><th>kind</th><th>mean</th><th>full marks</th>"
@@ -179,16 +193,20 @@ def html_page(
 
 
 def write(
-    folder: Path, rows: dict[str, dict], questions: list[Question], skipped: list[tuple[str, str]] | None
+    folder: Path,
+    rows: dict[str, dict],
+    questions: list[Question],
+    skipped: list[tuple[str, str]] | None,
+    partial: bool = False,
 ) -> list[Path]:
     """Write ``class-report.md`` and ``class-report.html`` in ``folder``; returns their paths.
 
-    ``skipped`` lists the folders not graded, with the reason; None after a merge, where
-    each shard's own report has them.
+    ``skipped`` lists the folders and files not graded, with the reason; None after a
+    merge, where each shard's own report has them. ``partial``: graded with partial credit.
     """
     maximum = sum(q.points for q in questions)
     png = histogram_png([_points(row, "total") for row in rows.values()], maximum)
     paths = [folder / "class-report.md", folder / "class-report.html"]
-    write_atomically(paths[0], markdown(rows, questions, skipped, png))
-    write_atomically(paths[1], html_page(rows, questions, skipped, png))
+    write_atomically(paths[0], markdown(rows, questions, skipped, png, partial))
+    write_atomically(paths[1], html_page(rows, questions, skipped, png, partial))
     return paths

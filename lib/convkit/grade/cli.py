@@ -79,7 +79,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -I -m convkit.grade",
         description="Grade exercise notebooks: SUBMISSIONS holds one folder per student, "
-        "each with some or all of the exercise notebooks under their file names. "
+        "each with some or all of the exercise notebooks, under any name, in subfolders or zip files. "
         "Use `python -I -m convkit.grade merge --help` to combine shard runs.",
     )
     p.add_argument("submissions", nargs="?", help="folder of student folders")
@@ -143,6 +143,12 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         metavar="K/N",
         help="grade only the K-th of N fixed parts of the class (merge them afterwards)",
+    )
+    p.add_argument(
+        "--partial-credit",
+        action="store_true",
+        help="give a question its points times the share of its checks passed "
+        "(default: all or nothing per question)",
     )
     p.add_argument(
         "--restart",
@@ -272,6 +278,7 @@ def _main(argv: Sequence[str] | None) -> int:
             shard=args.shard,
             formats=tuple(args.format or ("markdown",)),
             notebooks=args.notebooks,
+            partial_credit=args.partial_credit,
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)

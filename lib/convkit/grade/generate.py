@@ -3,9 +3,19 @@
 In a code cell of ``solutions/NN_name.ipynb``, the lines between ``### BEGIN SOLUTION``
 and ``### END SOLUTION`` (nbgrader's markers, at any indentation) are replaced by
 ``# YOUR CODE HERE`` and ``raise NotImplementedError`` at the marker's indentation.
-Outputs are cleared, execution counts set to None, cell ids and notebook metadata kept
-as in the solution (minus the Python version), so the result is byte-for-byte the
-same on every run and a test can compare ``exercises/`` with a fresh generation.
+Outputs are cleared, execution counts set to None, cell ids kept as in the solution, so
+the result is byte-for-byte the same on every run and a test can compare ``exercises/``
+with a fresh generation.
+
+The notebook metadata is what JupyterLab writes (its kernelspec, the language without
+the Python version, which Lab fills in from the running kernel), so that opening an
+exercise does not change it, plus the notebook's identity, which the grader reads to
+recognise a notebook whatever the student named the file::
+
+    "convkit": {"notebook": "02_convolution_1d", "version": "3f2a9c0d1b7e"}
+
+``version`` is the first 12 hex digits of the SHA-256 of the exercise's cells (their
+types and sources): two students with the same version worked on the same text.
 
 ``python -m convkit.grade.generate [SOLUTIONS] [EXERCISES]`` (defaults ``solutions``
 and ``exercises``); ``--check`` only reports whether EXERCISES is up to date.
@@ -14,13 +24,19 @@ and ``exercises``); ``--check`` only reports whether EXERCISES is up to date.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["strip_solutions", "exercise_text", "generate", "main"]
+__all__ = ["IDENTITY", "LAB_KERNELSPEC", "strip_solutions", "exercise_text", "generate", "main"]
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+#: the key of the notebook metadata that holds an exercise's identity
+IDENTITY = "convkit"
+#: the kernelspec JupyterLab writes for the default Python kernel (any other value is rewritten on save)
+LAB_KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
 def strip_solutions(source: str) -> str:
@@ -59,8 +75,8 @@ def strip_solutions(source: str) -> str:
     return "\n".join(out)
 
 
-def exercise_text(solution_text: str) -> str:
-    """The exercise notebook (JSON text) for a solution notebook (JSON text)."""
+def exercise_text(solution_text: str, stem: str) -> str:
+    """The exercise notebook (JSON text) for a solution notebook (JSON text) named ``stem`` (no ``.ipynb``)."""
     import nbformat
 
     notebook = nbformat.reads(solution_text, as_version=4)
@@ -71,6 +87,10 @@ def exercise_text(solution_text: str) -> str:
             cell.execution_count = None
         cell.metadata.pop("execution", None)
     notebook.metadata.get("language_info", {}).pop("version", None)
+    notebook.metadata["kernelspec"] = dict(LAB_KERNELSPEC)
+    cells = json.dumps([[cell.cell_type, cell.source] for cell in notebook.cells], ensure_ascii=False)
+    version = hashlib.sha256(cells.encode("utf-8")).hexdigest()[:12]
+    notebook.metadata[IDENTITY] = {"notebook": stem, "version": version}
     return nbformat.writes(notebook) + "\n"
 
 
@@ -85,7 +105,7 @@ def generate(
     solutions, exercises = Path(solutions), Path(exercises)
     stale = []
     for path in sorted(solutions.glob("[0-9][0-9]_*.ipynb")):
-        text = exercise_text(path.read_text(encoding="utf-8"))
+        text = exercise_text(path.read_text(encoding="utf-8"), path.stem)
         target = exercises / path.name
         if not target.exists() or target.read_text(encoding="utf-8") != text:
             stale.append(path.name)

@@ -173,6 +173,9 @@ class Question:
     #: the significant digits the wording promises are enough for a number (its ``"close"``
     #: checks then pass a result rounded to that many digits), or ``None`` for the default tolerance
     digits: int | None = None
+    #: ids of questions of the same notebook whose answer this one may call (``unread`` calls
+    #: the student's ``output_size``): when both fail, the feedback says which to fix first
+    uses: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -186,11 +189,16 @@ class Question:
 
 @dataclass(frozen=True)
 class Outcome:
-    """The result of one question for one student: points and a message if not full."""
+    """The result of one question for one student: points and a message if not full.
+
+    ``cause`` is the id of a question this one uses (:attr:`Question.uses`) whose answer
+    fails in the same grading, when this one's answer calls it: fixing that may fix both.
+    """
 
     points: float
     max: int
     message: str = ""
+    cause: str | None = None
 
 
 def describe(value: Any, limit: int = 120) -> str:

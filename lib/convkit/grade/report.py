@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from convkit.grade.handin import Handin
 from convkit.grade.model import NOTEBOOKS, Outcome, Question
 
 __all__ = [
@@ -245,9 +246,15 @@ def feedback(
     values: dict,
     level: str = "namespaces",
     plain: bool = False,
+    handin: Handin | None = None,
 ) -> str:
     """One student's feedback: Markdown with student text escaped, or (``plain``) text to paste
-    anywhere, such as an LMS comment box, with nothing escaped."""
+    anywhere, such as an LMS comment box, with nothing escaped.
+
+    ``handin`` (what the student's folder held) adds, per notebook, which file was graded
+    when that is not plain from its name, the files found when it is missing, and the
+    files not graded.
+    """
     esc = _plain if plain else escape_markdown
 
     def code(text: str) -> str:  # the grader's own names only: a code span is not escaped
@@ -277,7 +284,11 @@ def feedback(
         lines += heading(2, f"{name}: {number(got)} / {sum(q.points for q in mine)}") + [""]
         if result.note == "not submitted":
             lines += [f"Not found in your submission: {code(name)} (its questions score 0).", ""]
+            if handin is not None:
+                lines += [_found_line(handin.found, esc), ""]
             continue
+        if handin is not None and name in handin.graded:
+            lines += _source_lines(name, handin, esc, code)
         if result.note:
             lines += [f"Note: {esc(result.note)}.", ""]
         for q in mine:
@@ -297,7 +308,46 @@ def feedback(
                 where = f"the cell starting {quoted(first)}" if first else f"code cell {index + 1}"
                 lines.append(f"- {where}: {esc(error.splitlines()[-1] if error else error)}")
         lines.append("")
+    shown = [name for name in NOTEBOOKS if name in results and any(q.notebook == name for q in questions)]
+    skipped = handin.files_not_graded(shown) if handin is not None else []
+    if skipped:
+        lines += heading(2, "Files not graded") + [""]
+        lines += [f"- {esc(file, 300)}: {esc(reason)}" for file, reason in skipped] + [""]
     return "\n".join(lines)
+
+
+_MAX_FOUND = 20
+
+
+def _found_line(found: list[str], esc) -> str:
+    """What a student's folder held, for a notebook not found in it."""
+    if not found:
+        return "Your folder held no files."
+    more = f", and {len(found) - _MAX_FOUND} more" if len(found) > _MAX_FOUND else ""
+    return "Files found in your folder: " + ", ".join(esc(f, 200) for f in found[:_MAX_FOUND]) + more + "."
+
+
+def _source_lines(name: str, handin: Handin, esc, code) -> list[str]:
+    """Which file was graded as ``name`` and how it was recognised, when that is worth saying."""
+    claim, lines = handin.graded[name], []
+    if claim.by == "file name" and claim.text is not None:  # a file not read has its note instead
+        lines.append(
+            f"Recognised by its file name, {esc(claim.shown, 300)}: its metadata does not carry the "
+            "exercise's identity (was the exercise copied into a new notebook?)."
+        )
+    elif claim.shown != name:
+        lines.append(
+            f"Graded from {esc(claim.shown, 300)}, recognised by the exercise's identity in its metadata."
+        )
+    older = handin.passed_over.get(name, [])
+    if older:
+        others = ", ".join(esc(c.shown, 300) for c in older)
+        lines.append(
+            f"{len(older) + 1} files are {code(name)}: {esc(claim.shown, 300)} is graded "
+            f"({'the newest' if all(c.by == claim.by for c in older) else 'it carries the identity'}); "
+            f"not graded: {others}."
+        )
+    return lines + [""] if lines else []
 
 
 def gradescope(
@@ -436,6 +486,8 @@ class ResumeState:
                 again[student] = "the questions changed"
             elif run.get("checks") != self.run["checks"]:
                 again[student] = "the hidden checks changed"
+            elif run.get("scoring", "all or nothing") != self.run.get("scoring", "all or nothing"):
+                again[student] = "the scoring changed (--partial-credit)"
             elif entry["submission"] != digest:
                 again[student] = "the submission changed"
             else:

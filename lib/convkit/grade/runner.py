@@ -23,11 +23,13 @@ and a fresh random nonce counts.
 
 from __future__ import annotations
 
+import ast
 import concurrent.futures
 import hashlib
 import importlib.util
 import json
 import os
+import re
 import secrets
 import signal
 import sys
@@ -40,6 +42,8 @@ from pathlib import Path
 from convkit.grade import classreport, report
 from convkit.grade.call import call_text, check_label, not_allowed
 from convkit.grade.codec import decode, encode
+from convkit.grade.handin import Handin, read_folder
+from convkit.grade.history import defines
 from convkit.grade.model import NOTEBOOKS, Check, Outcome, Question, verdict
 from convkit.grade.report import NotebookResult
 from convkit.grade.sandbox import Limits, Sandbox
@@ -67,7 +71,6 @@ __all__ = [
 
 #: what ``formats`` may ask for: Markdown feedback, plain-text feedback, Gradescope's results.json
 FORMATS = ("markdown", "text", "gradescope")
-_MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 _START_SECONDS = 10.0  # the fork and the mounts take well under a second, even under load
 
 
@@ -176,12 +179,15 @@ def grade_notebook(
     memory_mb: int | None = None,
     deadline: float | None = None,
     stopper: Stopper | None = None,
+    partial_credit: bool = False,
 ) -> NotebookResult:
     """Run one notebook (its JSON text, or as :func:`read_notebook` read it) in a fresh sandbox
     and judge its answers.
 
     ``deadline`` is a ``time.monotonic()`` value the notebook may not outlive; a
-    ``stopper`` that is stopped kills it at once. Never raises for anything the notebook does.
+    ``stopper`` that is stopped kills it at once. With ``partial_credit`` a question earns
+    its points times the share of its checks that pass (else all or nothing). Never raises
+    for anything the notebook does.
     """
     submitted = text if isinstance(text, Submitted) else read_notebook(text)
     if submitted.cells is None:
@@ -197,6 +203,7 @@ def grade_notebook(
             memory_mb,
             deadline,
             stopper,
+            partial_credit,
         )
     except SandboxBroken as error:
         message = f"grading failed: {error}; ask your instructor to regrade"
@@ -237,7 +244,16 @@ class Stopper:
 
 
 def _run_notebook(
-    sandbox, cells, questions, expected, timeout, notebook_timeout, memory_mb, deadline, stopper=None
+    sandbox,
+    cells,
+    questions,
+    expected,
+    timeout,
+    notebook_timeout,
+    memory_mb,
+    deadline,
+    stopper=None,
+    partial_credit=False,
 ) -> NotebookResult:
     probes = [_Probe(q, c, expected[(q.id, k)]) for q in questions for k, c in enumerate(q.checks)]
     probes += [_Probe(q, None, None) for q in questions if q.justification]
@@ -316,14 +332,50 @@ def _run_notebook(
     blank_only = all(error.startswith(_BLANK) for error in cell_errors.values())
     for q in questions:
         mine = [(k, p) for k, p in enumerate(probes) if p.question is q]
-        outcomes[q.id] = _judge(
-            q, [(k, p) for k, p in mine if p.check is not None], replies, forbidden, note, timeout, blank_only
-        )
+        checks = [(k, p) for k, p in mine if p.check is not None]
+        outcomes[q.id] = _judge(q, checks, replies, forbidden, note, timeout, blank_only, partial_credit)
         for k, p in mine:
             if p.check is None and replies.get(k, ("", None))[0] == "value" and type(replies[k][1]) is str:
                 justifications[q.id] = replies[k][1]
+    cheated = {p.question.id for k, p in enumerate(probes) if k in forbidden}
+    outcomes = _with_causes(questions, outcomes, cells, cheated)
     lines = {index: _first_line(cells[index]) for index in cell_errors}
     return NotebookResult(outcomes, cell_errors, note, justifications, lines)
+
+
+def _calls(cells: list[str], name: str, callee: str) -> bool:
+    """Whether the latest cell that defines ``name`` uses the name ``callee`` in its definition
+    (in the whole cell for a name not bound by ``def``; as text for a cell that does not parse)."""
+    source = next((c for c in reversed(cells) if defines(c, name)), None)
+    if source is None:
+        return False
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return re.search(rf"\b{re.escape(callee)}\s*\(", source) is not None
+    # Its own function's body; the whole cell for a name bound otherwise (a lambda, an alias).
+    mine = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == name] or [tree]
+    return any(isinstance(n, ast.Name) and n.id == callee for body in mine for n in ast.walk(body))
+
+
+def _with_causes(
+    questions: list[Question], outcomes: dict[str, Outcome], cells: list[str], cheated: set[str]
+) -> dict[str, Outcome]:
+    """Each failed answer that calls the student's own answer to a question it uses
+    (:attr:`Question.uses`), when that answer fails too, told so (and its ``cause`` set)."""
+    by_id = {q.id: q for q in questions}
+    for q in questions:
+        outcome = outcomes[q.id]
+        if outcome.points >= outcome.max or outcome.message == "not answered" or q.id in cheated:
+            continue
+        for used in (by_id[u] for u in q.uses if u in by_id):
+            if outcomes[used.id].points < used.points and _calls(cells, q.name, used.name):
+                message = (
+                    f"uses your `{used.name}`, which fails {used.id}: fix that first ({outcome.message})"
+                )
+                outcomes[q.id] = replace(outcome, message=message, cause=used.id)
+                break
+    return outcomes
 
 
 def _first_line(source: str) -> str:
@@ -359,8 +411,8 @@ def _run_cells(reader, cell_errors, timeout, grace, notebook_deadline):
 def _run_checks(job, reader, probes, replies, forbidden, timeout, grace, notebook_deadline):
     """Ask for each check in turn; accept only the reply that repeats its index and nonce.
 
-    Once a check of a question has timed out, the question's other checks are not asked:
-    the first failure already decides its (all-or-nothing) score.
+    Once a check of a question has timed out, the question's other checks are not asked
+    (each could cost another timeout): they count as failed, all or nothing or not.
     """
     for index, probe in enumerate(probes):
         if index in replies:
@@ -426,58 +478,67 @@ def _judge(
     note: str,
     timeout: float = 10.0,
     blank_only: bool = False,
+    partial_credit: bool = False,
 ) -> Outcome:
+    """The question's outcome from its checks' replies; the message names the first check that fails.
+
+    All or nothing: full points when every check passes. With ``partial_credit``:
+    ``points × passed / checks``, rounded as the CSV writes numbers; a check that was
+    not run (skipped after a timeout, or the notebook stopped) counts as failed.
+    """
     for index, _ in probes:
         if index in forbidden:
             return Outcome(0, question.points, not_allowed(forbidden[index], question.why_forbidden))
+    first, passed = None, 0
     for number, (index, probe) in enumerate(probes, start=1):
         label = check_label(number, probe.check)
         call = question.name if probe.check.hidden else call_text(question.name, probe.check.args)
+        problem = None
         if index not in replies:
-            return Outcome(0, question.points, f"{label}: not run ({note or 'no answer'})")
-        kind, value = replies[index]
-        if kind == "timeout":
-            return Outcome(
-                0, question.points, f"{label}: {call} did not finish within {timeout:g} s (an endless loop?)"
+            problem = f"{label}: not run ({note or 'no answer'})"
+        elif replies[index][0] == "timeout":
+            problem = f"{label}: {call} did not finish within {timeout:g} s (an endless loop?)"
+        elif replies[index][0] == "error":
+            value = replies[index][1]
+            problem = (
+                "not answered"
+                if _not_answered(question, value, blank_only)
+                else f"{label}: {call} raised {value}"
             )
-        if kind == "error":
-            if _not_answered(question, value, blank_only):
-                return Outcome(0, question.points, "not answered")
-            return Outcome(0, question.points, f"{label}: {call} raised {value}")
-        try:
-            problem = verdict(question, probe.check, value, probe.expected)
-        except Exception as error:  # a strange answer must not crash the comparison
-            problem = f"the answer could not be compared ({type(error).__name__})"
-        if problem:
-            return Outcome(0, question.points, f"{label}: {call}: {problem}")
-    return Outcome(question.points, question.points)
+        else:
+            try:
+                wrong = verdict(question, probe.check, replies[index][1], probe.expected)
+            except Exception as error:  # a strange answer must not crash the comparison
+                wrong = f"the answer could not be compared ({type(error).__name__})"
+            problem = f"{label}: {call}: {wrong}" if wrong else None
+        if problem is None:
+            passed += 1
+        elif first is None:
+            first = problem
+            if not partial_credit:
+                break
+    if first is None:
+        return Outcome(question.points, question.points)
+    if not partial_credit or (passed == 0 and first == "not answered"):
+        return Outcome(0, question.points, first)
+    share = f"{passed} of {len(probes)} checks pass"
+    return Outcome(
+        report.number(question.points * passed / len(probes)), question.points, f"{first} ({share})"
+    )
 
 
 # --------------------------------------------------------------------------- the class
 
 
-def _read_submission(folder: Path) -> dict[str, str | Submitted]:
-    """Each exercise notebook's text, or a :class:`Submitted` saying why it is not graded."""
+def _graded_texts(handin: Handin, notebooks: Iterable[str]) -> dict[str, str | Submitted]:
+    """Each of ``notebooks``' text as handed in, or a :class:`Submitted` saying why it is not graded."""
     texts: dict[str, str | Submitted] = {}
-    for name in NOTEBOOKS:
-        path = folder / name
-        try:
-            if path.is_symlink():
-                texts[name] = Submitted(None, f"{name} is a link, not a file: not graded")
-            elif not path.exists():
-                texts[name] = Submitted(None, "not submitted")
-            elif not path.is_file():
-                texts[name] = Submitted(None, f"{name} is not a regular file: not graded")
-            elif (size := path.stat().st_size) > _MAX_NOTEBOOK_BYTES:
-                texts[name] = Submitted(
-                    None,
-                    f"{name} is too large ({size / 2**20:.0f} MB; the limit is "
-                    f"{_MAX_NOTEBOOK_BYTES // 2**20} MB): not graded",
-                )
-            else:
-                texts[name] = path.read_text(encoding="utf-8", errors="replace")
-        except OSError as error:
-            texts[name] = Submitted(None, f"{name} could not be read ({type(error).__name__})")
+    for name in notebooks:
+        claim = handin.graded.get(name)
+        if claim is None:
+            texts[name] = Submitted(None, "not submitted")
+        else:
+            texts[name] = claim.text if claim.text is not None else Submitted(None, claim.problem)
     return texts
 
 
@@ -546,14 +607,10 @@ def find_students(submissions: Path, outputs: Iterable[Path] = ()) -> Roll:
     return Roll(students, skipped)
 
 
-def submission_digest(texts: dict[str, str | Submitted]) -> str:
-    """A digest of what is graded of one student: each notebook's text, or why it is not graded."""
-    digest = hashlib.sha256()
-    for name in sorted(texts):
-        text = texts[name]
-        body = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else f"-{text.note}".encode()
-        digest.update(hashlib.sha256(name.encode()).digest() + hashlib.sha256(body).digest())
-    return digest.hexdigest()
+def submission_digest(handin: Handin, notebooks: Iterable[str] = NOTEBOOKS) -> str:
+    """A digest of what is graded of one student for ``notebooks``: each file graded (its name,
+    how it was recognised, its text, or why it is not graded) and every file not graded."""
+    return handin.digest(tuple(notebooks))
 
 
 def _data_text(value: object) -> str:
@@ -575,7 +632,7 @@ def check_digests(
 
     def of(hidden: bool) -> list:
         return [
-            [q.id, q.name, q.points, q.kind, list(q.forbids), q.justification, getattr(q, "digits", None)]
+            [q.id, q.name, q.points, q.kind, list(q.forbids), q.justification, q.digits, list(q.uses)]
             + [
                 [
                     _data_text(c.args),
@@ -656,6 +713,7 @@ def grade_class(
     shard: tuple[int, int] | None = None,
     formats: tuple[str, ...] = ("markdown",),
     notebooks: Iterable[str] | None = None,
+    partial_credit: bool = False,
     say=_say,
 ) -> dict[str, dict]:
     """Grade every student folder in ``submissions``; write the CSV and the feedback files.
@@ -663,7 +721,8 @@ def grade_class(
     Parameters
     ----------
     submissions : path
-        One folder per student, holding some or all of the exercise notebooks.
+        One folder per student, holding some or all of the exercise notebooks, under any
+        name, in subfolders or zip files (:mod:`convkit.grade.handin`).
     out : path
         The CSV: ``student,total,max`` then one column per question id, rewritten
         (atomically) after every student graded.
@@ -697,6 +756,9 @@ def grade_class(
     notebooks : iterable of str, optional
         Grade only these notebooks (file names from :data:`NOTEBOOKS`): the CSV's ``max``,
         totals and columns, and the feedback, count only them. Default: every notebook.
+    partial_credit : bool
+        Give a question its points times the share of its checks passed, instead of all
+        or nothing.
     say : callable
         Where the run's messages go (folders not graded, warnings); default stderr.
 
@@ -744,13 +806,16 @@ def grade_class(
     columns = report.header(questions, level)
     students = report.natural_sorted(select_shard(list(roll.students), shard))
     expected = _expected(questions)
-    state = report.ResumeState(out, {"level": level, **check_digests(questions, expected, checks_dir)})
+    scoring = "partial credit" if partial_credit else "all or nothing"
+    digests_run = check_digests(questions, expected, checks_dir)
+    state = report.ResumeState(out, {"level": level, "scoring": scoring, **digests_run})
     if restart:
         state.clear()
     # Read every submission before any student code runs: later writes change nothing.
     # Parsed here, in the main thread, so that the warnings each notebook causes are counted.
-    files = {s: _read_submission(roll.students[s]) for s in students}
-    digests = {s: submission_digest(files[s]) for s in students}
+    handins = {s: read_folder(roll.students[s]) for s in students}
+    files = {s: _graded_texts(handins[s], chosen) for s in students}
+    digests = {s: submission_digest(handins[s], chosen) for s in students}
     kept, again, new = state.plan(digests)
     finished = {s: entry["record"] for s, entry in kept.items()}
     todo = [s for s in students if s not in finished]
@@ -762,8 +827,8 @@ def grade_class(
         for name, text in files[s].items():
             texts[s][name] = text if isinstance(text, Submitted) else read_notebook(text)
             for warning in texts[s][name].warnings:
-                more = texts[s][name].more
-                say(f"warning: {s}/{name}: {warning}" + (f" (and {more} more like it)" if more else ""))
+                more, shown = texts[s][name].more, report.safe_text(handins[s].graded[name].shown)
+                say(f"warning: {s}/{shown}: {warning}" + (f" (and {more} more like it)" if more else ""))
     stopper = Stopper()
 
     def grade_one(student: str):
@@ -778,14 +843,16 @@ def grade_class(
                 notebook_timeout=notebook_timeout,
                 deadline=run_deadline,
                 stopper=stopper,
+                partial_credit=partial_credit,
             )
             if stopper.stopped or (run_deadline is not None and time.monotonic() >= run_deadline):
                 return student, None
         values = report.row(student, results, questions, level)
+        handin = handins[student]
         return student, {
             "row": values,
-            "feedback": report.feedback(student, results, questions, values, level),
-            "text": report.feedback(student, results, questions, values, level, plain=True),
+            "feedback": report.feedback(student, results, questions, values, level, handin=handin),
+            "text": report.feedback(student, results, questions, values, level, plain=True, handin=handin),
             "gradescope": report.gradescope(results, questions, values, level),
         }
 
@@ -837,7 +904,10 @@ def grade_class(
                     sandbox.kill_forkserver()
     write_csv()
     rows = {s: finished[s]["row"] for s in students if s in finished}
-    classreport.write(out.parent, rows, questions, roll.skipped)
+    files_skipped = [
+        (f"{s}/{shown}", reason) for s in students for shown, reason in handins[s].files_not_graded(chosen)
+    ]
+    classreport.write(out.parent, rows, questions, roll.skipped + files_skipped, partial=partial_credit)
     missing = [s for s in students if s not in finished]
     if stopper.signal is not None:
         raise Interrupted(stopper.signal, len(finished), missing)

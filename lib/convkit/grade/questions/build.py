@@ -90,8 +90,10 @@ def question(
     justification=None,
     misconceptions=(),
     digits=None,
+    uses=(),
 ) -> Question:
-    """A question of the notebook its id names (``"02.q1"``: notebook 02); ``digits`` as in :class:`Question`."""
+    """A question of the notebook its id names (``"02.q1"``: notebook 02); ``digits`` and ``uses``
+    as in :class:`Question`."""
     return Question(
         qid,
         _NOTEBOOKS[qid[:2]],
@@ -104,6 +106,7 @@ def question(
         justification=justification,
         misconceptions=tuple(misconceptions),
         digits=digits,
+        uses=tuple(uses),
     )
 
 

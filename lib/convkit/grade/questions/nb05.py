@@ -139,6 +139,7 @@ QUESTIONS: tuple[Question, ...] = (
                 lambda n, k, s, p, d: unread_windows(n, k, s, p, d, output_size_truth(n, k, s, p, d) + 1),
             ),
         ],
+        uses=["05.q1"],
     ),
     question(
         "05.q4",
