@@ -37,6 +37,7 @@ __all__ = [
     "describe",
     "tolerance",
     "verdict",
+    "diagnosis",
 ]
 
 #: The exercise notebooks, in course order (the same file names as the course notebooks).
@@ -75,12 +76,17 @@ class Misconception:
     compare : str, optional
         How ``got`` is compared with ``wrong`` (default: as the check compares, or
         ``"close"`` when the check's comparison is a function).
+    id : str, optional
+        A stable name for the idea, by which reports count it. Left empty, the question
+        that holds it names it by position: ``"02.q1.m1"`` for its first misconception,
+        ``"02.q1.c2.m1"`` for the first of its second check's (so add new ones at the end).
     """
 
     message: str
     wrong: Any = None
     test: Callable | None = None
     compare: str | None = None
+    id: str = ""
 
     def shown_by(
         self, got: Any, expected: Any, args: tuple | None, how: str | Callable, digits: int | None = None
@@ -173,10 +179,26 @@ class Question:
     #: the significant digits the wording promises are enough for a number (its ``"close"``
     #: checks then pass a result rounded to that many digits), or ``None`` for the default tolerance
     digits: int | None = None
+    #: the heading of the course notebook's section that teaches it (``"3. Not the convolution
+    #: of signal processing"``), where the class report sends a class that got it wrong
+    section: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r} (question {self.id})")
+
+        def named(ideas: tuple[Misconception, ...], prefix: str) -> tuple[Misconception, ...]:
+            return tuple(
+                idea if idea.id else replace(idea, id=f"{prefix}.m{k}") for k, idea in enumerate(ideas, 1)
+            )
+
+        # frozen: the ids are filled in once, here, so every copy of the question agrees on them
+        object.__setattr__(self, "misconceptions", named(self.misconceptions, self.id))
+        checks = tuple(
+            replace(c, misconceptions=named(c.misconceptions, f"{self.id}.c{k}")) if c.misconceptions else c
+            for k, c in enumerate(self.checks, 1)
+        )
+        object.__setattr__(self, "checks", checks)
 
     def with_hidden(self, hidden: tuple[Check, ...] | list[Check]) -> Question:
         """This question with ``hidden`` appended (each marked ``hidden=True``)."""
@@ -186,11 +208,18 @@ class Question:
 
 @dataclass(frozen=True)
 class Outcome:
-    """The result of one question for one student: points and a message if not full."""
+    """The result of one question for one student: points and a message if not full.
+
+    ``misconceptions`` holds the ids of the misconceptions the failing check diagnosed
+    (:attr:`Misconception.id`; two when both ideas give that result), and ``hidden`` says
+    whether that check was a hidden one.
+    """
 
     points: float
     max: int
     message: str = ""
+    misconceptions: tuple[str, ...] = ()
+    hidden: bool = False
 
 
 def describe(value: Any, limit: int = 120) -> str:
@@ -409,20 +438,28 @@ def verdict(question: Question, check: Check, got: Any, expected: Any) -> str | 
     neutral description of what fails. Neither shows the
     expected value.
     """
+    return diagnosis(question, check, got, expected)[0]
+
+
+def diagnosis(
+    question: Question, check: Check, got: Any, expected: Any
+) -> tuple[str | None, tuple[str, ...]]:
+    """:func:`verdict`'s message, and the ids of the misconceptions it names (``()`` for none)."""
     problem = compare(got, expected, check.compare, question.digits)
     if problem is None:
-        return None
-    ideas = [
-        idea.message
-        for idea in check.misconceptions + question.misconceptions
-        if idea.shown_by(got, expected, check.args, check.compare, question.digits)
-    ]
-    ideas = list(dict.fromkeys(ideas))
+        return None, ()
+    shown: dict[str, str] = {}  # message -> id: an idea stated twice is named (and counted) once
+    for idea in check.misconceptions + question.misconceptions:
+        if idea.message not in shown and idea.shown_by(
+            got, expected, check.args, check.compare, question.digits
+        ):
+            shown[idea.message] = idea.id
+    ideas, ids = list(shown), tuple(shown.values())
     if len(ideas) > 1:  # on this input two wrong ideas give the same result: name both
-        return "either " + "; or ".join(ideas)
+        return "either " + "; or ".join(ideas), ids
     if ideas:
-        return ideas[0]
-    return _form_only(got, expected, check.compare) if question.kind == "predict" else problem
+        return ideas[0], ids
+    return (_form_only(got, expected, check.compare) if question.kind == "predict" else problem), ()
 
 
 #: What a wrong prediction is told when no misconception names it: right or wrong, nothing more.

@@ -40,7 +40,7 @@ from pathlib import Path
 from convkit.grade import classreport, report
 from convkit.grade.call import call_text, check_label, not_allowed
 from convkit.grade.codec import decode, encode
-from convkit.grade.model import NOTEBOOKS, Check, Outcome, Question, verdict
+from convkit.grade.model import NOTEBOOKS, Check, Outcome, Question, diagnosis
 from convkit.grade.report import NotebookResult
 from convkit.grade.sandbox import Limits, Sandbox
 from convkit.grade.wire import (
@@ -183,6 +183,17 @@ def grade_notebook(
     ``deadline`` is a ``time.monotonic()`` value the notebook may not outlive; a
     ``stopper`` that is stopped kills it at once. Never raises for anything the notebook does.
     """
+    began = time.monotonic()
+    result = _grade_notebook(
+        sandbox, text, questions, expected, timeout, notebook_timeout, memory_mb, deadline, stopper
+    )
+    result.seconds = round(time.monotonic() - began, 3)
+    return result
+
+
+def _grade_notebook(
+    sandbox, text, questions, expected, timeout, notebook_timeout, memory_mb, deadline, stopper
+) -> NotebookResult:
     submitted = text if isinstance(text, Submitted) else read_notebook(text)
     if submitted.cells is None:
         return NotebookResult(_zero(questions, submitted.note), note=submitted.note)
@@ -433,23 +444,27 @@ def _judge(
     for number, (index, probe) in enumerate(probes, start=1):
         label = check_label(number, probe.check)
         call = question.name if probe.check.hidden else call_text(question.name, probe.check.args)
+        hidden = probe.check.hidden  # whether the check that fails, if one does, is a hidden one
         if index not in replies:
-            return Outcome(0, question.points, f"{label}: not run ({note or 'no answer'})")
+            return Outcome(0, question.points, f"{label}: not run ({note or 'no answer'})", hidden=hidden)
         kind, value = replies[index]
         if kind == "timeout":
             return Outcome(
-                0, question.points, f"{label}: {call} did not finish within {timeout:g} s (an endless loop?)"
+                0,
+                question.points,
+                f"{label}: {call} did not finish within {timeout:g} s (an endless loop?)",
+                hidden=hidden,
             )
         if kind == "error":
             if _not_answered(question, value, blank_only):
                 return Outcome(0, question.points, "not answered")
-            return Outcome(0, question.points, f"{label}: {call} raised {value}")
+            return Outcome(0, question.points, f"{label}: {call} raised {value}", hidden=hidden)
         try:
-            problem = verdict(question, probe.check, value, probe.expected)
+            problem, ideas = diagnosis(question, probe.check, value, probe.expected)
         except Exception as error:  # a strange answer must not crash the comparison
-            problem = f"the answer could not be compared ({type(error).__name__})"
+            problem, ideas = f"the answer could not be compared ({type(error).__name__})", ()
         if problem:
-            return Outcome(0, question.points, f"{label}: {call}: {problem}")
+            return Outcome(0, question.points, f"{label}: {call}: {problem}", ideas, hidden)
     return Outcome(question.points, question.points)
 
 
@@ -656,6 +671,7 @@ def grade_class(
     shard: tuple[int, int] | None = None,
     formats: tuple[str, ...] = ("markdown",),
     notebooks: Iterable[str] | None = None,
+    hidden_visibility: str = "after_due_date",
     say=_say,
 ) -> dict[str, dict]:
     """Grade every student folder in ``submissions``; write the CSV and the feedback files.
@@ -666,7 +682,8 @@ def grade_class(
         One folder per student, holding some or all of the exercise notebooks.
     out : path
         The CSV: ``student,total,max`` then one column per question id, rewritten
-        (atomically) after every student graded.
+        (atomically) after every student graded, with the grader's record beside it
+        (:func:`convkit.grade.report.record`, ``<out>.record.json``) for ``merge`` to check.
     jobs : int
         Students graded at once.
     timeout : float
@@ -697,6 +714,8 @@ def grade_class(
     notebooks : iterable of str, optional
         Grade only these notebooks (file names from :data:`NOTEBOOKS`): the CSV's ``max``,
         totals and columns, and the feedback, count only them. Default: every notebook.
+    hidden_visibility : {"visible", "after_due_date", "after_published", "hidden"}
+        The Gradescope visibility of the tests of hidden checks (public ones are visible).
     say : callable
         Where the run's messages go (folders not graded, warnings); default stderr.
 
@@ -728,6 +747,10 @@ def grade_class(
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise ValueError(f"formats must be among {FORMATS}, got {sorted(unknown)}")
+    if hidden_visibility not in report.HIDDEN_VISIBILITIES:
+        raise ValueError(
+            f"hidden_visibility must be one of {report.HIDDEN_VISIBILITIES}, got {hidden_visibility!r}"
+        )
     began = time.monotonic()
     run_deadline = None if deadline is None else began + deadline
     feedback_dir = Path(feedback_dir).resolve() if feedback_dir else out.parent / "feedback"
@@ -744,7 +767,10 @@ def grade_class(
     columns = report.header(questions, level)
     students = report.natural_sorted(select_shard(list(roll.students), shard))
     expected = _expected(questions)
-    state = report.ResumeState(out, {"level": level, **check_digests(questions, expected, checks_dir)})
+    digests_of_run = check_digests(questions, expected, checks_dir)
+    state = report.ResumeState(out, {"level": level, **digests_of_run})
+    hidden_checks = any(c.hidden for q in questions for c in q.checks)
+    run = {"level": level, "hidden_checks": hidden_checks, **digests_of_run}
     if restart:
         state.clear()
     # Read every submission before any student code runs: later writes change nothing.
@@ -787,6 +813,7 @@ def grade_class(
             "feedback": report.feedback(student, results, questions, values, level),
             "text": report.feedback(student, results, questions, values, level, plain=True),
             "gradescope": report.gradescope(results, questions, values, level),
+            "misconceptions": report.misconceptions(results, questions),
         }
 
     def write_student(student: str) -> None:
@@ -796,12 +823,15 @@ def grade_class(
         if "text" in formats:
             report.write_atomically(feedback_dir / f"{stem}.txt", record["text"])
         if "gradescope" in formats:
-            report.write_atomically(
-                gradescope_dir / stem / "results.json", report.json_text(record["gradescope"])
-            )
+            document = report.with_hidden_visibility(record["gradescope"], hidden_visibility)
+            report.write_atomically(gradescope_dir / stem / "results.json", report.json_text(document))
 
     def write_csv() -> None:
-        report.write_atomically(out, report.csv_text({s: r["row"] for s, r in finished.items()}, columns))
+        text = report.csv_text({s: r["row"] for s, r in finished.items()}, columns)
+        diagnosed = {s: r["misconceptions"] for s, r in finished.items()}
+        written = report.record(text, run, shard, diagnosed)
+        report.write_atomically(report.record_path(out), report.json_text(written) + "\n")
+        report.write_atomically(out, text)
 
     state.start(kept)
     for student in finished:
@@ -837,7 +867,8 @@ def grade_class(
                     sandbox.kill_forkserver()
     write_csv()
     rows = {s: finished[s]["row"] for s in students if s in finished}
-    classreport.write(out.parent, rows, questions, roll.skipped)
+    diagnosed = {s: finished[s]["misconceptions"] for s in rows}
+    classreport.write(out.parent, rows, questions, roll.skipped, diagnosed)
     missing = [s for s in students if s not in finished]
     if stopper.signal is not None:
         raise Interrupted(stopper.signal, len(finished), missing)

@@ -90,8 +90,10 @@ def question(
     justification=None,
     misconceptions=(),
     digits=None,
+    section="",
 ) -> Question:
-    """A question of the notebook its id names (``"02.q1"``: notebook 02); ``digits`` as in :class:`Question`."""
+    """A question of the notebook its id names (``"02.q1"``: notebook 02); ``digits`` and ``section``
+    (the course notebook's heading that teaches it) as in :class:`Question`."""
     return Question(
         qid,
         _NOTEBOOKS[qid[:2]],
@@ -104,10 +106,13 @@ def question(
         justification=justification,
         misconceptions=tuple(misconceptions),
         digits=digits,
+        section=section,
     )
 
 
-def choice(qid, name, points, letters, justification, misconceptions=(), *, several=False) -> Question:
+def choice(
+    qid, name, points, letters, justification, misconceptions=(), *, several=False, section=""
+) -> Question:
     """An *explain* question: ``letters`` are the choices offered; the right ones are hidden checks.
 
     ``several`` says what the wording asks for: the letters of all the true statements
@@ -136,6 +141,7 @@ def choice(qid, name, points, letters, justification, misconceptions=(), *, seve
         [Check(None, letters, form, note="the form of your choice")],
         justification=justification,
         misconceptions=[Misconception(text, wrong, compare="choice") for wrong, text in misconceptions],
+        section=section,
     )
 
 

@@ -52,6 +52,7 @@ QUESTIONS: tuple[Question, ...] = (
                 lambda x, u: conv_truth(x, u, padding=len(u) - 1),
             ),
         ],
+        section="1. Definition",
     ),
     question(
         "02.q2",
@@ -74,6 +75,7 @@ QUESTIONS: tuple[Question, ...] = (
                 lambda: conv_truth([2.0, 0, -1, 3, 1], [1.0, -2], padding=1),
             ),
         ],
+        section="2. The worked example, by hand",
     ),
     question(
         "02.q3",
@@ -87,6 +89,7 @@ QUESTIONS: tuple[Question, ...] = (
                 "that kernel reads neighbours one apart; x_i and x_{i+2} are two apart", [-1.0, 1.0]
             ),
         ],
+        section="4. A kernel that differentiates",
     ),
     choice(
         "02.q4",
@@ -99,6 +102,7 @@ QUESTIONS: tuple[Question, ...] = (
             ("C", "look at the first outputs of z ⊛ u: what do their windows contain?"),
             ("D", "the output moves with the input, not against it"),
         ],
+        section="6. Equivariance to translation",
     ),
     question(
         "02.q5",
@@ -119,5 +123,6 @@ QUESTIONS: tuple[Question, ...] = (
             Misconception(PLANTED, lambda x, u: conv1d_truth(x, u)[:-1]),
             Misconception(FLIP, lambda x, u: conv1d_truth(x, flipped(u))),
         ],
+        section="1. Definition",
     ),
 )
