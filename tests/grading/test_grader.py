@@ -422,12 +422,14 @@ def test_plain_text_feedback_escapes_nothing_but_control_characters():
 def test_gitignore_covers_every_file_the_grader_writes_at_the_repository_root():
     written = [
         "grades.csv",
+        "grades.csv.record.json",
         "feedback/ann.md",
         "feedback/ann.txt",
         "gradescope/ann/results.json",
         ".grades.csv.state/finished.jsonl",
         "out/3/.grades.csv.state/finished.jsonl",
         "out/3/grades.csv",
+        "out/3/grades.csv.record.json",
     ]
     for path in written:
         done = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=ROOT)

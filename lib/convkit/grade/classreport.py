@@ -120,8 +120,9 @@ def _names(students: tuple[str, ...], esc) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
-def _section(q: Question) -> str:
-    return f", section “{q.section}”" if q.section else ""
+def _section(d: Diagnosed) -> str:
+    section = (d.idea.section if d.idea else "") or d.question.section
+    return f", section “{section}”" if section else ""
 
 
 def histogram_png(totals: list[float], maximum: float) -> bytes:
@@ -204,7 +205,7 @@ def markdown(
             idea = escape_markdown(d.idea.message if d.idea else "(no longer among the questions)")
             lines.append(
                 f"| {idea} (`{d.id}`) | {len(d.students)}: {_names(d.students, escape_markdown)} | "
-                f"{d.question.id} `{d.question.name}` | `notebooks/{d.question.notebook}`{_section(d.question)} |"
+                f"{d.question.id} `{d.question.name}` | `notebooks/{d.question.notebook}`{_section(d)} |"
             )
     else:
         lines.append("No wrong answer matched a known misconception.")
@@ -265,7 +266,7 @@ def html_page(
                 f"<tr><td>{idea} (<code>{esc(d.id)}</code>)</td>"
                 f"<td>{len(d.students)}: {_names(d.students, esc)}</td>"
                 f"<td>{esc(d.question.id)} <code>{esc(d.question.name)}</code></td>"
-                f"<td><code>notebooks/{esc(d.question.notebook)}</code>{esc(_section(d.question))}</td></tr>"
+                f"<td><code>notebooks/{esc(d.question.notebook)}</code>{esc(_section(d))}</td></tr>"
             )
         body.append("</table>")
     else:

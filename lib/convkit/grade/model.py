@@ -80,6 +80,9 @@ class Misconception:
         A stable name for the idea, by which reports count it. Left empty, the question
         that holds it names it by position: ``"02.q1.m1"`` for its first misconception,
         ``"02.q1.c2.m1"`` for the first of its second check's (so add new ones at the end).
+    section : str, optional
+        The heading of the course notebook's section that sets this idea right, when it is
+        not the question's own :attr:`Question.section`.
     """
 
     message: str
@@ -87,6 +90,7 @@ class Misconception:
     test: Callable | None = None
     compare: str | None = None
     id: str = ""
+    section: str = ""
 
     def shown_by(
         self, got: Any, expected: Any, args: tuple | None, how: str | Callable, digits: int | None = None

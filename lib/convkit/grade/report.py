@@ -730,12 +730,12 @@ def _check_together(shards: list[_Shard], allow_partial: bool) -> list[str]:
             without = shard.path if not mine["hidden_checks"] else first.path
             raise ValueError(f"{without} was graded without the hidden checks and the other shards with them")
         for key, what in (
-            ("level", "isolation level"),
-            ("questions", "question set"),
-            ("checks", "hidden checks"),
+            ("level", "at another isolation level than"),
+            ("questions", "with another question set than"),
+            ("checks", "with other hidden checks than"),
         ):
             if mine[key] != theirs[key]:
-                raise ValueError(f"{shard.path} was graded with another {what} than {first.path}")
+                raise ValueError(f"{shard.path} was graded {what} {first.path}")
     counts = {tuple(s.record["shard"] or (1, 1))[1] for s in shards}
     if len(counts) > 1:
         raise ValueError(

@@ -23,6 +23,9 @@ from convkit.grade.questions.truths import conv1d_truth, conv_truth, flipped
 
 __all__ = ["QUESTIONS"]
 
+#: The section of the course notebook on the flipped kernel, where every FLIP is set right.
+NOT_FLIPPED = "3. Not the convolution of signal processing"
+
 
 QUESTIONS: tuple[Question, ...] = (
     question(
@@ -41,7 +44,7 @@ QUESTIONS: tuple[Question, ...] = (
         forbids=WINDOWS,
         why=WHY_CONV,
         misconceptions=[
-            Misconception(FLIP, lambda x, u: conv1d_truth(x, flipped(u))),
+            Misconception(FLIP, lambda x, u: conv1d_truth(x, flipped(u)), section=NOT_FLIPPED),
             Misconception(
                 "the last position is missing: the window also fits with its last tap on the last sample",
                 lambda x, u: conv1d_truth(x, u)[:-1],
@@ -68,7 +71,7 @@ QUESTIONS: tuple[Question, ...] = (
             )
         ],
         misconceptions=[
-            Misconception(FLIP, lambda: conv1d_truth([2.0, 0, -1, 3, 1], [-2.0, 1])),
+            Misconception(FLIP, lambda: conv1d_truth([2.0, 0, -1, 3, 1], [-2.0, 1]), section=NOT_FLIPPED),
             Misconception(
                 "that is the full convolution, which slides the kernel partly off the signal; "
                 "here every window lies inside it",
@@ -84,7 +87,7 @@ QUESTIONS: tuple[Question, ...] = (
         "predict",
         [Check(None, [-1.0, 0.0, 1.0], "close", note="a kernel u with (x ⊛ u)_i = x_{i+2} − x_i")],
         misconceptions=[
-            Misconception(FLIP + "; it computes x_i − x_{i+2}", [1.0, 0.0, -1.0]),
+            Misconception(FLIP + "; it computes x_i − x_{i+2}", [1.0, 0.0, -1.0], section=NOT_FLIPPED),
             Misconception(
                 "that kernel reads neighbours one apart; x_i and x_{i+2} are two apart", [-1.0, 1.0]
             ),
@@ -121,7 +124,7 @@ QUESTIONS: tuple[Question, ...] = (
         why=WHY_CONV,
         misconceptions=[
             Misconception(PLANTED, lambda x, u: conv1d_truth(x, u)[:-1]),
-            Misconception(FLIP, lambda x, u: conv1d_truth(x, flipped(u))),
+            Misconception(FLIP, lambda x, u: conv1d_truth(x, flipped(u)), section=NOT_FLIPPED),
         ],
         section="1. Definition",
     ),
