@@ -450,3 +450,33 @@ def test_misconception_ids_are_given_by_position_and_kept_when_explicit():
     assert [m.id for m in q.misconceptions] == ["02.q9.m1", "named", "02.q9.m3"]
     assert [m.id for c in q.checks for m in c.misconceptions] == ["02.q9.c2.m1"]
     assert [m.id for m in q.with_hidden([Check(None, 0)]).misconceptions] == ["02.q9.m1", "named", "02.q9.m3"]
+
+
+def test_the_readme_example_of_the_misconception_table_is_this_class_report(graded):
+    readme = (ROOT / "README.md").read_text()
+    example = readme.split("```\n## Misconceptions diagnosed\n")[1].split("```")[0]
+    rows = [line for line in example.splitlines() if line.startswith("| ") and "(`" in line]
+    report_lines = (graded["whole"].parent / "class-report.md").read_text().splitlines()
+    assert len(rows) == 2
+    for row in rows:
+        start, _, tail = row.partition(" … (`")  # the README shortens the message
+        assert any(line.startswith(start) and line.endswith(f"(`{tail}") for line in report_lines), row
+
+
+def test_every_section_a_question_sends_back_to_is_a_heading_of_its_course_notebook():
+    import nbformat
+
+    from convkit.grade.runner import load_questions
+
+    for q in load_questions(HERE):
+        notebook = nbformat.read(ROOT / "notebooks" / q.notebook, as_version=4)
+        headings = {
+            line[3:].strip()
+            for cell in notebook.cells
+            if cell.cell_type == "markdown"
+            for line in cell.source.splitlines()
+            if line.startswith("## ")
+        }
+        ideas = q.misconceptions + sum((c.misconceptions for c in q.checks), ())
+        for section in [q.section] + [m.section for m in ideas if m.section]:
+            assert section in headings, (q.id, section)
