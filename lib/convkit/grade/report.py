@@ -655,8 +655,13 @@ def _read_record(path: Path) -> dict:
     for student, entry in found["students"].items():
         if type(entry) is not dict or type(entry.get("row")) is not str or type(entry.get("file")) is not str:
             raise ValueError(f"{where}: the entry of {safe_text(student)!r} is malformed")
-        if type(entry.get("misconceptions")) is not dict:
+        seen = entry.get("misconceptions")
+        if type(seen) is not dict or not all(
+            type(ids) is list and all(type(i) is str for i in ids) for ids in seen.values()
+        ):
             raise ValueError(f"{where}: the misconceptions of {safe_text(student)!r} are malformed")
+    if not all(type(m) is str for m in found["missing_shards"]):
+        raise ValueError(f"{where}: its 'missing_shards' is malformed")
     return found
 
 

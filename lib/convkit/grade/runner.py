@@ -585,12 +585,17 @@ def check_digests(
 
     Each check counts by its data (arguments, expected value, comparison, note); the
     hidden checks also by the bytes of their ``questions_NN.py`` files, so that any edit
-    there grades the class again.
+    there grades the class again. The question set counts its misconceptions' ids and
+    messages too, which the records of graded students hold.
     """
+
+    def ideas(q: Question) -> list:
+        return [[m.id, m.message] for m in q.misconceptions + sum((c.misconceptions for c in q.checks), ())]
 
     def of(hidden: bool) -> list:
         return [
             [q.id, q.name, q.points, q.kind, list(q.forbids), q.justification, getattr(q, "digits", None)]
+            + ([ideas(q)] if not hidden else [])
             + [
                 [
                     _data_text(c.args),
