@@ -170,7 +170,12 @@ def test_a_raised_score_is_refused_even_with_its_total_raised(graded, tmp_path):
     _refused(*_merge(tmp_path, [shard, *others]), str(shard), "'ben'", "differs from the grader's record")
 
 
-def test_a_total_that_is_not_the_sum_of_its_questions_is_refused_even_with_a_forged_digest(graded, tmp_path):
+@pytest.mark.parametrize(
+    "total, said", [("11", "is not the sum of its question columns"), ("nan", "is not a number")]
+)
+def test_a_total_that_is_not_the_sum_of_its_questions_is_refused_even_with_a_forged_digest(
+    graded, tmp_path, total, said
+):
     [whole] = _copy(graded, tmp_path, "whole")
     lines = _lines(whole)
     header = lines[0]
@@ -178,11 +183,11 @@ def test_a_total_that_is_not_the_sum_of_its_questions_is_refused_even_with_a_for
     found = json.loads(record_file.read_text())
     for cells in lines[1:]:
         if cells[0] == "dee":
-            cells[header.index("total")] = "11"
+            cells[header.index("total")] = total
             found["students"]["dee"]["row"] = _digest(cells)  # someone who rewrites the record too
     _write_lines(whole, lines)
     record_file.write_text(json.dumps(found))
-    _refused(*_merge(tmp_path, [whole]), str(whole), "'dee'", "is not the sum of its question columns")
+    _refused(*_merge(tmp_path, [whole]), str(whole), "'dee'", said)
 
 
 def test_a_csv_cut_short_by_whole_rows_is_refused(graded, tmp_path):

@@ -15,6 +15,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import secrets
@@ -667,11 +668,12 @@ def _read_record(path: Path) -> dict:
 
 def _number_cell(path: Path, student: str, column: str, text: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise ValueError(
-            f"{path}: {column} of {safe_text(student)!r} is not a number ({safe_text(text)!r})"
-        ) from None
+        value = float("nan")
+    if not math.isfinite(value):  # "nan" would pass any comparison of sums
+        raise ValueError(f"{path}: {column} of {safe_text(student)!r} is not a number ({safe_text(text)!r})")
+    return value
 
 
 def _read_shard(path: Path) -> _Shard:
@@ -700,7 +702,7 @@ def _read_shard(path: Path) -> _Shard:
         points = sum(_number_cell(path, student, q, values[q]) for q in questions)
         if abs(total - points) > 1e-6:
             raise ValueError(
-                f"{path}: the total of {safe_text(student)!r} ({values['total']}) is not the sum of "
+                f"{path}: the total of {safe_text(student)!r} ({safe_text(values['total'])}) is not the sum of "
                 f"its question columns ({number(points)})"
             )
         if row_digest(cells) != entry["row"]:
