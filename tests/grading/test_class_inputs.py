@@ -178,9 +178,10 @@ def test_every_output_file_is_utf8_without_control_characters_and_json_is_strict
     files = [p for p in files if p not in state]
     graded = len(_rows(messy["out"]))
     feedback = [p for p in files if p.parent.name == "feedback"]
-    assert len(feedback) == len([p for p in files if p.suffix == ".json"]) == graded
+    assert len(feedback) == len([p for p in files if p.name == "results.json"]) == graded
     assert {p.name for p in files if p.parent == folder} == {
         "grades.csv",
+        "grades.csv.record.json",
         "class-report.md",
         "class-report.html",
     }

@@ -27,7 +27,7 @@ from convkit.grade import report
 from convkit.grade.cli import main
 from convkit.grade.model import NOTEBOOKS, Check, Outcome, Question
 from convkit.grade.questions import QUESTIONS
-from convkit.grade.runner import _expected, grade_notebook, select_shard
+from convkit.grade.runner import _expected, grade_notebook, load_questions, select_shard
 
 from .conftest import ROOT
 
@@ -188,6 +188,7 @@ def test_shards_merged_equal_one_run_and_gradescope_results_follow_the_schema(tm
             == 0
         )
         shards.append(shard)
+    shards_of = {student: s.parent for s in shards for student in _read(s)}
     sizes = [len(_read(s)) for s in shards]
     assert sum(sizes) == 8 and all(sizes)  # a partition: every student in exactly one shard
     merged = tmp_path / "merged" / "grades.csv"
@@ -195,17 +196,38 @@ def test_shards_merged_equal_one_run_and_gradescope_results_follow_the_schema(tm
     assert merged.read_text() == whole.read_text()
     report_of = {p: (p.parent / "class-report.md").read_text() for p in (merged, whole)}
     assert report_of[merged].split("## Not graded")[0] == report_of[whole].split("## Not graded")[0]
+
+    def untimed(document: dict) -> dict:  # the times are measured, so each run has its own
+        del document["execution_time"]
+        for test in document["tests"]:
+            del test["extra_data"]["execution_time"]
+        return document
+
     for student in students:
-        for folder in ("feedback", "gradescope"):
-            suffix = f"{student}.md" if folder == "feedback" else f"{student}/results.json"
-            assert (merged.parent / folder / suffix).read_text() == (
-                whole.parent / folder / suffix
-            ).read_text()
+        feedback = f"feedback/{student}.md"
+        assert (merged.parent / feedback).read_text() == (whole.parent / feedback).read_text()
+        results = [
+            json.loads((f.parent / "gradescope" / student / "results.json").read_text())
+            for f in (merged, whole)
+        ]
+        assert results[0] == json.loads(
+            (shards_of[student] / "gradescope" / student / "results.json").read_text()
+        )
+        assert untimed(results[0]) == untimed(results[1])
     result = json.loads((whole.parent / "gradescope" / "s01" / "results.json").read_text())
     mine = [q for q in QUESTIONS if q.notebook == first]
     assert result["score"] == sum(q.points for q in mine) and result["max_score"] == MAX
-    assert [t["name"] for t in result["tests"]] == [f"{q.id} {q.name}" for q in QUESTIONS]
-    assert all(set(t) >= {"name", "score", "max_score", "output", "visibility"} for t in result["tests"])
+    # a question with hidden checks is two tests, its points on the hidden one's
+    names = [
+        f"{q.id} {q.name}" + suffix
+        for q in load_questions(ROOT / "tests" / "grading")
+        for suffix in ((" (public checks)", " (hidden checks)") if any(c.hidden for c in q.checks) else ("",))
+    ]
+    assert [t["name"] for t in result["tests"]] == names
+    assert all(
+        set(t) >= {"name", "score", "max_score", "status", "output", "visibility", "extra_data"}
+        for t in result["tests"]
+    )
     assert main(["merge", str(shards[0]), str(shards[0]), "--out", str(tmp_path / "x.csv")]) == 2
 
 
@@ -418,12 +440,14 @@ def test_plain_text_feedback_escapes_nothing_but_control_characters():
 def test_gitignore_covers_every_file_the_grader_writes_at_the_repository_root():
     written = [
         "grades.csv",
+        "grades.csv.record.json",
         "feedback/ann.md",
         "feedback/ann.txt",
         "gradescope/ann/results.json",
         ".grades.csv.state/finished.jsonl",
         "out/3/.grades.csv.state/finished.jsonl",
         "out/3/grades.csv",
+        "out/3/grades.csv.record.json",
     ]
     for path in written:
         done = subprocess.run(["git", "check-ignore", "--no-index", "-q", path], cwd=ROOT)

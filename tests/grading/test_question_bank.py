@@ -10,8 +10,9 @@ test proves that moving the code changed none of them.
 What is pinned, for every question with its public and hidden checks (as the grader
 loads them): id, notebook, name, kind, points, forbidden calls and why, the
 justification variable, the questions whose answers it may call, and per check its
-arguments, comparison, note, torch and hidden flags and expected value; the
-misconceptions' messages and comparisons; and the message :func:`verdict` gives for a fixed set of probe answers and for each
+arguments, comparison, note, torch and hidden flags and expected value; the course notebook's
+section it sends a student back to; the misconceptions' ids (by which reports count them),
+messages and comparisons; and the message :func:`verdict` gives for a fixed set of probe answers and for each
 misconception's wrong result on that check.
 
 A change that is *meant* to alter the bank regenerates the file on purpose:
@@ -127,7 +128,12 @@ def describe_bank(questions) -> list[dict]:
                     "torch": item.torch,
                     "hidden": item.hidden,
                     "misconceptions": [
-                        {"message": idea.message, "compare": idea.compare, "test": idea.test is not None}
+                        {
+                            "id": idea.id,
+                            "message": idea.message,
+                            "compare": idea.compare,
+                            "test": idea.test is not None,
+                        }
                         for idea in item.misconceptions
                     ],
                     "wrong": wrong,
@@ -147,8 +153,14 @@ def describe_bank(questions) -> list[dict]:
                 "forbids": list(q.forbids),
                 "why_forbidden": q.why_forbidden,
                 "justification": q.justification,
+                "section": q.section,
                 "misconceptions": [
-                    {"message": idea.message, "compare": idea.compare, "test": idea.test is not None}
+                    {
+                        "id": idea.id,
+                        "message": idea.message,
+                        "compare": idea.compare,
+                        "test": idea.test is not None,
+                    }
                     for idea in q.misconceptions
                 ],
                 "checks": checks,

@@ -610,7 +610,8 @@ def test_nothing_outside_the_sandbox_changed(graded):
     )
     reports = ["class-report.md", "class-report.html"]
     assert written == sorted(
-        ["grades.csv", "feedback", *reports] + [f"feedback/{s}.md" for s in graded.attacks]
+        ["grades.csv", "grades.csv.record.json", "feedback", *reports]
+        + [f"feedback/{s}.md" for s in graded.attacks]
     )
     assert graded.leftover_processes == []
     assert graded.listener.connections == 0

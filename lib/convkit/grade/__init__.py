@@ -11,12 +11,14 @@
 - :mod:`convkit.grade.call`: one call of an answer on one check, returning plain data,
   and the messages about it; used by :func:`check` and by the sandboxed job alike.
 - :mod:`convkit.grade.model`: notebooks, questions, checks, outcomes and :func:`verdict`,
-  which turns one result into the student's message; :mod:`convkit.grade.codec`: the
+  which turns one result into the student's message (:func:`diagnosis` also gives the
+  ids of the misconceptions it names); :mod:`convkit.grade.codec`: the
   plain data that crosses from student code to the grader (the trust boundary).
 - :mod:`convkit.grade.cli` and :mod:`convkit.grade.runner`: the grader
   (``python -I -m convkit.grade SUBMISSIONS``); :mod:`convkit.grade.forbid`: forbidden calls
-  noticed by identity; :mod:`convkit.grade.report`: the CSV, feedback, Gradescope results,
-  resume state, merges.
+  noticed by identity; :mod:`convkit.grade.report`: the CSV and the grader's record of it,
+  feedback, Gradescope results, resume state, merges checked against the records;
+  :mod:`convkit.grade.classreport`: the class report, misconceptions included.
 - The sandbox, one module per process its code runs in: :mod:`convkit.grade.sandbox` in the
   grader (start a notebook, its cgroups, what the machine supports);
   :mod:`convkit.grade.forkserver`, the warm process that imports torch once and forks one

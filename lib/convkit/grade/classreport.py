@@ -3,9 +3,10 @@
 Computed in the grading process from the CSV rows the run wrote: the distribution of
 totals (a histogram drawn with matplotlib's Agg backend, embedded as a PNG so the files
 read offline), per question the mean and the shares of full marks and of zeros, the
-questions ranked from hardest to easiest with the course notebook to revisit, and the
-folders and files that were not graded, with the reason. Names and reasons pass through
-:func:`convkit.grade.report.safe_text` like every other output.
+questions ranked from hardest to easiest with the course notebook to revisit, each
+misconception the checks diagnosed with the students who showed it and the section to
+revisit, and the folders and files that were not graded, with the reason. Names and reasons
+pass through :func:`convkit.grade.report.safe_text` like every other output.
 """
 
 from __future__ import annotations
@@ -16,10 +17,19 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from convkit.grade.model import Question
-from convkit.grade.report import escape_markdown, number, safe_text, write_atomically
+from convkit.grade.model import Misconception, Question
+from convkit.grade.report import escape_markdown, natural_sorted, number, safe_text, write_atomically
 
-__all__ = ["QuestionStats", "question_stats", "histogram_png", "markdown", "html_page", "write"]
+__all__ = [
+    "QuestionStats",
+    "question_stats",
+    "Diagnosed",
+    "diagnosed",
+    "histogram_png",
+    "markdown",
+    "html_page",
+    "write",
+]
 
 
 @dataclass(frozen=True)
@@ -61,6 +71,58 @@ def question_stats(rows: dict[str, dict], questions: list[Question]) -> list[Que
             )
         )
     return sorted(stats, key=lambda s: (s.full, s.mean / s.question.points, s.question.id))
+
+
+@dataclass(frozen=True)
+class Diagnosed:
+    """One misconception over the class: the idea (None if the questions no longer know its id),
+    its id, the question it was diagnosed on, and the students who showed it (in a human order)."""
+
+    idea: Misconception | None
+    id: str
+    question: Question
+    students: tuple[str, ...]
+
+
+def diagnosed(misconceptions: dict[str, dict[str, list[str]]], questions: list[Question]) -> list[Diagnosed]:
+    """Each misconception shown, most students first: ``misconceptions`` maps a student to the ids
+    diagnosed per question (as the runner records them).
+
+    >>> from convkit.grade.model import Check
+    >>> q = Question("01.q1", "01_why_convolutions.ipynb", "f", 2, (Check(None, 1),),
+    ...              misconceptions=(Misconception("off by one", 2),))
+    >>> [(d.id, d.students) for d in diagnosed({"b": {"01.q1": ["01.q1.m1"]}, "a": {"01.q1": ["01.q1.m1"]}}, [q])]
+    [('01.q1.m1', ('a', 'b'))]
+    """
+    by_id = {q.id: q for q in questions}
+    ideas = {
+        m.id: m for q in questions for m in q.misconceptions + sum((c.misconceptions for c in q.checks), ())
+    }
+    who: dict[tuple[str, str], list[str]] = {}
+    for student, per_question in misconceptions.items():
+        for qid, ids in per_question.items():
+            if qid in by_id:
+                for idea in ids:
+                    who.setdefault((qid, idea), []).append(student)
+    found = [
+        Diagnosed(ideas.get(idea), idea, by_id[qid], tuple(natural_sorted(students)))
+        for (qid, idea), students in who.items()
+    ]
+    return sorted(found, key=lambda d: (-len(d.students), d.question.id, d.id))
+
+
+_MAX_NAMES = 30  # a misconception shown by more students lists the first ones and counts the rest
+
+
+def _names(students: tuple[str, ...], esc) -> str:
+    shown = ", ".join(esc(s) for s in students[:_MAX_NAMES])
+    more = len(students) - _MAX_NAMES
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _section(d: Diagnosed) -> str:
+    section = (d.idea.section if d.idea else "") or d.question.section
+    return f", section “{section}”" if section else ""
 
 
 def histogram_png(totals: list[float], maximum: float) -> bytes:
@@ -114,6 +176,8 @@ def markdown(
     questions: list[Question],
     skipped: list[tuple[str, str]] | None,
     png: bytes,
+    misconceptions: dict[str, dict] | None = None,
+    missing_shards: list[str] = (),
     partial: bool = False,
 ) -> str:
     """The report as Markdown (the histogram as an embedded data URI)."""
@@ -137,7 +201,27 @@ def markdown(
             f"| {q.id} | `{q.name}` | {q.kind} | {number(s.mean)} / {q.points} | {_percent(s.full)} | "
             f"{_percent(s.zero)} | `notebooks/{q.notebook}` |"
         )
+    lines += ["", "## Misconceptions diagnosed", ""]
+    found = diagnosed(misconceptions or {}, questions)
+    if found:
+        lines += [
+            "| misconception | students | question | revisit |",
+            "|---|---|---|---|",
+        ]
+        for d in found:
+            idea = escape_markdown(d.idea.message if d.idea else "(no longer among the questions)")
+            lines.append(
+                f"| {idea} (`{d.id}`) | {len(d.students)}: {_names(d.students, escape_markdown)} | "
+                f"{d.question.id} `{d.question.name}` | `notebooks/{d.question.notebook}`{_section(d)} |"
+            )
+    else:
+        lines.append("No wrong answer matched a known misconception.")
     lines += ["", "## Not graded", ""]
+    if missing_shards:
+        lines += [
+            f"Shard(s) {', '.join(missing_shards)} missing from this merge: their students are not here.",
+            "",
+        ]
     if skipped is None:
         lines.append(_UNKNOWN)
     elif skipped:
@@ -152,6 +236,8 @@ def html_page(
     questions: list[Question],
     skipped: list[tuple[str, str]] | None,
     png: bytes,
+    misconceptions: dict[str, dict] | None = None,
+    missing_shards: list[str] = (),
     partial: bool = False,
 ) -> str:
     """The report as one self-contained HTML page (no script, nothing loaded from the web)."""
@@ -176,7 +262,28 @@ def html_page(
             f"<td>{number(s.mean)} / {q.points}</td><td>{_percent(s.full)}</td><td>{_percent(s.zero)}</td>"
             f"<td><code>notebooks/{esc(q.notebook)}</code></td></tr>"
         )
-    body += ["</table>", "<h2>Not graded</h2>"]
+    body += ["</table>", "<h2>Misconceptions diagnosed</h2>"]
+    found = diagnosed(misconceptions or {}, questions)
+    if found:
+        body.append(
+            "<table><tr><th>misconception</th><th>students</th><th>question</th><th>revisit</th></tr>"
+        )
+        for d in found:
+            idea = esc(d.idea.message if d.idea else "(no longer among the questions)")
+            body.append(
+                f"<tr><td>{idea} (<code>{esc(d.id)}</code>)</td>"
+                f"<td>{len(d.students)}: {_names(d.students, esc)}</td>"
+                f"<td>{esc(d.question.id)} <code>{esc(d.question.name)}</code></td>"
+                f"<td><code>notebooks/{esc(d.question.notebook)}</code>{esc(_section(d))}</td></tr>"
+            )
+        body.append("</table>")
+    else:
+        body.append("<p>No wrong answer matched a known misconception.</p>")
+    body.append("<h2>Not graded</h2>")
+    if missing_shards:
+        body.append(
+            f"<p>Shard(s) {esc(', '.join(missing_shards))} missing from this merge: their students are not here.</p>"
+        )
     if skipped is None:
         body.append(f"<p>{esc(_UNKNOWN)}</p>")
     elif skipped:
@@ -197,16 +304,21 @@ def write(
     rows: dict[str, dict],
     questions: list[Question],
     skipped: list[tuple[str, str]] | None,
+    misconceptions: dict[str, dict] | None = None,
+    missing_shards: list[str] = (),
     partial: bool = False,
 ) -> list[Path]:
     """Write ``class-report.md`` and ``class-report.html`` in ``folder``; returns their paths.
 
-    ``skipped`` lists the folders and files not graded, with the reason; None after a
-    merge, where each shard's own report has them. ``partial``: graded with partial credit.
+    ``skipped`` lists the folders and files not graded, with the reason; None after a merge,
+    where each shard's own report has them. ``misconceptions`` maps each student to the ids
+    diagnosed per question (:func:`diagnosed`); ``missing_shards`` names the shards a
+    partial merge lacks (``"3/4"``). ``partial``: graded with partial credit.
     """
     maximum = sum(q.points for q in questions)
     png = histogram_png([_points(row, "total") for row in rows.values()], maximum)
     paths = [folder / "class-report.md", folder / "class-report.html"]
-    write_atomically(paths[0], markdown(rows, questions, skipped, png, partial))
-    write_atomically(paths[1], html_page(rows, questions, skipped, png, partial))
+    extra = (misconceptions, list(missing_shards), partial)
+    write_atomically(paths[0], markdown(rows, questions, skipped, png, *extra))
+    write_atomically(paths[1], html_page(rows, questions, skipped, png, *extra))
     return paths

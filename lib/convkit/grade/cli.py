@@ -2,8 +2,8 @@
 
 ``python -I -m convkit.grade SUBMISSIONS --out grades.csv [--jobs N] [--timeout S] [--shard K/N]``
 grades a class; ``python -I -m convkit.grade merge SHARD.csv ... --out grades.csv`` combines
-shard runs; ``python -I -m convkit.grade --check-sandbox`` prints what isolation this
-machine supports.
+shard runs, after checking each against the grader's record beside it;
+``python -I -m convkit.grade --check-sandbox`` prints what isolation this machine supports.
 """
 
 from __future__ import annotations
@@ -131,6 +131,14 @@ def parser() -> argparse.ArgumentParser:
         "next to --out); repeat to write several (default: markdown)",
     )
     p.add_argument(
+        "--hidden-visibility",
+        choices=("visible", "after_due_date", "after_published", "hidden"),
+        default="after_due_date",
+        help="Gradescope visibility of the tests of hidden checks; public checks stay visible "
+        "(default: after_due_date, so that resubmitting cannot probe the hidden checks before "
+        "the deadline, and students still see them once it has passed)",
+    )
+    p.add_argument(
         "--notebooks",
         type=_notebooks,
         default=None,
@@ -171,8 +179,13 @@ def merge_parser() -> argparse.ArgumentParser:
         prog="python -I -m convkit.grade merge",
         description="Combine the CSVs of shard runs (and the feedback/ and gradescope/ folders beside them).",
     )
-    p.add_argument("shards", nargs="+", help="the grades CSV of each shard run")
+    p.add_argument("shards", nargs="+", help="the grades CSV of each shard run (its .record.json beside it)")
     p.add_argument("--out", default="grades.csv", help="merged CSV (default: grades.csv)")
+    p.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="merge even if some shards of N are missing (they are named on stderr and in the class report)",
+    )
     return p
 
 
@@ -279,6 +292,7 @@ def _main(argv: Sequence[str] | None) -> int:
             formats=tuple(args.format or ("markdown",)),
             notebooks=args.notebooks,
             partial_credit=args.partial_credit,
+            hidden_visibility=args.hidden_visibility,
         )
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -297,17 +311,31 @@ def _merge(argv: list[str]) -> int:
 
     args = merge_parser().parse_args(argv)
     try:
-        rows = merge(args.shards, args.out)
+        merged = merge(args.shards, args.out, allow_partial=args.allow_partial)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # the output folder cannot be written
+        print(
+            f"error: {error.filename or args.out}: {error.strerror or type(error).__name__}", file=sys.stderr
+        )
         return 2
     from pathlib import Path
 
     from convkit.grade import classreport
     from convkit.grade.runner import default_checks_dir, load_questions
 
+    if merged.missing:
+        print(
+            f"warning: shard(s) {', '.join(merged.missing)} missing: merged without their students",
+            file=sys.stderr,
+        )
     # The report counts the questions the shards' CSV has columns for.
-    questions = [q for q in load_questions(default_checks_dir()) if q.id in next(iter(rows.values()), {})]
-    classreport.write(Path(args.out).resolve().parent, rows, questions, None)
-    print(f"merged {len(rows)} students from {len(args.shards)} shard(s) -> {args.out}", file=sys.stderr)
+    questions = [q for q in load_questions(default_checks_dir()) if q.id in merged.record["columns"]]
+    classreport.write(
+        Path(args.out).resolve().parent, merged.rows, questions, None, merged.misconceptions, merged.missing
+    )
+    print(
+        f"merged {len(merged.rows)} students from {len(args.shards)} shard(s) -> {args.out}", file=sys.stderr
+    )
     return 0

@@ -37,6 +37,7 @@ __all__ = [
     "describe",
     "tolerance",
     "verdict",
+    "diagnosis",
 ]
 
 #: The exercise notebooks, in course order (the same file names as the course notebooks).
@@ -75,12 +76,21 @@ class Misconception:
     compare : str, optional
         How ``got`` is compared with ``wrong`` (default: as the check compares, or
         ``"close"`` when the check's comparison is a function).
+    id : str, optional
+        A stable name for the idea, by which reports count it. Left empty, the question
+        that holds it names it by position: ``"02.q1.m1"`` for its first misconception,
+        ``"02.q1.c2.m1"`` for the first of its second check's (so add new ones at the end).
+    section : str, optional
+        The heading of the course notebook's section that sets this idea right, when it is
+        not the question's own :attr:`Question.section`.
     """
 
     message: str
     wrong: Any = None
     test: Callable | None = None
     compare: str | None = None
+    id: str = ""
+    section: str = ""
 
     def shown_by(
         self, got: Any, expected: Any, args: tuple | None, how: str | Callable, digits: int | None = None
@@ -176,10 +186,26 @@ class Question:
     #: ids of questions of the same notebook whose answer this one may call (``unread`` calls
     #: the student's ``output_size``): when both fail, the feedback says which to fix first
     uses: tuple[str, ...] = ()
+    #: the heading of the course notebook's section that teaches it (``"3. Not the convolution
+    #: of signal processing"``), where the class report sends a class that got it wrong
+    section: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r} (question {self.id})")
+
+        def named(ideas: tuple[Misconception, ...], prefix: str) -> tuple[Misconception, ...]:
+            return tuple(
+                idea if idea.id else replace(idea, id=f"{prefix}.m{k}") for k, idea in enumerate(ideas, 1)
+            )
+
+        # frozen: the ids are filled in once, here, so every copy of the question agrees on them
+        object.__setattr__(self, "misconceptions", named(self.misconceptions, self.id))
+        checks = tuple(
+            replace(c, misconceptions=named(c.misconceptions, f"{self.id}.c{k}")) if c.misconceptions else c
+            for k, c in enumerate(self.checks, 1)
+        )
+        object.__setattr__(self, "checks", checks)
 
     def with_hidden(self, hidden: tuple[Check, ...] | list[Check]) -> Question:
         """This question with ``hidden`` appended (each marked ``hidden=True``)."""
@@ -193,12 +219,17 @@ class Outcome:
 
     ``cause`` is the id of a question this one uses (:attr:`Question.uses`) whose answer
     fails in the same grading, when this one's answer calls it: fixing that may fix both.
+    ``misconceptions`` holds the ids of the misconceptions the failing check diagnosed
+    (:attr:`Misconception.id`; two when both ideas give that result), and ``hidden`` says
+    whether that check was a hidden one.
     """
 
     points: float
     max: int
     message: str = ""
     cause: str | None = None
+    misconceptions: tuple[str, ...] = ()
+    hidden: bool = False
 
 
 def describe(value: Any, limit: int = 120) -> str:
@@ -417,20 +448,28 @@ def verdict(question: Question, check: Check, got: Any, expected: Any) -> str | 
     neutral description of what fails. Neither shows the
     expected value.
     """
+    return diagnosis(question, check, got, expected)[0]
+
+
+def diagnosis(
+    question: Question, check: Check, got: Any, expected: Any
+) -> tuple[str | None, tuple[str, ...]]:
+    """:func:`verdict`'s message, and the ids of the misconceptions it names (``()`` for none)."""
     problem = compare(got, expected, check.compare, question.digits)
     if problem is None:
-        return None
-    ideas = [
-        idea.message
-        for idea in check.misconceptions + question.misconceptions
-        if idea.shown_by(got, expected, check.args, check.compare, question.digits)
-    ]
-    ideas = list(dict.fromkeys(ideas))
+        return None, ()
+    shown: dict[str, str] = {}  # message -> id: an idea stated twice is named (and counted) once
+    for idea in check.misconceptions + question.misconceptions:
+        if idea.message not in shown and idea.shown_by(
+            got, expected, check.args, check.compare, question.digits
+        ):
+            shown[idea.message] = idea.id
+    ideas, ids = list(shown), tuple(shown.values())
     if len(ideas) > 1:  # on this input two wrong ideas give the same result: name both
-        return "either " + "; or ".join(ideas)
+        return "either " + "; or ".join(ideas), ids
     if ideas:
-        return ideas[0]
-    return _form_only(got, expected, check.compare) if question.kind == "predict" else problem
+        return ideas[0], ids
+    return (_form_only(got, expected, check.compare) if question.kind == "predict" else problem), ()
 
 
 #: What a wrong prediction is told when no misconception names it: right or wrong, nothing more.

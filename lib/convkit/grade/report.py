@@ -1,4 +1,4 @@
-"""What the grader writes: the CSV, the Markdown feedback, Gradescope's results.json, resume state, merges.
+"""What the grader writes: the CSV and its record, the feedback, Gradescope's results.json, resume state, merges.
 
 Everything here runs in the grading process on the grader's own results. Text that
 came from student code or from the submissions folder (error messages, descriptions of
@@ -15,6 +15,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import secrets
@@ -38,10 +39,17 @@ __all__ = [
     "row",
     "feedback",
     "gradescope",
+    "HIDDEN_VISIBILITIES",
+    "with_hidden_visibility",
+    "misconceptions",
     "natural_sorted",
     "csv_text",
     "write_atomically",
     "ResumeState",
+    "record_path",
+    "row_digest",
+    "record",
+    "Merged",
     "merge",
     "UNSAFE_NOTE",
 ]
@@ -57,7 +65,8 @@ class NotebookResult:
     """Outcomes of one notebook: per question, what went wrong in which cell, and justifications.
 
     ``cell_errors`` and ``cell_lines`` are keyed by the code cell's index (from 0): the
-    error, and the cell's first line of code, by which the feedback names it.
+    error, and the cell's first line of code, by which the feedback names it. ``seconds``
+    is the wall time the notebook took to grade (its cells and every check).
     """
 
     outcomes: dict[str, Outcome]
@@ -65,6 +74,7 @@ class NotebookResult:
     note: str = ""
     justifications: dict[str, str] = field(default_factory=dict)
     cell_lines: dict[int, str] = field(default_factory=dict)
+    seconds: float = 0.0
 
 
 def safe_text(text: object, keep: str = "") -> str:
@@ -350,32 +360,74 @@ def _source_lines(name: str, handin: Handin, esc, code) -> list[str]:
     return lines + [""] if lines else []
 
 
+#: Gradescope's visibilities of a test, most open first
+HIDDEN_VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
+
+
 def gradescope(
-    results: dict[str, NotebookResult], questions: list[Question], values: dict, level: str = "namespaces"
+    results: dict[str, NotebookResult],
+    questions: list[Question],
+    values: dict,
+    level: str = "namespaces",
+    hidden_visibility: str = "after_due_date",
 ) -> dict:
-    """One student's results in Gradescope's autograder schema (``results.json``)."""
+    """One student's results in Gradescope's autograder schema (``results.json``).
+
+    Each question is one test for its public checks and, when it has hidden checks, one
+    more for them: that one carries the question's points (all or nothing) and has the
+    visibility ``hidden_visibility``, marked by ``extra_data["checks"] == "hidden"``; the
+    public test is then worth 0 points and always visible, so that students see what
+    ``check()`` already told them. Every test has a ``status`` and, in ``extra_data``, the
+    ``execution_time`` of its notebook in seconds (the schema has no such field per test);
+    the top level has the student's total ``execution_time``.
+    """
+    if hidden_visibility not in HIDDEN_VISIBILITIES:
+        raise ValueError(f"hidden_visibility must be one of {HIDDEN_VISIBILITIES}, got {hidden_visibility!r}")
     tests = []
-    for number_, q in enumerate(questions, start=1):
+    for q in questions:
         result = results[q.notebook]
         outcome = result.outcomes[q.id]
-        output = outcome.message or ("passed" if outcome.points == outcome.max else "")
+        full = outcome.points == outcome.max
+        output = outcome.message or ("passed" if full else "")
         if result.note and not outcome.message:
             output = result.note
         if q.id in result.justifications:
             output += f"\nYour justification (not graded): {result.justifications[q.id][:2000]}"
+        has_hidden = any(c.hidden for c in q.checks)
+        # a hidden check fails only once every public one has passed: they run in that order
+        public_passed = full or (has_hidden and outcome.hidden)
+        seconds = {"execution_time": result.seconds}
         tests.append(
             {
-                "name": f"{q.id} {q.name}",
-                "number": str(number_),
-                "score": number(outcome.points),
-                "max_score": q.points,
-                "output": output,
+                "name": f"{q.id} {q.name}" + (" (public checks)" if has_hidden else ""),
+                "number": f"{len(tests) + 1}",
+                "score": 0 if has_hidden else number(outcome.points),
+                "max_score": 0 if has_hidden else q.points,
+                "status": "passed" if public_passed else "failed",
+                "output": "passed" if has_hidden and public_passed else output,
                 "visibility": "visible",
+                "extra_data": {"checks": "public", **seconds},
             }
         )
+        if has_hidden:
+            tests.append(
+                {
+                    "name": f"{q.id} {q.name} (hidden checks)",
+                    "number": f"{len(tests) + 1}",
+                    "score": number(outcome.points),
+                    "max_score": q.points,
+                    "status": "passed" if full else "failed",
+                    "output": output
+                    if full or outcome.hidden
+                    else "not judged: the question already fails its public checks",
+                    "visibility": hidden_visibility,
+                    "extra_data": {"checks": "hidden", **seconds},
+                }
+            )
     document = {
         "score": values["total"],
         "max_score": values["max"],
+        "execution_time": round(sum(r.seconds for r in results.values()), 3),
         "tests": tests,
         "visibility": "visible",
         "stdout_visibility": "hidden",
@@ -383,6 +435,27 @@ def gradescope(
     if level != "namespaces":
         document["output"] = UNSAFE_NOTE
     return document
+
+
+def with_hidden_visibility(document: dict, visibility: str) -> dict:
+    """A copy of a :func:`gradescope` document whose hidden-check tests have ``visibility``."""
+    if visibility not in HIDDEN_VISIBILITIES:
+        raise ValueError(f"visibility must be one of {HIDDEN_VISIBILITIES}, got {visibility!r}")
+    tests = [
+        {**t, "visibility": visibility} if t.get("extra_data", {}).get("checks") == "hidden" else t
+        for t in document["tests"]
+    ]
+    return {**document, "tests": tests}
+
+
+def misconceptions(results: dict[str, NotebookResult], questions: list[Question]) -> dict[str, list[str]]:
+    """Per question whose failing check diagnosed a misconception, the ids it diagnosed."""
+    found = {}
+    for q in questions:
+        ids = results[q.notebook].outcomes[q.id].misconceptions
+        if ids:
+            found[q.id] = list(ids)
+    return found
 
 
 def _natural_key(name: str) -> list:
@@ -436,7 +509,7 @@ class ResumeState:
 
     def __init__(self, out: Path, run: dict) -> None:
         self.folder = out.parent / f".{out.name}.state"
-        self.run = {"format": 2, **run}
+        self.run = {"format": 3, **run}
         self.path = self.folder / "finished.jsonl"
 
     def load(self) -> tuple[dict, dict[str, dict]]:
@@ -448,7 +521,7 @@ class ResumeState:
                     run = json.loads(handle.readline())
                 except ValueError:
                     return {}, {}
-                if type(run) is not dict or run.get("format") != 2:
+                if type(run) is not dict or run.get("format") != 3:
                     return {}, {}
                 for line in handle:  # one student a line; a line cut short by a crash is skipped
                     try:
@@ -513,41 +586,285 @@ class ResumeState:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def merge(shard_csvs: list[str | os.PathLike], out: str | os.PathLike) -> dict[str, dict]:
+RECORD_FORMAT = 1
+_QUESTION_COLUMN = re.compile(r"\d{2}\.q\d+")
+_DIGEST_KEYS = ("level", "questions", "checks", "hidden_checks")
+
+
+def record_path(csv_path: str | os.PathLike) -> Path:
+    """Where the grader's record of a CSV lives: beside it, ``grades.csv.record.json``."""
+    path = Path(csv_path)
+    return path.with_name(f"{path.name}.record.json")
+
+
+def row_digest(cells: list[str]) -> str:
+    """The SHA-256 of one CSV row as written: every cell, the student's name first, as JSON text.
+
+    >>> row_digest(["ann", "3", "5"])[:12]
+    '1edff09e1285'
+    """
+    return hashlib.sha256(json.dumps(list(cells)).encode()).hexdigest()
+
+
+def record(text: str, run: dict, shard: tuple[int, int] | None, diagnosed: dict[str, dict]) -> dict:
+    """The grader's record of the CSV ``text`` it wrote, for ``merge`` to check it against.
+
+    ``run`` holds the isolation level, the digests of the question set and of the hidden
+    checks (:func:`convkit.grade.runner.check_digests`) and whether there were hidden
+    checks (``hidden_checks``); ``diagnosed`` maps each student to
+    :func:`misconceptions`. Per student the record keeps the digest of the row
+    (:func:`row_digest`), the stem of the feedback files and the misconceptions.
+    """
+    lines = list(csv.reader(io.StringIO(text, newline="")))
+    students = {}
+    for cells in lines[1:]:
+        student = csv_uncell(cells[0])
+        students[student] = {
+            "row": row_digest(cells),
+            "file": file_stem(student),
+            "misconceptions": diagnosed.get(student, {}),
+        }
+    return {
+        "format": RECORD_FORMAT,
+        "shard": list(shard) if shard else None,
+        "missing_shards": [],
+        **{key: run[key] for key in _DIGEST_KEYS},
+        "columns": lines[0] if lines else [],
+        "students": students,
+    }
+
+
+@dataclass
+class Merged:
+    """What :func:`merge` combined: the rows (as read), each student's misconceptions, the shards missing."""
+
+    rows: dict[str, dict]
+    misconceptions: dict[str, dict]
+    missing: list[str]
+    record: dict
+
+
+@dataclass
+class _Shard:
+    path: Path
+    columns: list[str]
+    rows: dict[str, dict]
+    record: dict
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+    """The header and rows of a grades CSV, or a ValueError that says in one line what is wrong."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ValueError(f"{path}: cannot be read ({error.strerror or type(error).__name__})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not UTF-8 text (byte {error.start} cannot be decoded)") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if not header or "student" not in header:
+            raise ValueError(f"{path}: not a grades CSV (its header has no 'student' column)")
+        for name in ("total", "max"):
+            if name not in header:
+                raise ValueError(f"{path}: not a grades CSV (its header has no {name!r} column)")
+        rows = []
+        for cells in reader:
+            if len(cells) != len(header):
+                raise ValueError(
+                    f"{path}, line {reader.line_num}: {len(cells)} cells where the header has "
+                    f"{len(header)} (a row cut short or edited?)"
+                )
+            rows.append(cells)
+    except csv.Error as error:
+        raise ValueError(f"{path}, line {reader.line_num}: not well-formed CSV ({error})") from None
+    return header, rows
+
+
+def _read_record(path: Path) -> dict:
+    where = record_path(path)
+    if not where.is_file():
+        raise ValueError(
+            f"{path}: the grader's record {where.name} is not beside it; merge only CSVs the grader wrote"
+        )
+    try:
+        found = json.loads(where.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        raise ValueError(f"{where}: not a readable grader's record (not JSON)") from None
+    kinds = {"shard": (list, type(None)), "missing_shards": list, "columns": list, "students": dict}
+    kinds.update({key: (str, bool) for key in _DIGEST_KEYS})
+    if type(found) is not dict or found.get("format") != RECORD_FORMAT:
+        raise ValueError(f"{where}: not a grader's record of format {RECORD_FORMAT}")
+    for key, kind in kinds.items():
+        if not isinstance(found.get(key), kind) or (key in _DIGEST_KEYS and key not in found):
+            raise ValueError(f"{where}: its {key!r} is missing or malformed")
+    shard = found["shard"]
+    if shard is not None and not (
+        len(shard) == 2 and all(type(v) is int for v in shard) and 1 <= shard[0] <= shard[1]
+    ):
+        raise ValueError(f"{where}: its shard {shard!r} is not K/N with 1 <= K <= N")
+    for student, entry in found["students"].items():
+        if type(entry) is not dict or type(entry.get("row")) is not str or type(entry.get("file")) is not str:
+            raise ValueError(f"{where}: the entry of {safe_text(student)!r} is malformed")
+        seen = entry.get("misconceptions")
+        if type(seen) is not dict or not all(
+            type(ids) is list and all(type(i) is str for i in ids) for ids in seen.values()
+        ):
+            raise ValueError(f"{where}: the misconceptions of {safe_text(student)!r} are malformed")
+    if not all(type(m) is str for m in found["missing_shards"]):
+        raise ValueError(f"{where}: its 'missing_shards' is malformed")
+    return found
+
+
+def _number_cell(path: Path, student: str, column: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not math.isfinite(value):  # "nan" would pass any comparison of sums
+        raise ValueError(f"{path}: {column} of {safe_text(student)!r} is not a number ({safe_text(text)!r})")
+    return value
+
+
+def _read_shard(path: Path) -> _Shard:
+    """One shard's CSV, checked row by row against the grader's record beside it."""
+    from convkit.grade.runner import select_shard
+
+    if not path.is_file():
+        raise ValueError(f"shard output {str(path)!r} is not a file")
+    columns, lines = _read_csv(path)
+    found = _read_record(path)
+    if found["columns"] != columns:
+        raise ValueError(f"{path}: its columns are not the ones the grader recorded")
+    questions = [c for c in columns if _QUESTION_COLUMN.fullmatch(c)]
+    rows: dict[str, dict] = {}
+    for cells in lines:
+        values = dict(zip(columns, cells))
+        student = values["student"] = csv_uncell(values["student"])
+        entry = found["students"].get(student)
+        if entry is None:
+            raise ValueError(
+                f"{path}: the row of {safe_text(student)!r} is not in the grader's record (added by hand?)"
+            )
+        if student in rows:
+            raise ValueError(f"{path}: {safe_text(student)!r} has two rows")
+        total = _number_cell(path, student, "total", values["total"])
+        points = sum(_number_cell(path, student, q, values[q]) for q in questions)
+        if abs(total - points) > 1e-6:
+            raise ValueError(
+                f"{path}: the total of {safe_text(student)!r} ({safe_text(values['total'])}) is not the sum of "
+                f"its question columns ({number(points)})"
+            )
+        if row_digest(cells) != entry["row"]:
+            raise ValueError(
+                f"{path}: the row of {safe_text(student)!r} differs from the grader's record (a score edited?)"
+            )
+        if entry["file"] != file_stem(student):
+            raise ValueError(f"{path}: the record names an unsafe file for {safe_text(student)!r}")
+        rows[student] = values
+    lost = [s for s in found["students"] if s not in rows]
+    if lost:
+        raise ValueError(
+            f"{path}: {len(lost)} student(s) of the grader's record have no row, such as "
+            f"{safe_text(lost[0])!r} (a CSV cut short or edited?)"
+        )
+    if found["shard"] is not None:
+        strays = sorted(set(rows) - set(select_shard(list(rows), tuple(found["shard"]))))
+        if strays:
+            k, n = found["shard"]
+            raise ValueError(f"{path}: {safe_text(strays[0])!r} does not belong to shard {k}/{n}")
+    return _Shard(path, columns, rows, found)
+
+
+def _check_together(shards: list[_Shard], allow_partial: bool) -> list[str]:
+    """Refuse shards that were not graded alike or do not make up one class; returns the shards missing."""
+    first = shards[0]
+    for shard in shards[1:]:
+        if shard.columns != first.columns:
+            raise ValueError(f"{shard.path} has other columns than {first.path} (other notebooks graded?)")
+        mine, theirs = shard.record, first.record
+        if mine["hidden_checks"] != theirs["hidden_checks"]:
+            without = shard.path if not mine["hidden_checks"] else first.path
+            raise ValueError(f"{without} was graded without the hidden checks and the other shards with them")
+        for key, what in (
+            ("level", "at another isolation level than"),
+            ("questions", "with another question set than"),
+            ("checks", "with other hidden checks than"),
+        ):
+            if mine[key] != theirs[key]:
+                raise ValueError(f"{shard.path} was graded {what} {first.path}")
+    counts = {tuple(s.record["shard"] or (1, 1))[1] for s in shards}
+    if len(counts) > 1:
+        raise ValueError(
+            f"the shards were cut into different numbers of parts ({sorted(counts)}): merge one run's shards"
+        )
+    (n,) = counts
+    seen: dict[int, Path] = {}
+    for shard in shards:
+        k = (shard.record["shard"] or (1, 1))[0]
+        if k in seen:
+            raise ValueError(f"shard {k}/{n} is given twice: {seen[k]} and {shard.path}")
+        seen[k] = shard.path
+    missing = [f"{k}/{n}" for k in range(1, n + 1) if k not in seen]
+    missing += [m for s in shards for m in s.record["missing_shards"]]
+    if missing and not allow_partial:
+        raise ValueError(
+            f"shard(s) {', '.join(missing)} missing; pass them all, or --allow-partial to merge anyway"
+        )
+    return missing
+
+
+def merge(
+    shard_csvs: list[str | os.PathLike], out: str | os.PathLike, *, allow_partial: bool = False
+) -> Merged:
     """Combine the CSVs (and the ``feedback/`` and ``gradescope/`` folders beside them) of shard runs.
+
+    Each CSV is checked against the grader's record beside it (:func:`record`): every row
+    must be recorded and unchanged, every total the sum of its question columns, every
+    shard graded with the same questions and hidden checks, and the shards ``1/N`` to
+    ``N/N`` all given, once. Feedback files are found by :func:`file_stem` of each
+    recorded name, never by the name itself; links are refused. The merged CSV gets its
+    own record.
 
     Raises
     ------
     ValueError
-        If a shard CSV is missing, the shards' columns differ, or a student appears twice.
+        With a one-line reason naming the file, when any of this fails (or when
+        ``allow_partial`` is false and a shard is missing).
     """
     out = Path(out).resolve()
-    rows: dict[str, dict] = {}
-    columns: list[str] | None = None
-    sources: dict[str, Path] = {}
-    for path in map(Path, shard_csvs):
-        if not path.is_file():
-            raise ValueError(f"shard output {str(path)!r} is not a file")
-        with open(path, newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            if columns is None:
-                columns = list(reader.fieldnames or [])
-            elif list(reader.fieldnames or []) != columns:
-                raise ValueError(f"{path} has columns {reader.fieldnames}, expected {columns}")
-            for values in reader:
-                student = values["student"] = csv_uncell(values["student"])
-                if student in rows:
-                    raise ValueError(f"student {student!r} is in both {sources[student]} and {path}")
-                rows[student], sources[student] = values, path
-    if columns is None:
+    if not shard_csvs:
         raise ValueError("no shard outputs given")
-    for student, source in sources.items():
+    shards = [_read_shard(Path(path)) for path in shard_csvs]
+    missing = _check_together(shards, allow_partial)
+    rows: dict[str, dict] = {}
+    sources: dict[str, _Shard] = {}
+    for shard in shards:
+        for student, values in shard.rows.items():
+            if student in rows:
+                raise ValueError(
+                    f"student {safe_text(student)!r} is in both {sources[student].path} and {shard.path}"
+                )
+            rows[student], sources[student] = values, shard
+    copies = []
+    for student, shard in sources.items():
         stem = file_stem(student)
-        for folder, suffix in (("feedback", f"{stem}.md"), ("gradescope", f"{stem}/results.json")):
-            found = source.parent / folder / suffix
+        for name in (f"feedback/{stem}.md", f"feedback/{stem}.txt", f"gradescope/{stem}/results.json"):
+            found = shard.path.parent / name
+            if found.is_symlink():
+                raise ValueError(f"{found} is a link, not the grader's file: refused")
             if found.is_file():
-                target = out.parent / folder / suffix
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(found, target)
-    write_atomically(out, csv_text(rows, columns))
-    return rows
+                copies.append((found, out.parent / name))
+    for found, target in copies:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(found, target)
+    diagnosed = {s: sources[s].record["students"][s]["misconceptions"] for s in rows}
+    text = csv_text(rows, shards[0].columns)
+    run = {key: shards[0].record[key] for key in _DIGEST_KEYS}
+    merged = record(text, run, None, diagnosed)
+    merged["missing_shards"] = missing
+    write_atomically(record_path(out), json_text(merged) + "\n")
+    write_atomically(out, text)
+    return Merged(rows, diagnosed, missing, merged)

@@ -44,7 +44,7 @@ from convkit.grade.call import call_text, check_label, not_allowed
 from convkit.grade.codec import decode, encode
 from convkit.grade.handin import Handin, read_folder
 from convkit.grade.history import defines
-from convkit.grade.model import NOTEBOOKS, Check, Outcome, Question, verdict
+from convkit.grade.model import NOTEBOOKS, Check, Outcome, Question, diagnosis
 from convkit.grade.report import NotebookResult
 from convkit.grade.sandbox import Limits, Sandbox
 from convkit.grade.wire import (
@@ -189,6 +189,35 @@ def grade_notebook(
     its points times the share of its checks that pass (else all or nothing). Never raises
     for anything the notebook does.
     """
+    began = time.monotonic()
+    result = _grade_notebook(
+        sandbox,
+        text,
+        questions,
+        expected,
+        timeout,
+        notebook_timeout,
+        memory_mb,
+        deadline,
+        stopper,
+        partial_credit,
+    )
+    result.seconds = round(time.monotonic() - began, 3)
+    return result
+
+
+def _grade_notebook(
+    sandbox,
+    text,
+    questions,
+    expected,
+    timeout,
+    notebook_timeout,
+    memory_mb,
+    deadline,
+    stopper,
+    partial_credit,
+) -> NotebookResult:
     submitted = text if isinstance(text, Submitted) else read_notebook(text)
     if submitted.cells is None:
         return NotebookResult(_zero(questions, submitted.note), note=submitted.note)
@@ -493,7 +522,7 @@ def _judge(
     for number, (index, probe) in enumerate(probes, start=1):
         label = check_label(number, probe.check)
         call = question.name if probe.check.hidden else call_text(question.name, probe.check.args)
-        problem = None
+        problem, ideas = None, ()
         if index not in replies:
             problem = f"{label}: not run ({note or 'no answer'})"
         elif replies[index][0] == "timeout":
@@ -507,23 +536,30 @@ def _judge(
             )
         else:
             try:
-                wrong = verdict(question, probe.check, replies[index][1], probe.expected)
+                wrong, ideas = diagnosis(question, probe.check, replies[index][1], probe.expected)
             except Exception as error:  # a strange answer must not crash the comparison
-                wrong = f"the answer could not be compared ({type(error).__name__})"
+                wrong, ideas = f"the answer could not be compared ({type(error).__name__})", ()
             problem = f"{label}: {call}: {wrong}" if wrong else None
         if problem is None:
             passed += 1
         elif first is None:
-            first = problem
+            # the first failing check decides the message, its diagnoses and whether it was hidden
+            first, first_ideas, hidden = problem, tuple(ideas), probe.check.hidden
             if not partial_credit:
                 break
     if first is None:
         return Outcome(question.points, question.points)
+    if first == "not answered":
+        hidden = False  # nothing of a hidden check is shown by a blank answer
     if not partial_credit or (passed == 0 and first == "not answered"):
-        return Outcome(0, question.points, first)
+        return Outcome(0, question.points, first, misconceptions=first_ideas, hidden=hidden)
     share = f"{passed} of {len(probes)} checks pass"
     return Outcome(
-        report.number(question.points * passed / len(probes)), question.points, f"{first} ({share})"
+        report.number(question.points * passed / len(probes)),
+        question.points,
+        f"{first} ({share})",
+        misconceptions=first_ideas,
+        hidden=hidden,
     )
 
 
@@ -627,12 +663,17 @@ def check_digests(
 
     Each check counts by its data (arguments, expected value, comparison, note); the
     hidden checks also by the bytes of their ``questions_NN.py`` files, so that any edit
-    there grades the class again.
+    there grades the class again. The question set counts its misconceptions' ids and
+    messages too, which the records of graded students hold.
     """
+
+    def ideas(q: Question) -> list:
+        return [[m.id, m.message] for m in q.misconceptions + sum((c.misconceptions for c in q.checks), ())]
 
     def of(hidden: bool) -> list:
         return [
             [q.id, q.name, q.points, q.kind, list(q.forbids), q.justification, q.digits, list(q.uses)]
+            + ([ideas(q)] if not hidden else [])
             + [
                 [
                     _data_text(c.args),
@@ -714,6 +755,7 @@ def grade_class(
     formats: tuple[str, ...] = ("markdown",),
     notebooks: Iterable[str] | None = None,
     partial_credit: bool = False,
+    hidden_visibility: str = "after_due_date",
     say=_say,
 ) -> dict[str, dict]:
     """Grade every student folder in ``submissions``; write the CSV and the feedback files.
@@ -725,7 +767,8 @@ def grade_class(
         name, in subfolders or zip files (:mod:`convkit.grade.handin`).
     out : path
         The CSV: ``student,total,max`` then one column per question id, rewritten
-        (atomically) after every student graded.
+        (atomically) after every student graded, with the grader's record beside it
+        (:func:`convkit.grade.report.record`, ``<out>.record.json``) for ``merge`` to check.
     jobs : int
         Students graded at once.
     timeout : float
@@ -759,6 +802,8 @@ def grade_class(
     partial_credit : bool
         Give a question its points times the share of its checks passed, instead of all
         or nothing.
+    hidden_visibility : {"visible", "after_due_date", "after_published", "hidden"}
+        The Gradescope visibility of the tests of hidden checks (public ones are visible).
     say : callable
         Where the run's messages go (folders not graded, warnings); default stderr.
 
@@ -790,6 +835,10 @@ def grade_class(
     unknown = set(formats) - set(FORMATS)
     if unknown:
         raise ValueError(f"formats must be among {FORMATS}, got {sorted(unknown)}")
+    if hidden_visibility not in report.HIDDEN_VISIBILITIES:
+        raise ValueError(
+            f"hidden_visibility must be one of {report.HIDDEN_VISIBILITIES}, got {hidden_visibility!r}"
+        )
     began = time.monotonic()
     run_deadline = None if deadline is None else began + deadline
     feedback_dir = Path(feedback_dir).resolve() if feedback_dir else out.parent / "feedback"
@@ -807,8 +856,10 @@ def grade_class(
     students = report.natural_sorted(select_shard(list(roll.students), shard))
     expected = _expected(questions)
     scoring = "partial credit" if partial_credit else "all or nothing"
-    digests_run = check_digests(questions, expected, checks_dir)
-    state = report.ResumeState(out, {"level": level, "scoring": scoring, **digests_run})
+    digests_of_run = check_digests(questions, expected, checks_dir)
+    state = report.ResumeState(out, {"level": level, "scoring": scoring, **digests_of_run})
+    hidden_checks = any(c.hidden for q in questions for c in q.checks)
+    run = {"level": level, "hidden_checks": hidden_checks, **digests_of_run}
     if restart:
         state.clear()
     # Read every submission before any student code runs: later writes change nothing.
@@ -854,6 +905,7 @@ def grade_class(
             "feedback": report.feedback(student, results, questions, values, level, handin=handin),
             "text": report.feedback(student, results, questions, values, level, plain=True, handin=handin),
             "gradescope": report.gradescope(results, questions, values, level),
+            "misconceptions": report.misconceptions(results, questions),
         }
 
     def write_student(student: str) -> None:
@@ -863,12 +915,15 @@ def grade_class(
         if "text" in formats:
             report.write_atomically(feedback_dir / f"{stem}.txt", record["text"])
         if "gradescope" in formats:
-            report.write_atomically(
-                gradescope_dir / stem / "results.json", report.json_text(record["gradescope"])
-            )
+            document = report.with_hidden_visibility(record["gradescope"], hidden_visibility)
+            report.write_atomically(gradescope_dir / stem / "results.json", report.json_text(document))
 
     def write_csv() -> None:
-        report.write_atomically(out, report.csv_text({s: r["row"] for s, r in finished.items()}, columns))
+        text = report.csv_text({s: r["row"] for s, r in finished.items()}, columns)
+        diagnosed = {s: r["misconceptions"] for s, r in finished.items()}
+        written = report.record(text, run, shard, diagnosed)
+        report.write_atomically(report.record_path(out), report.json_text(written) + "\n")
+        report.write_atomically(out, text)
 
     state.start(kept)
     for student in finished:
@@ -907,7 +962,10 @@ def grade_class(
     files_skipped = [
         (f"{s}/{shown}", reason) for s in students for shown, reason in handins[s].files_not_graded(chosen)
     ]
-    classreport.write(out.parent, rows, questions, roll.skipped + files_skipped, partial=partial_credit)
+    diagnosed = {s: finished[s]["misconceptions"] for s in rows}
+    classreport.write(
+        out.parent, rows, questions, roll.skipped + files_skipped, diagnosed, partial=partial_credit
+    )
     missing = [s for s in students if s not in finished]
     if stopper.signal is not None:
         raise Interrupted(stopper.signal, len(finished), missing)

@@ -91,9 +91,10 @@ def question(
     misconceptions=(),
     digits=None,
     uses=(),
+    section="",
 ) -> Question:
-    """A question of the notebook its id names (``"02.q1"``: notebook 02); ``digits`` and ``uses``
-    as in :class:`Question`."""
+    """A question of the notebook its id names (``"02.q1"``: notebook 02); ``digits``, ``uses`` and
+    ``section`` (the course notebook's heading that teaches it) as in :class:`Question`."""
     return Question(
         qid,
         _NOTEBOOKS[qid[:2]],
@@ -107,10 +108,13 @@ def question(
         misconceptions=tuple(misconceptions),
         digits=digits,
         uses=tuple(uses),
+        section=section,
     )
 
 
-def choice(qid, name, points, letters, justification, misconceptions=(), *, several=False) -> Question:
+def choice(
+    qid, name, points, letters, justification, misconceptions=(), *, several=False, section=""
+) -> Question:
     """An *explain* question: ``letters`` are the choices offered; the right ones are hidden checks.
 
     ``several`` says what the wording asks for: the letters of all the true statements
@@ -139,6 +143,7 @@ def choice(qid, name, points, letters, justification, misconceptions=(), *, seve
         [Check(None, letters, form, note="the form of your choice")],
         justification=justification,
         misconceptions=[Misconception(text, wrong, compare="choice") for wrong, text in misconceptions],
+        section=section,
     )
 
 

@@ -49,6 +49,7 @@ QUESTIONS: tuple[Question, ...] = (
                 lambda h, w, c: (h * w * c) ** 2 + h * w * c,
             ),
         ],
+        section="1. A dense layer on an image",
     ),
     question(
         "01.q2",
@@ -74,6 +75,7 @@ QUESTIONS: tuple[Question, ...] = (
                 lambda c, d, h, w: d * c * h * w + c,
             ),
         ],
+        section="4. Count for yourself",
     ),
     question(
         "01.q3",
@@ -108,6 +110,7 @@ QUESTIONS: tuple[Question, ...] = (
             ),
         ],
         digits=4,  # the wording: "4 significant digits are enough"
+        section="1. A dense layer on an image",
     ),
     choice(
         "01.q4",
@@ -128,6 +131,7 @@ QUESTIONS: tuple[Question, ...] = (
             ),
         ],
         several=True,
+        section="2. The idea: what works here works everywhere",
     ),
     question(
         "01.q5",
@@ -141,5 +145,6 @@ QUESTIONS: tuple[Question, ...] = (
         forbids=FROM_SCRATCH,
         why=WHY_SHAPES,
         misconceptions=[Misconception(PLANTED, lambda b, c: largest_side_truth(b, c) + 1)],
+        section="4. Count for yourself",
     ),
 )

@@ -23,6 +23,9 @@ from convkit.grade.questions.truths import conv1d_truth, conv_truth, flipped
 
 __all__ = ["QUESTIONS"]
 
+#: The section of the course notebook on the flipped kernel, where every FLIP is set right.
+NOT_FLIPPED = "3. Not the convolution of signal processing"
+
 
 QUESTIONS: tuple[Question, ...] = (
     question(
@@ -41,7 +44,7 @@ QUESTIONS: tuple[Question, ...] = (
         forbids=WINDOWS,
         why=WHY_CONV,
         misconceptions=[
-            Misconception(FLIP, lambda x, u: conv1d_truth(x, flipped(u))),
+            Misconception(FLIP, lambda x, u: conv1d_truth(x, flipped(u)), section=NOT_FLIPPED),
             Misconception(
                 "the last position is missing: the window also fits with its last tap on the last sample",
                 lambda x, u: conv1d_truth(x, u)[:-1],
@@ -52,6 +55,7 @@ QUESTIONS: tuple[Question, ...] = (
                 lambda x, u: conv_truth(x, u, padding=len(u) - 1),
             ),
         ],
+        section="1. Definition",
     ),
     question(
         "02.q2",
@@ -67,13 +71,14 @@ QUESTIONS: tuple[Question, ...] = (
             )
         ],
         misconceptions=[
-            Misconception(FLIP, lambda: conv1d_truth([2.0, 0, -1, 3, 1], [-2.0, 1])),
+            Misconception(FLIP, lambda: conv1d_truth([2.0, 0, -1, 3, 1], [-2.0, 1]), section=NOT_FLIPPED),
             Misconception(
                 "that is the full convolution, which slides the kernel partly off the signal; "
                 "here every window lies inside it",
                 lambda: conv_truth([2.0, 0, -1, 3, 1], [1.0, -2], padding=1),
             ),
         ],
+        section="2. The worked example, by hand",
     ),
     question(
         "02.q3",
@@ -82,11 +87,12 @@ QUESTIONS: tuple[Question, ...] = (
         "predict",
         [Check(None, [-1.0, 0.0, 1.0], "close", note="a kernel u with (x ⊛ u)_i = x_{i+2} − x_i")],
         misconceptions=[
-            Misconception(FLIP + "; it computes x_i − x_{i+2}", [1.0, 0.0, -1.0]),
+            Misconception(FLIP + "; it computes x_i − x_{i+2}", [1.0, 0.0, -1.0], section=NOT_FLIPPED),
             Misconception(
                 "that kernel reads neighbours one apart; x_i and x_{i+2} are two apart", [-1.0, 1.0]
             ),
         ],
+        section="4. A kernel that differentiates",
     ),
     choice(
         "02.q4",
@@ -99,6 +105,7 @@ QUESTIONS: tuple[Question, ...] = (
             ("C", "look at the first outputs of z ⊛ u: what do their windows contain?"),
             ("D", "the output moves with the input, not against it"),
         ],
+        section="6. Equivariance to translation",
     ),
     question(
         "02.q5",
@@ -117,7 +124,8 @@ QUESTIONS: tuple[Question, ...] = (
         why=WHY_CONV,
         misconceptions=[
             Misconception(PLANTED, lambda x, u: conv1d_truth(x, u)[:-1]),
-            Misconception(FLIP, lambda x, u: conv1d_truth(x, flipped(u))),
+            Misconception(FLIP, lambda x, u: conv1d_truth(x, flipped(u)), section=NOT_FLIPPED),
         ],
+        section="1. Definition",
     ),
 )

@@ -67,6 +67,7 @@ QUESTIONS: tuple[Question, ...] = (
             ),
             Misconception(FLIP, lambda x, w: conv2d_truth(x[None], w[:, :, ::-1, ::-1])[0]),
         ],
+        section="1. A 2d signal with channels",
     ),
     question(
         "03.q2",
@@ -93,6 +94,7 @@ QUESTIONS: tuple[Question, ...] = (
                 compare="set",
             ),
         ],
+        section="3. Two properties that suit images",
     ),
     choice(
         "03.q3",
@@ -109,6 +111,7 @@ QUESTIONS: tuple[Question, ...] = (
             ("C", "one frame at a time cannot see motion: it happens between frames"),
             ("D", "a kernel along time only cannot see where the dot moves to"),
         ],
+        section="4. When the third axis means something: 3d convolutions",
     ),
     question(
         "03.q4",
@@ -126,6 +129,7 @@ QUESTIONS: tuple[Question, ...] = (
                 lambda x, u: conv_truth(x, u * (np.arange(len(u)) == 0)[:, None, None]),
             ),
         ],
+        section="4. When the third axis means something: 3d convolutions",
     ),
     question(
         "03.q5",
@@ -157,5 +161,6 @@ QUESTIONS: tuple[Question, ...] = (
                 compare="set",
             ),
         ],
+        section="5. Vocabulary",
     ),
 )

@@ -98,6 +98,7 @@ QUESTIONS: tuple[Question, ...] = (
             ),
             Misconception("a kernel_size (3, 5) is (height, width): rows first", [8, 4, 24, 26]),
         ],
+        section="3. The function `F.conv2d`",
     ),
     choice(
         "04.q2",
@@ -110,6 +111,7 @@ QUESTIONS: tuple[Question, ...] = (
             ("C", "F.conv3d slides along three axes, not two"),
             ("D", "each item of the batch is convolved on its own"),
         ],
+        section="3. The function `F.conv2d`",
     ),
     question(
         "04.q3",
@@ -141,6 +143,7 @@ QUESTIONS: tuple[Question, ...] = (
             ),
             Misconception("this layer has a bias; nn.Conv2d adds one unless told bias=False", test=_has_bias),
         ],
+        section="4. The module `nn.Conv2d`",
     ),
     question(
         "04.q4",
@@ -168,6 +171,7 @@ QUESTIONS: tuple[Question, ...] = (
                 "kernel_size (3, 2) is (height, width): rows first", {"weight": [6, 4, 2, 3], "bias": [6]}
             ),
         ],
+        section="4. The module `nn.Conv2d`",
     ),
     question(
         "04.q5",
@@ -189,5 +193,6 @@ QUESTIONS: tuple[Question, ...] = (
             ),
             Misconception(FLIP, lambda x, u: conv_truth(x, flipped(u))),
         ],
+        section="2. Three errors everyone meets",
     ),
 )

@@ -85,6 +85,7 @@ QUESTIONS: tuple[Question, ...] = (
                 lambda n, k, s, p, d: (n + 2 * p - d * k) // s + 1,
             ),
         ],
+        section="2. How big is the output?",
     ),
     question(
         "05.q2",
@@ -107,6 +108,7 @@ QUESTIONS: tuple[Question, ...] = (
                 lambda u, d: dilated_truth(u, d + 1),
             ),
         ],
+        section="6. Dilation",
     ),
     question(
         "05.q3",
@@ -140,6 +142,7 @@ QUESTIONS: tuple[Question, ...] = (
             ),
         ],
         uses=["05.q1"],
+        section="5. Inputs that nobody reads",
     ),
     question(
         "05.q4",
@@ -162,6 +165,7 @@ QUESTIONS: tuple[Question, ...] = (
                 lambda layers: _field_own_stride(layers),
             ),
         ],
+        section="6. Dilation",
     ),
     choice(
         "05.q5",
@@ -178,5 +182,6 @@ QUESTIONS: tuple[Question, ...] = (
             ("C", "stride does not make a layer invariant: try it on a signal with one spike"),
             ("D", "the windows move by the stride, but the input moved by one"),
         ],
+        section="1. Three more knobs",
     ),
 )

@@ -76,6 +76,7 @@ QUESTIONS: tuple[Question, ...] = (
                 lambda: conv_truth(_squares_j, VERTICAL_EDGE[:1])[:3],
             ),
         ],
+        section="2. Differences are derivatives",
     ),
     question(
         "06.q2",
@@ -105,6 +106,7 @@ QUESTIONS: tuple[Question, ...] = (
                 lambda k, s: np.sum(np.abs(k)) * s,
             ),
         ],
+        section="3. Blurs are local averages",
     ),
     choice(
         "06.q3",
@@ -119,6 +121,7 @@ QUESTIONS: tuple[Question, ...] = (
             ("A, D", "compare ⟨3P + 2, P⟩ with ⟨P, P⟩ for non-negative pixels"),
         ],
         several=True,
+        section="5. A patch of the image as a kernel",
     ),
     question(
         "06.q4",
@@ -143,6 +146,7 @@ QUESTIONS: tuple[Question, ...] = (
                 "row and column are swapped", lambda image, t: _ncc_match(image, t)[::-1], compare="exact"
             ),
         ],
+        section="5. A patch of the image as a kernel",
     ),
     question(
         "06.q5",
@@ -167,5 +171,6 @@ QUESTIONS: tuple[Question, ...] = (
                 ),
             )
         ],
+        section="5. A patch of the image as a kernel",
     ),
 )

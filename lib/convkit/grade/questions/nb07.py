@@ -69,6 +69,7 @@ QUESTIONS: tuple[Question, ...] = (
                 lambda x, g: float(np.sum(g)),
             ),
         ],
+        section="1. One dimension, by hand",
     ),
     question(
         "07.q2",
@@ -108,6 +109,7 @@ QUESTIONS: tuple[Question, ...] = (
                 lambda g, u: conv1d_truth(g, flipped(u)),
             ),
         ],
+        section="1. One dimension, by hand",
     ),
     question(
         "07.q3",
@@ -132,6 +134,7 @@ QUESTIONS: tuple[Question, ...] = (
                 lambda: grad_truth("kernel")(LECTURE_SIGNAL, np.array([2.0, 0, -1])),
             ),
         ],
+        section="1. One dimension, by hand",
     ),
     question(
         "07.q4",
@@ -158,6 +161,7 @@ QUESTIONS: tuple[Question, ...] = (
                 compare="set",
             ),
         ],
+        section="2. Stride spreads the gradient out",
     ),
     question(
         "07.q5",
@@ -179,5 +183,6 @@ QUESTIONS: tuple[Question, ...] = (
                 "no flip in the input gradient: the kernel is visited backwards", _full_correlation
             ),
         ],
+        section="3. Two dimensions, channels, and PyTorch",
     ),
 )
