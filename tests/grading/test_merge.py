@@ -219,6 +219,25 @@ def test_a_shard_graded_without_the_hidden_checks_is_refused(graded, tmp_path):
     _refused(*_merge(tmp_path, shards), str(other), "without the hidden checks")
 
 
+def test_shards_graded_with_other_scoring_are_refused_and_alike_ones_report_it(graded, tmp_path):
+    partial = {}
+    for k in (1, 2, 3):
+        partial[k] = tmp_path / f"p{k}" / "grades.csv"
+        status, err = _run(
+            [*graded["common"], "--out", str(partial[k]), "--shard", f"{k}/3", "--partial-credit"]
+        )
+        assert status == 0, err
+    mixed = [*_copy(graded, tmp_path, "s1", "s3"), partial[2]]
+    _refused(*_merge(tmp_path, mixed), str(partial[2]), "with other scoring (--partial-credit)")
+    status, err = _merge(tmp_path, list(partial.values()))
+    assert status == 0, err
+    for name in ("class-report.md", "class-report.html"):
+        assert (
+            "Points are given per check passed (--partial-credit)."
+            in (tmp_path / "merged" / name).read_text()
+        )
+
+
 def test_a_missing_shard_is_refused_and_allow_partial_merges_naming_it(graded, tmp_path):
     shards = _copy(graded, tmp_path, "s1", "s3")
     _refused(*_merge(tmp_path, shards), "shard(s) 2/3 missing", "--allow-partial")
@@ -324,7 +343,8 @@ def test_a_malformed_record_gets_a_one_line_message(graded, tmp_path):
     [whole] = _copy(graded, tmp_path, "whole")
     for text, said in (
         ("{not json", "not JSON"),
-        ('{"format": 1}', "is missing or malformed"),
+        (json.dumps({"format": report.RECORD_FORMAT}), "is missing or malformed"),
+        (json.dumps({"format": report.RECORD_FORMAT - 1}), "not a grader's record of format"),
         ("[]", "format"),
     ):
         report.record_path(whole).write_text(text)

@@ -333,7 +333,13 @@ def _merge(argv: list[str]) -> int:
     # The report counts the questions the shards' CSV has columns for.
     questions = [q for q in load_questions(default_checks_dir()) if q.id in merged.record["columns"]]
     classreport.write(
-        Path(args.out).resolve().parent, merged.rows, questions, None, merged.misconceptions, merged.missing
+        Path(args.out).resolve().parent,
+        merged.rows,
+        questions,
+        None,
+        merged.misconceptions,
+        merged.missing,
+        partial=merged.record["scoring"] == "partial credit",
     )
     print(
         f"merged {len(merged.rows)} students from {len(args.shards)} shard(s) -> {args.out}", file=sys.stderr

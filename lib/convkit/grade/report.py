@@ -586,9 +586,9 @@ class ResumeState:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-RECORD_FORMAT = 1
+RECORD_FORMAT = 2
 _QUESTION_COLUMN = re.compile(r"\d{2}\.q\d+")
-_DIGEST_KEYS = ("level", "questions", "checks", "hidden_checks")
+_DIGEST_KEYS = ("level", "questions", "checks", "hidden_checks", "scoring")
 
 
 def record_path(csv_path: str | os.PathLike) -> Path:
@@ -610,8 +610,9 @@ def record(text: str, run: dict, shard: tuple[int, int] | None, diagnosed: dict[
     """The grader's record of the CSV ``text`` it wrote, for ``merge`` to check it against.
 
     ``run`` holds the isolation level, the digests of the question set and of the hidden
-    checks (:func:`convkit.grade.runner.check_digests`) and whether there were hidden
-    checks (``hidden_checks``); ``diagnosed`` maps each student to
+    checks (:func:`convkit.grade.runner.check_digests`), whether there were hidden
+    checks (``hidden_checks``) and how points were given (``scoring``: ``"all or nothing"``
+    or ``"partial credit"``); ``diagnosed`` maps each student to
     :func:`misconceptions`. Per student the record keeps the digest of the row
     (:func:`row_digest`), the stem of the feedback files and the misconceptions.
     """
@@ -792,6 +793,7 @@ def _check_together(shards: list[_Shard], allow_partial: bool) -> list[str]:
             ("level", "at another isolation level than"),
             ("questions", "with another question set than"),
             ("checks", "with other hidden checks than"),
+            ("scoring", "with other scoring (--partial-credit) than"),
         ):
             if mine[key] != theirs[key]:
                 raise ValueError(f"{shard.path} was graded {what} {first.path}")

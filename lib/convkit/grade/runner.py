@@ -859,7 +859,7 @@ def grade_class(
     digests_of_run = check_digests(questions, expected, checks_dir)
     state = report.ResumeState(out, {"level": level, "scoring": scoring, **digests_of_run})
     hidden_checks = any(c.hidden for q in questions for c in q.checks)
-    run = {"level": level, "hidden_checks": hidden_checks, **digests_of_run}
+    run = {"level": level, "hidden_checks": hidden_checks, "scoring": scoring, **digests_of_run}
     if restart:
         state.clear()
     # Read every submission before any student code runs: later writes change nothing.
