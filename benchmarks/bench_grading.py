@@ -19,8 +19,8 @@ from pathlib import Path
 import nbformat
 
 from convkit.grade import wire
+from convkit.grade.classgrader import NOTEBOOKS, Sandbox, grade_class
 from convkit.grade.generate import strip_solutions
-from convkit.grade.runner import NOTEBOOKS, Sandbox, grade_class
 
 ROOT = Path(__file__).resolve().parents[1]
 

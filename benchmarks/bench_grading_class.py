@@ -19,7 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-from convkit.grade.runner import NOTEBOOKS, grade_class, load_questions
+from convkit.grade.classgrader import NOTEBOOKS, grade_class, load_questions
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

@@ -9,7 +9,7 @@ Starting the grader's warm helper costs an interpreter that imports torch (secon
 forking a notebook's sandbox from it costs milliseconds. So the grading tests share
 one helper per isolation level for the whole session: the ``sandbox`` fixture hands
 it to tests that call ``grade_notebook``, and every grading run made in this process
-(``convkit.grade.cli.main``, ``runner.grade_class``) borrows it instead of starting
+(``convkit.grade.cli.main``, ``classgrader.grade_class``) borrows it instead of starting
 its own. Each notebook is still forked into fresh namespaces of its own, exactly as
 in a real run; the helper never holds a check, an expected value or a student's code,
 so nothing passes from one test to the next through it. A helper that a test stops
@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from convkit.grade import runner
-from convkit.grade.runner import NOTEBOOKS, Sandbox, _expected, grade_notebook, load_questions
+from convkit.grade import classgrader
+from convkit.grade.classgrader import NOTEBOOKS, Sandbox, _expected, grade_notebook, load_questions
 from convkit.grade.sandbox import Limits
 
 HERE = Path(__file__).resolve().parent
@@ -93,7 +93,7 @@ def _grading_runs_borrow_the_warm_helper(warm_helpers):
         return LentHelper(_helper(warm_helpers, level), limits or Limits())
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(runner, "Sandbox", lend)  # raises if the runner no longer has that name
+        patch.setattr(classgrader, "Sandbox", lend)  # raises if the class grader no longer has that name
         yield
 
 

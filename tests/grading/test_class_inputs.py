@@ -22,9 +22,9 @@ import nbformat
 import pytest
 
 from convkit.grade import report
+from convkit.grade.classgrader import load_questions
 from convkit.grade.cli import main
 from convkit.grade.model import NOTEBOOKS
-from convkit.grade.runner import load_questions
 
 from .conftest import HERE, ROOT
 

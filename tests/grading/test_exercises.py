@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 import convkit
+from convkit.grade.classgrader import NOTEBOOKS
 from convkit.grade.generate import exercise_text, generate, strip_solutions
 from convkit.grade.questions import QUESTIONS
-from convkit.grade.runner import NOTEBOOKS
 
 from .conftest import ROOT, grade_folder
 

@@ -24,10 +24,10 @@ import nbformat
 import pytest
 
 from convkit.grade import report
+from convkit.grade.classgrader import _expected, grade_notebook, load_questions, select_shard
 from convkit.grade.cli import main
 from convkit.grade.model import NOTEBOOKS, Check, Outcome, Question
 from convkit.grade.questions import QUESTIONS
-from convkit.grade.runner import _expected, grade_notebook, load_questions, select_shard
 
 from .conftest import ROOT
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from convkit.grade import handin, report, runner
+from convkit.grade import classgrader, handin, report
 from convkit.grade.cli import main
 from convkit.grade.handin import read_folder
 from convkit.grade.model import NOTEBOOKS, Outcome
@@ -385,11 +385,11 @@ def test_the_feedback_names_the_graded_file_its_copies_the_files_found_and_those
 
 
 def _probes(qid: str):
-    question = runner.load_questions(HERE)
+    question = classgrader.load_questions(HERE)
     question = next(q for q in question if q.id == qid)
-    expected = runner._expected([question])
+    expected = classgrader._expected([question])
     return question, [
-        (k, runner._Probe(question, c, expected[(qid, k)])) for k, c in enumerate(question.checks)
+        (k, classgrader._Probe(question, c, expected[(qid, k)])) for k, c in enumerate(question.checks)
     ]
 
 
@@ -402,18 +402,19 @@ def test_partial_credit_is_the_points_times_the_share_of_checks_passed():
     total = len(probes)
     replies = {k: _right(probes, k) for k in range(total)}
     replies[1] = ("value", [-1])
-    everything = runner._judge(question, probes, replies, {}, "", partial_credit=True)
+    everything = classgrader._judge(question, probes, replies, {}, "", partial_credit=True)
     assert (
         everything.points == round(3 * (total - 1) / total, 3)
         and f"{total - 1} of {total} checks pass" in everything.message
     )
-    assert runner._judge(question, probes, replies, {}, "").points == 0  # the default: all or nothing
+    assert classgrader._judge(question, probes, replies, {}, "").points == 0  # the default: all or nothing
     blank = {k: ("error", "NotImplementedError: ") for k in range(total)}
-    assert runner._judge(question, probes, blank, {}, "", partial_credit=True) == Outcome(
+    assert classgrader._judge(question, probes, blank, {}, "", partial_credit=True) == Outcome(
         0, 3, "not answered"
     )
     assert (
-        runner._judge(question, probes, replies, {2: "convkit.shapes"}, "", partial_credit=True).points == 0
+        classgrader._judge(question, probes, replies, {2: "convkit.shapes"}, "", partial_credit=True).points
+        == 0
     )
 
 
@@ -422,8 +423,10 @@ def test_under_partial_credit_checks_skipped_after_a_timeout_count_as_failed():
     total = len(probes)
     skipped = {0: _right(probes, 0), 1: ("timeout", "timed out")}  # the others never asked
     ran = {0: _right(probes, 0), **{k: ("value", [-1]) for k in range(1, total)}}
-    after_timeout = runner._judge(question, probes, skipped, {}, "", partial_credit=True)
-    assert after_timeout.points == runner._judge(question, probes, ran, {}, "", partial_credit=True).points
+    after_timeout = classgrader._judge(question, probes, skipped, {}, "", partial_credit=True)
+    assert (
+        after_timeout.points == classgrader._judge(question, probes, ran, {}, "", partial_credit=True).points
+    )
     assert after_timeout.points == round(3 / total, 3)
 
 
@@ -433,11 +436,15 @@ def test_the_bank_says_which_answer_a_question_may_call():
 
 def test_an_answer_is_said_to_call_a_function_only_if_its_own_cell_calls_it():
     cells = ["def output_size(n):\n    return n", "def unread(n):\n    return list(range(output_size(n)))"]
-    assert runner._calls(cells, "unread", "output_size")
-    assert not runner._calls(["def unread(n):\n    return []\nx = output_size(3)"], "unread", "output_size")
-    assert runner._calls(["unread = lambda n: output_size(n)"], "unread", "output_size")
-    assert runner._calls(["def unread(n:\n    output_size(n)"], "unread", "output_size")  # does not parse
-    assert not runner._calls(["def other():\n    output_size(1)"], "unread", "output_size")
+    assert classgrader._calls(cells, "unread", "output_size")
+    assert not classgrader._calls(
+        ["def unread(n):\n    return []\nx = output_size(3)"], "unread", "output_size"
+    )
+    assert classgrader._calls(["unread = lambda n: output_size(n)"], "unread", "output_size")
+    assert classgrader._calls(
+        ["def unread(n:\n    output_size(n)"], "unread", "output_size"
+    )  # does not parse
+    assert not classgrader._calls(["def other():\n    output_size(1)"], "unread", "output_size")
 
 
 # --------------------------------------------------------------------------- through the real grader
@@ -608,7 +615,7 @@ def test_partial_credit_gives_a_question_its_points_times_the_share_of_checks_pa
     out = tmp_path / "out" / "grades.csv"
     status, err = _run(subs, out, "--partial-credit")
     assert status == 0, err
-    questions = {q.id: q for q in runner.load_questions(HERE)}
+    questions = {q.id: q for q in classgrader.load_questions(HERE)}
     # The share of checks the answers pass, worked out here with the lecture's formula: the
     # output size one short everywhere, and the model unread through it.
     q1 = [c.args for c in questions["05.q1"].checks]

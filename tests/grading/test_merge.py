@@ -491,7 +491,7 @@ def test_the_readme_example_of_the_misconception_table_is_this_class_report(grad
 def test_every_section_a_question_sends_back_to_is_a_heading_of_its_course_notebook():
     import nbformat
 
-    from convkit.grade.runner import load_questions
+    from convkit.grade.classgrader import load_questions
 
     for q in load_questions(HERE):
         notebook = nbformat.read(ROOT / "notebooks" / q.notebook, as_version=4)

@@ -17,13 +17,13 @@ import nbformat
 import numpy as np
 import pytest
 
-from convkit.grade import runner
+from convkit.grade import classgrader
 from convkit.grade.call import NotAllowed, call_answer
 from convkit.grade.check import check
+from convkit.grade.classgrader import _expected, grade_notebook
 from convkit.grade.codec import to_plain
 from convkit.grade.model import KINDS, NOTEBOOKS, describe, verdict
 from convkit.grade.questions import BY_ID, QUESTIONS
-from convkit.grade.runner import _expected, grade_notebook
 
 from .answers import CHEAT, RIGHT, USES, WRONG
 from .conftest import HERE, ROOT
@@ -31,12 +31,12 @@ from .conftest import HERE, ROOT
 PRELUDE = "import numpy as np\nimport torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n"
 WRONG_CASES = [(qid, k) for qid, cases in WRONG.items() for k in range(len(cases))]
 # The grader enforces forbids once its sandbox passes them to the child (the other half of issue 11).
-ENFORCED = "forbids" in Path(runner.__file__).read_text()
+ENFORCED = "forbids" in Path(classgrader.__file__).read_text()
 
 
 @pytest.fixture(scope="module")
 def graded_questions():
-    return {q.id: q for q in runner.load_questions(HERE)}
+    return {q.id: q for q in classgrader.load_questions(HERE)}
 
 
 def _answer(qid: str, source: str):

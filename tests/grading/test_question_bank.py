@@ -172,7 +172,7 @@ def describe_bank(questions) -> list[dict]:
 
 
 def _load_questions():
-    from convkit.grade.runner import load_questions
+    from convkit.grade.classgrader import load_questions
 
     return load_questions(HERE)
 

@@ -279,7 +279,7 @@ def _attacks(world: World, fork_bomb: bool) -> dict[str, tuple[dict[str, str], d
                     [
                         f"open({str(report)!r}, 'a').write('\\nimport os; os.environ[\"PWNED\"] = \"1\"\\n')",
                         "import convkit, pathlib\n"
-                        "p = pathlib.Path(convkit.__file__).parent / 'grade' / 'runner.py'\n"
+                        "p = pathlib.Path(convkit.__file__).parent / 'grade' / 'classgrader.py'\n"
                         "p.write_text(p.read_text().replace('Outcome(question.points, question.points)', "
                         "'Outcome(question.points, question.points)'))",
                     ],
@@ -640,7 +640,7 @@ def test_a_rerun_resumes_from_the_graders_own_record_not_from_the_csv(graded):
 
 
 def test_a_dead_or_stopped_forkserver_is_replaced(tmp_path):
-    from convkit.grade.runner import _expected, grade_notebook, load_questions
+    from convkit.grade.classgrader import _expected, grade_notebook, load_questions
     from convkit.grade.sandbox import Sandbox
 
     questions = [q for q in load_questions(HERE) if q.notebook == NB]

@@ -192,8 +192,8 @@ def test_a_frame_is_one_line_of_json_and_nan_can_be_refused():
 
 def test_a_jobs_events_are_the_ones_the_grader_follows(pipe):
     """The job's side (convkit.grade.jail.run_job, in a plain fork: no namespaces) and the
-    grader's (runner._run_cells, then one check) agree on every event name."""
-    from convkit.grade import jail, runner
+    grader's (classgrader._run_cells, then one check) agree on every event name."""
+    from convkit.grade import classgrader, jail
     from convkit.grade.codec import decode
 
     results_r, results_w = pipe
@@ -209,7 +209,7 @@ def test_a_jobs_events_are_the_ones_the_grader_follows(pipe):
     os.close(commands_r)
     try:
         reader, cell_errors = Reader(results_r), {}
-        assert runner._run_cells(reader, cell_errors, 5.0, 1.0, _soon(60)) == (None, None)
+        assert classgrader._run_cells(reader, cell_errors, 5.0, 1.0, _soon(60)) == (None, None)
         assert cell_errors == {1: "ValueError: no"}
         command = {"check": 0, "nonce": "n1", "name": "x", "args": None, "torch": False, "forbid": []}
         os.write(commands_w, wire.frame(command))

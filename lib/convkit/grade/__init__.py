@@ -14,7 +14,7 @@
   which turns one result into the student's message (:func:`diagnosis` also gives the
   ids of the misconceptions it names); :mod:`convkit.grade.codec`: the
   plain data that crosses from student code to the grader (the trust boundary).
-- :mod:`convkit.grade.cli` and :mod:`convkit.grade.runner`: the grader
+- :mod:`convkit.grade.cli` and :mod:`convkit.grade.classgrader`: the grader
   (``python -I -m convkit.grade SUBMISSIONS``); :mod:`convkit.grade.forbid`: forbidden calls
   noticed by identity; :mod:`convkit.grade.report`: the CSV and the grader's record of it,
   feedback, Gradescope results, resume state, merges checked against the records;

@@ -86,7 +86,7 @@ class Diagnosed:
 
 def diagnosed(misconceptions: dict[str, dict[str, list[str]]], questions: list[Question]) -> list[Diagnosed]:
     """Each misconception shown, most students first: ``misconceptions`` maps a student to the ids
-    diagnosed per question (as the runner records them).
+    diagnosed per question (as the class grader records them).
 
     >>> from convkit.grade.model import Check
     >>> q = Question("01.q1", "01_why_convolutions.ipynb", "f", 2, (Check(None, 1),),

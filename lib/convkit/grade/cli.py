@@ -203,10 +203,10 @@ def preload() -> None:
     matplotlib.use("Agg")  # the class report's histogram
     import matplotlib.pyplot  # noqa: F401
 
+    import convkit.grade.classgrader  # noqa: F401
     import convkit.grade.classreport  # noqa: F401
     import convkit.grade.questions  # noqa: F401
     import convkit.grade.report  # noqa: F401
-    import convkit.grade.runner  # noqa: F401
 
     # A notebook with an unknown key takes nbformat's warning and validation paths: walk them now.
     probe = {
@@ -259,7 +259,7 @@ def _main(argv: Sequence[str] | None) -> int:
         print("error: SUBMISSIONS is required", file=sys.stderr)
         return 2
     preload()
-    from convkit.grade.runner import DeadlinePassed, Interrupted, default_checks_dir, grade_class
+    from convkit.grade.classgrader import DeadlinePassed, Interrupted, default_checks_dir, grade_class
 
     try:
         level = choose_level(args.unsafe_process_sandbox)
@@ -323,7 +323,7 @@ def _merge(argv: list[str]) -> int:
     from pathlib import Path
 
     from convkit.grade import classreport
-    from convkit.grade.runner import default_checks_dir, load_questions
+    from convkit.grade.classgrader import default_checks_dir, load_questions
 
     if merged.missing:
         print(

@@ -501,7 +501,7 @@ class ResumeState:
 
     It lives in a private folder beside the CSV (mode 0700) and is written only by the
     grading process, so a CSV edited by anyone is never read back as a grade. Each
-    student's entry carries a digest of the files graded (:func:`convkit.grade.runner.submission_digest`),
+    student's entry carries a digest of the files graded (:func:`convkit.grade.classgrader.submission_digest`),
     and the record as a whole the digests of the question set and of the hidden checks
     (``run``, a dict) and the isolation level: a rerun keeps a student only when all of
     them are unchanged (:meth:`plan`).
@@ -610,7 +610,7 @@ def record(text: str, run: dict, shard: tuple[int, int] | None, diagnosed: dict[
     """The grader's record of the CSV ``text`` it wrote, for ``merge`` to check it against.
 
     ``run`` holds the isolation level, the digests of the question set and of the hidden
-    checks (:func:`convkit.grade.runner.check_digests`), whether there were hidden
+    checks (:func:`convkit.grade.classgrader.check_digests`), whether there were hidden
     checks (``hidden_checks``) and how points were given (``scoring``: ``"all or nothing"``
     or ``"partial credit"``); ``diagnosed`` maps each student to
     :func:`misconceptions`. Per student the record keeps the digest of the row
@@ -731,7 +731,7 @@ def _number_cell(path: Path, student: str, column: str, text: str) -> float:
 
 def _read_shard(path: Path) -> _Shard:
     """One shard's CSV, checked row by row against the grader's record beside it."""
-    from convkit.grade.runner import select_shard
+    from convkit.grade.classgrader import select_shard
 
     if not path.is_file():
         raise ValueError(f"shard output {str(path)!r} is not a file")
