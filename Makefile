@@ -36,7 +36,7 @@ lab: install ## open the course in JupyterLab
 TEST_WORKERS ?= 2
 
 test: install lint ## run every test: lint, library, notebooks, grading, browser
-	CONVKIT_OFFLINE=1 $(BIN)/python -m pytest tests lib/convkit -n $(TEST_WORKERS) --dist loadgroup
+	CONVKIT_OFFLINE=1 $(BIN)/python -m pytest tests lib/convkit -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 test-fast: install ## the library tests, fewer hypothesis examples, no browser
 	CONVKIT_OFFLINE=1 HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest tests -m "not browser and not cluster" \

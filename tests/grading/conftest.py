@@ -3,20 +3,20 @@
 The session fixture ``graded`` runs every exercise notebook of the chosen folder once,
 through the same sandbox and checks as ``python -m convkit.grade``.
 
-One warm helper per session
----------------------------
-Starting the grader's warm helper costs an interpreter that imports torch (seconds);
+One warm forkserver per session
+-------------------------------
+Starting the grader's forkserver costs an interpreter that imports torch (seconds);
 forking a notebook's sandbox from it costs milliseconds. So the grading tests share
-one helper per isolation level for the whole session: the ``sandbox`` fixture hands
+one forkserver per isolation level for the whole session: the ``sandbox`` fixture hands
 it to tests that call ``grade_notebook``, and every grading run made in this process
 (``convkit.grade.cli.main``, ``classgrader.grade_class``) borrows it instead of starting
 its own. Each notebook is still forked into fresh namespaces of its own, exactly as
-in a real run; the helper never holds a check, an expected value or a student's code,
-so nothing passes from one test to the next through it. A helper that a test stops
+in a real run; the forkserver never holds a check, an expected value or a student's code,
+so nothing passes from one test to the next through it. A forkserver that a test stops
 or kills is replaced by the next job, as in a real run.
 
 The red team (``test_redteam.py``) keeps its isolation: it grades in separate
-processes from copies of the library, and its helper test starts a helper of its own.
+processes from copies of the library, and its forkserver test starts a forkserver of its own.
 """
 
 from __future__ import annotations
@@ -43,23 +43,23 @@ def pytest_addoption(parser):
     )
 
 
-class LentHelper:
-    """The session's warm helper lent to one grading run, with that run's limits.
+class LentForkserver:
+    """The session's forkserver lent to one grading run, with that run's limits.
 
-    Leaving the run's ``with`` block leaves the helper running for the next run;
-    everything else is the helper's own (:class:`convkit.grade.sandbox.Sandbox`).
+    Leaving the run's ``with`` block leaves the forkserver running for the next run;
+    everything else is the forkserver's own (:class:`convkit.grade.sandbox.Sandbox`).
     """
 
-    def __init__(self, helper: Sandbox, limits: Limits) -> None:
-        self._helper, self.limits = helper, limits
+    def __init__(self, forkserver: Sandbox, limits: Limits) -> None:
+        self._forkserver, self.limits = forkserver, limits
 
     def start(self, job: dict, limits: Limits | None = None):
-        return self._helper.start(job, limits or self.limits)
+        return self._forkserver.start(job, limits or self.limits)
 
     def __getattr__(self, name: str):
-        return getattr(self._helper, name)
+        return getattr(self._forkserver, name)
 
-    def __enter__(self) -> LentHelper:
+    def __enter__(self) -> LentForkserver:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -67,30 +67,30 @@ class LentHelper:
 
 
 @pytest.fixture(scope="session")
-def warm_helpers():
-    """The session's warm helpers by isolation level, each started when first asked for."""
-    helpers: dict[str, Sandbox] = {}
-    yield helpers
-    with ThreadPoolExecutor() as pool:  # each helper takes a moment to end: end them together
-        list(pool.map(Sandbox.close, helpers.values()))
+def forkservers():
+    """The session's forkservers by isolation level, each started when first asked for."""
+    servers: dict[str, Sandbox] = {}
+    yield servers
+    with ThreadPoolExecutor() as pool:  # each takes a moment to end: end them together
+        list(pool.map(Sandbox.close, servers.values()))
 
 
-def _helper(helpers: dict[str, Sandbox], level: str = "namespaces") -> Sandbox:
-    if level not in helpers:
-        helpers[level] = Sandbox(level)
-    return helpers[level]
+def _forkserver(servers: dict[str, Sandbox], level: str = "namespaces") -> Sandbox:
+    if level not in servers:
+        servers[level] = Sandbox(level)
+    return servers[level]
 
 
 @pytest.fixture(scope="session")
-def sandbox(warm_helpers) -> Sandbox:
-    """The session's warm helper (namespaces): each notebook graded with it gets a fresh sandbox."""
-    return _helper(warm_helpers)
+def sandbox(forkservers) -> Sandbox:
+    """The session's forkserver (namespaces): each notebook graded with it gets a fresh sandbox."""
+    return _forkserver(forkservers)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _grading_runs_borrow_the_warm_helper(warm_helpers):
-    def lend(level: str = "namespaces", limits: Limits | None = None) -> LentHelper:
-        return LentHelper(_helper(warm_helpers, level), limits or Limits())
+def _grading_runs_borrow_the_session_forkserver(forkservers):
+    def lend(level: str = "namespaces", limits: Limits | None = None) -> LentForkserver:
+        return LentForkserver(_forkserver(forkservers, level), limits or Limits())
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(classgrader, "Sandbox", lend)  # raises if the class grader no longer has that name
@@ -105,7 +105,7 @@ def questions():
 def grade_folder(folder: Path, questions, sandbox: Sandbox | None = None) -> dict:
     """Outcome of every question for the notebooks in ``folder`` (a missing one scores 0).
 
-    Graded with ``sandbox`` (the session's helper, say), or with a helper of its own.
+    Graded with ``sandbox`` (the session's forkserver, say), or with a forkserver of its own.
     """
     if sandbox is None:
         with Sandbox() as own:
