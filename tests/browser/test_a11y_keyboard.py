@@ -68,10 +68,14 @@ BODY_STOPS = {
 def tab_walk(view) -> list[dict]:
     """Every stop of Tab through the widget, from its first control until the focus leaves it."""
     first = view.locator("select, input, button, [tabindex]").first
-    first.focus()
     page = view.page
-    page.keyboard.press("Shift+Tab")  # out, and back in with the keyboard: focus-visible applies
-    page.keyboard.press("Tab")
+    for _ in range(10):  # JupyterLab may still move the focus while a freshly opened notebook settles
+        first.focus()
+        page.keyboard.press("Shift+Tab")  # out, and back in with the keyboard: focus-visible applies
+        page.keyboard.press("Tab")
+        if view.evaluate(FOCUSED)["inside"]:
+            break
+        page.wait_for_timeout(500)
     stops = []
     for _ in range(80):
         stop = view.evaluate(FOCUSED)
