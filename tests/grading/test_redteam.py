@@ -546,6 +546,13 @@ def graded(tmp_path_factory):
         "installation": _installation_listing(),
         "submissions": _tree_digest(world.submissions),
     }
+    # Jails of earlier grading tests in this process may still be ending: wait for them, and
+    # count as leftovers only processes that were not there before this class was graded.
+    for _ in range(150):
+        earlier = set(_sandbox_uids_alive())
+        if not earlier:
+            break
+        time.sleep(0.1)
     try:
         started = time.monotonic()
         done = world.grade(
@@ -554,7 +561,7 @@ def graded(tmp_path_factory):
         world.seconds = time.monotonic() - started
         time.sleep(2)  # a survivor, if any, would rewrite the CSV by now
         world.done, world.attacks, world.before = done, attacks, before
-        world.leftover_processes = _sandbox_uids_alive()
+        world.leftover_processes = [pid for pid in _sandbox_uids_alive() if pid not in earlier]
         yield world
     finally:
         world.listener.close()
