@@ -71,15 +71,14 @@ def _preload() -> None:
         pass
 
 
-def _reap() -> bool:
-    """Collect the jails that have ended; True while some are still running."""
+def _reap() -> None:
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return False
+            return
         if pid == 0:
-            return True
+            return
 
 
 def serve(fd: int) -> None:
@@ -108,8 +107,9 @@ def serve(fd: int) -> None:
                 jail.start(job, fds)  # never returns
         for handed in fds:
             os.close(handed)
-    deadline = time.monotonic() + 2  # the last jails end as their pipes close; wait no longer than that
-    while _reap() and time.monotonic() < deadline:
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        _reap()
         time.sleep(0.05)
 
 
