@@ -88,6 +88,8 @@ class CoursePage:
 
     def fresh(self, name: str) -> Any:
         """Run widget ``name``'s cell again and return the new widget, as first drawn."""
+        # The pointer left where an earlier test put it would hover the new drawing at once.
+        self.page.mouse.move(0, 0)
         self.page.evaluate(
             """async ([index, name]) => {
                 const panel = window.jupyterapp.shell.currentWidget;
