@@ -154,6 +154,16 @@ def _sandbox_uids_alive() -> list[int]:
     return alive
 
 
+def _described(pid: int) -> str:
+    """``pid`` with its state and command line, for an assertion message."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return f"{pid} (gone by now)"
+    return f"{pid} (state {state}: {command[:200]})"
+
+
 def _notebook(base: Path, cells=(), *, extra_keys: bool = False) -> str:
     """``base`` (a notebook file) with extra code cells at the end."""
     notebook = nbformat.read(base, as_version=4)
@@ -561,7 +571,7 @@ def graded(tmp_path_factory):
         world.seconds = time.monotonic() - started
         time.sleep(2)  # a survivor, if any, would rewrite the CSV by now
         world.done, world.attacks, world.before = done, attacks, before
-        world.leftover_processes = [pid for pid in _sandbox_uids_alive() if pid not in earlier]
+        world.leftover_processes = [_described(pid) for pid in _sandbox_uids_alive() if pid not in earlier]
         yield world
     finally:
         world.listener.close()

@@ -26,6 +26,9 @@ import time
 
 from convkit.grade import jail, wire
 
+# How long the forkserver waits, after the grader has gone, for its last jails to be torn down.
+LAST_JAILS_SECONDS = 30
+
 __all__ = ["serve"]
 
 _PRELOAD = (
@@ -71,14 +74,15 @@ def _preload() -> None:
         pass
 
 
-def _reap() -> None:
+def _reap() -> bool:
+    """Collect the jails that have ended; True while some are still running."""
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            return False
         if pid == 0:
-            return
+            return True
 
 
 def serve(fd: int) -> None:
@@ -107,9 +111,11 @@ def serve(fd: int) -> None:
                 jail.start(job, fds)  # never returns
         for handed in fds:
             os.close(handed)
-    deadline = time.monotonic() + 2
-    while time.monotonic() < deadline:
-        _reap()
+    # The grader closed the last jobs' pipes, so their watchers are killing them. A watcher ends
+    # only once its jail's PID namespace is empty, so waiting for the watchers means the grader,
+    # which waits for this process, returns with no student process left on the machine.
+    deadline = time.monotonic() + LAST_JAILS_SECONDS
+    while _reap() and time.monotonic() < deadline:
         time.sleep(0.05)
 
 

@@ -56,6 +56,7 @@ import time
 from pathlib import Path
 
 from convkit.grade import jail, wire
+from convkit.grade.forkserver import LAST_JAILS_SECONDS
 from convkit.grade.jail import Limits
 
 __all__ = ["Sandbox", "Job", "SandboxError", "Limits", "capabilities", "choose_level", "LEVELS"]
@@ -433,7 +434,7 @@ class Sandbox:
             pass
         if self.forkserver is not None:
             try:
-                self.forkserver.wait(timeout=5)
+                self.forkserver.wait(timeout=LAST_JAILS_SECONDS + 5)  # it waits for its last jails
             except subprocess.TimeoutExpired:
                 self.forkserver.kill()
                 self.forkserver.wait()
