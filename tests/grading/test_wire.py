@@ -250,8 +250,8 @@ def test_a_deadline_already_passed_times_out_at_once(pipe):
 def test_a_message_before_the_deadline_is_returned_when_it_arrives(pipe):
     read, write = pipe
     timer = threading.Timer(0.3, lambda: os.write(write, b'{"event": "ready"}\n'))
+    began = time.monotonic()  # before the timer starts: the message cannot come sooner than 0.3 s after
     timer.start()
-    began = time.monotonic()
     try:
         assert Reader(read).next(began + 20) == {"event": "ready"}
     finally:
