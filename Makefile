@@ -36,11 +36,11 @@ lab: install ## open the course in JupyterLab
 TEST_WORKERS ?= 2
 
 test: install lint ## run every test: lint, library, notebooks, grading, browser
-	CONVKIT_OFFLINE=1 $(BIN)/python -m pytest tests lib/convkit -n $(TEST_WORKERS) --dist loadgroup --durations=15
+	CONVKIT_OFFLINE=1 $(BIN)/python -m pytest tests lib/convkit -n $(TEST_WORKERS) --dist loadscope --durations=15
 
 test-fast: install ## the library tests, fewer hypothesis examples, no browser
 	CONVKIT_OFFLINE=1 HYPOTHESIS_PROFILE=fast $(BIN)/python -m pytest tests -m "not browser and not cluster" \
-		-n $(TEST_WORKERS) --dist loadgroup
+		-n $(TEST_WORKERS) --dist loadscope
 
 lint: install ## ruff: lint every .py and notebook, and check the .py files are formatted
 	$(BIN)/ruff check .
