@@ -130,11 +130,14 @@ class Lab:
     def page_url(self, notebook: str) -> str:
         return f"{self.url}/lab/tree/{notebook}?reset&token={self.token}"
 
-    def shutdown_kernels(self) -> None:
+    def shutdown_kernels(self, notebook: str | None = None) -> None:
+        """Shut down the kernel of ``notebook`` (a path under the root), or every kernel."""
         for session in self.api("GET", "sessions"):
-            self.api("DELETE", f"sessions/{session['id']}")
-        for kernel in self.api("GET", "kernels"):
-            self.api("DELETE", f"kernels/{kernel['id']}")
+            if notebook is None or session["path"] == notebook:
+                self.api("DELETE", f"sessions/{session['id']}")
+        if notebook is None:
+            for kernel in self.api("GET", "kernels"):
+                self.api("DELETE", f"kernels/{kernel['id']}")
 
 
 def _wait_until_serving(lab: Lab, log: Path) -> None:

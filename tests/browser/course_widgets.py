@@ -1,10 +1,11 @@
-"""One JupyterLab page showing every widget the course notebooks show, for the accessibility tests.
+"""One JupyterLab page showing every widget the course notebooks show, for the widget tests.
 
 The notebook is written into the test server's copy of ``notebooks/``: one cell
 per call the course makes (``stepper()`` in 02 and ``stepper(x, u,
 multichannel=True)`` in 03 with 03's numbers, the explorer as 05 opens it, ...),
-run once per session in one kernel. A test that changes a widget can draw it
-afresh with :meth:`CoursePage.fresh`, which runs that one cell again.
+run once per session in one kernel, and a few more cells (:data:`MORE_CELLS`). A test
+that changes a widget draws it afresh with :meth:`CoursePage.fresh`, which runs that one
+cell again, instead of starting a kernel of its own.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from lab_page import open_notebook, run_all
 
-__all__ = ["CELLS", "EXPLORER_X", "CoursePage", "course_page", "explorer_sentence"]
+__all__ = ["CELLS", "MORE_CELLS", "EXPLORER_X", "CoursePage", "course_page", "explorer_sentence"]
 
 _SETUP = """\
 import numpy as np
@@ -43,6 +44,14 @@ CELLS = {
     "playground": "playground()",  # 06
     "template": "template_matcher()",  # 06
 }
+#: More cells in the same notebook, for tests/browser/test_widget_interaction.py: the explorer
+#: as it first opens, on the lecture's example, and with a stride set from Python.
+MORE_CELLS = {
+    "explorer_default": "explorer()",
+    "explorer_lecture": "explorer('lecture: 3×5, padding (2, 1), stride (2, 2)')",
+    "explorer_stride2": "widget2 = explorer()\nwidget2.controls['stride_w'].value = 2\nwidget2",
+}
+_ALL_CELLS = {**CELLS, **MORE_CELLS}
 _NOTEBOOK = "window.jupyterapp.shell.currentWidget"
 
 # The example numbers the explorer draws (its _X_TABLE and _W_TABLE), written out again:
@@ -74,7 +83,7 @@ class CoursePage:
 
     @staticmethod
     def index(name: str) -> int:
-        return 1 + list(CELLS).index(name)
+        return 1 + list(_ALL_CELLS).index(name)
 
     def area(self, name: str) -> str:
         """A CSS selector for the output area of widget ``name``'s cell."""
@@ -106,7 +115,7 @@ class CoursePage:
 
 
 def _write(root: Path) -> str:
-    cells = [nbformat.v4.new_code_cell(_SETUP)] + [nbformat.v4.new_code_cell(c) for c in CELLS.values()]
+    cells = [nbformat.v4.new_code_cell(_SETUP)] + [nbformat.v4.new_code_cell(c) for c in _ALL_CELLS.values()]
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = root / "widgets" / "course_widgets.ipynb"
@@ -122,10 +131,10 @@ def _show(page: Any, lab: Any, path: str) -> CoursePage:
         f"""(names) => {_NOTEBOOK}.content.widgets.forEach((cell, i) => {{
             if (i > 0) cell.node.dataset.courseWidget = names[i - 1];
         }})""",
-        list(CELLS),
+        list(_ALL_CELLS),
     )
     shown = CoursePage(page)
-    for name in CELLS:
+    for name in _ALL_CELLS:
         shown.widget(name)
     return shown
 

@@ -108,4 +108,4 @@ def test_notebook_runs_in_jupyterlab_without_errors_and_renders_its_widgets(
         assert not away, f"{name}: requests to other hosts: {away[:5]}"
     finally:
         screenshot_notebook(page, screenshots / f"{Path(name).stem}.png")
-        lab.shutdown_kernels()
+        lab.shutdown_kernels(name)

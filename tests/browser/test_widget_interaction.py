@@ -1,7 +1,7 @@
 """The course widgets in JupyterLab, driven with the mouse and the keyboard as a student would.
 
-Each test opens a one-cell notebook showing one widget and works it in
-Chromium. What the page lights up or writes is compared with an independent
+Each test draws one widget afresh in the shared widget notebook (one kernel for
+the session, ``course_widgets``) and works it in Chromium. What the page lights up or writes is compared with an independent
 truth: ``convkit.shapes.footprint`` for the cells an output reads, torch for
 the transposed output size and for the multichannel output value.
 """
@@ -16,39 +16,20 @@ import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
-from lab_page import open_notebook, run_all
+from lab_page import open_notebook
 
 from convkit import shapes
 
+# The widgets these tests work, by name: cells of the shared widget notebook (course_widgets).
 WIDGETS = {
-    "explorer": "from convkit.widgets.explorer import explorer\nexplorer()",
-    "explorer_lecture": (
-        "from convkit.widgets.explorer import explorer\n"
-        "explorer('lecture: 3×5, padding (2, 1), stride (2, 2)')"
-    ),
-    "explorer_stride2": (
-        "from convkit.widgets.explorer import explorer\nw = explorer()\nw.controls['stride_w'].value = 2\nw"
-    ),
-    "stepper": "from convkit.widgets.stepper import stepper\nstepper()",
-    "playground": "from convkit.widgets.playground import playground\nplayground()",
-    "template": "from convkit.widgets.template import template_matcher\ntemplate_matcher()",
-    "params": "from convkit.widgets.params import parameter_counter\nparameter_counter()",
+    "explorer": "explorer_default",
+    "explorer_lecture": "explorer_lecture",
+    "explorer_stride2": "explorer_stride2",
+    "stepper": "stepper",
+    "playground": "playground",
+    "template": "template",
+    "params": "params",
 }
-DRAWN = ".ck-widget[data-drawn]"
-
-
-def open_widget(lab, page, name: str):
-    """Open a notebook holding only widget ``name``, run it, return the widget's root locator."""
-    path = Path(lab.root) / "widgets" / f"{name}.ipynb"
-    path.parent.mkdir(exist_ok=True)
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(WIDGETS[name])])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(notebook, path)
-    open_notebook(page, lab, f"widgets/{name}.ipynb")
-    run_all(page)
-    view = page.locator(DRAWN).first
-    view.wait_for(state="visible", timeout=60_000)
-    return view
 
 
 def test_a_saved_widget_shows_its_picture_before_the_notebook_runs(lab, page, screenshots):
@@ -80,20 +61,25 @@ def test_a_saved_widget_shows_its_picture_before_the_notebook_runs(lab, page, sc
         assert "Explorer(title=" not in shown and "Stepper(title=" not in shown
         page.screenshot(path=str(screenshots / "widget-saved-before-running.png"))
     finally:
-        lab.shutdown_kernels()
+        lab.shutdown_kernels("widgets/saved.ipynb")
 
 
 @pytest.fixture
-def widget(lab, page, request, screenshots):
-    """The widget named by the test's parameter; afterwards, no request may have left the machine."""
+def widget(lab, course_page, request, screenshots):
+    """The widget named by the test's parameter, drawn afresh in the shared widget notebook;
+    afterwards, no request may have left the machine."""
     requests: list[str] = []
-    page.on("request", lambda r: requests.append(r.url))
+
+    def record(request) -> None:
+        requests.append(request.url)
+
+    course_page.page.on("request", record)
     try:
-        view = open_widget(lab, page, request.param)
+        view = course_page.fresh(WIDGETS[request.param])
         yield view
         view.screenshot(path=str(screenshots / f"widget-{request.param}.png"))
     finally:
-        lab.shutdown_kernels()
+        course_page.page.remove_listener("request", record)
     away = [u for u in requests if not u.startswith((lab.url, "data:", "blob:"))]
     assert not away, f"requests to other hosts: {away[:5]}"
 
@@ -224,7 +210,7 @@ def _picture(view) -> str:
 
 
 @pytest.mark.parametrize("widget", ["explorer"], indirect=True)
-def test_a_key_press_is_drawn_from_lookahead_as_python_draws_it(widget, lab):
+def test_a_key_press_is_drawn_from_lookahead_as_python_draws_it(widget, course_page):
     page = widget.page
     slider = widget.get_by_label("stride (columns)", exact=True)
     slider.focus()  # focusing a slider asks Python for its neighbours
@@ -238,8 +224,8 @@ def test_a_key_press_is_drawn_from_lookahead_as_python_draws_it(widget, lab):
     # Python's answer to the same change confirms the picture without drawing again.
     page.wait_for_timeout(1500)
     assert _drawn(widget) == before + 1 and _picture(widget) == ahead
-    # The same settings drawn from the kernel's own state, in a fresh notebook: the same picture.
-    fresh = open_widget(lab, page, "explorer_stride2")
+    # The same settings drawn from the kernel's own state, by a cell that sets them: the same picture.
+    fresh = course_page.fresh(WIDGETS["explorer_stride2"])
     assert fresh.get_attribute("data-source") == "kernel"
     assert _picture(fresh) == ahead
 
