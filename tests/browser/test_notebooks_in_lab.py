@@ -1,11 +1,17 @@
-"""Every course notebook, run in JupyterLab in Chromium as a student would run it.
+"""Every course notebook in JupyterLab in Chromium, as a student opens and runs it.
 
-For each ``notebooks/*.ipynb``: open it, Run All, wait for the kernel to go
-idle, then check that no cell holds an error, that every cell ran, that every
-widget output is a rendered widget view with its controls and a drawn or
-decoded picture (not "Loading widget...", not a text repr), and that every
-request the page made went to the local server. A screenshot of
-the whole notebook goes to ``artifacts/screenshots/``.
+Each notebook that shows a widget is opened and Run All, as a student runs it:
+then no cell may hold an error, every cell must have run, every widget output
+must be a rendered widget view with its controls and a drawn or decoded picture
+(not "Loading widget...", not a text repr), and every request the page made must
+have gone to the local server. That run is the second run of these notebooks in
+``make test`` (tests/test_notebook_runs.py runs each in a kernel), and it pays for
+itself by what only a browser shows: the widgets drawn, and no request leaving.
+
+A notebook that shows no widget has nothing more to show in a browser when run,
+so it is opened without running: its saved outputs must all be shown, every picture
+decoded, with no request leaving the machine. A screenshot of each whole notebook
+goes to ``artifacts/screenshots/``.
 """
 
 from __future__ import annotations
@@ -46,11 +52,51 @@ def _saved_widget_cells(name: str) -> set[int]:
     }
 
 
+def _kinds(outputs: list[dict]) -> list[str]:
+    """A cell's output types in order, one "stream" for its printed text (Lab joins consecutive streams)."""
+    kinds = [o["output_type"] for o in outputs]
+    return [k for i, k in enumerate(kinds) if k != "stream" or i == 0 or kinds[i - 1] != "stream"]
+
+
+LIVE = [name for name in COURSE if _saved_widget_cells(name)]
+STILL = [name for name in COURSE if name not in LIVE]
+
+
 def test_the_course_has_notebooks_to_run():
     assert COURSE, f"no notebooks found in {NOTEBOOKS}"
+    assert LIVE, "no course notebook shows a widget"
 
 
-@pytest.mark.parametrize("name", COURSE)
+@pytest.mark.parametrize("name", STILL)
+def test_a_notebook_without_widgets_shows_every_saved_output_and_asks_nothing_of_other_hosts(
+    name: str, lab, page, screenshots: Path
+):
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    saved = nbformat.read(NOTEBOOKS / name, as_version=4)
+    pictures = sum("image/png" in o.get("data", {}) for c in saved.cells for o in c.get("outputs", []))
+    open_notebook(page, lab, name)
+    try:
+        shown = [_kinds(c["outputs"]) for c in cell_report(page)]
+        assert shown == [_kinds(c.get("outputs", [])) for c in saved.cells], f"{name}: outputs not all shown"
+        images = page.locator(".jp-OutputArea-output img")
+        page.wait_for_function(
+            """(n) => {
+                const images = Array.from(document.querySelectorAll('.jp-OutputArea-output img'));
+                return images.length === n && images.every(i => i.complete && i.naturalWidth > 0);
+            }""",
+            arg=pictures,
+            timeout=30_000,
+        )
+        assert images.count() == pictures > 0
+        away = [u for u in requests if not u.startswith((lab.url, "data:", "blob:"))]
+        assert not away, f"{name}: requests to other hosts: {away[:5]}"
+    finally:
+        screenshot_notebook(page, screenshots / f"{Path(name).stem}.png")
+        lab.shutdown_kernels(name)
+
+
+@pytest.mark.parametrize("name", LIVE)
 def test_notebook_runs_in_jupyterlab_without_errors_and_renders_its_widgets(
     name: str, lab, page, screenshots: Path
 ):

@@ -343,8 +343,8 @@ def test_a_run_deadline_leaves_unfinished_students_for_the_rerun(tmp_path, capsy
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_mid_run_keeps_the_finished_students_and_the_rerun_completes(tmp_path, signum):
     name = NOTEBOOKS[0]
-    # 6 s a student: the signal, 2 s into the second student, lands mid-notebook
-    slow = _notebook(["import time\ntime.sleep(2)"] * 3)
+    # 4.5 s a student: the signal, 2 s into the second student, lands mid-notebook
+    slow = _notebook(["import time\ntime.sleep(1.5)"] * 3)
     students = ["s1", "s2", "s3", "s4"]
     submissions = _class(tmp_path, {s: {name: slow} for s in students})
     out = tmp_path / "grades.csv"
@@ -358,7 +358,7 @@ def test_a_signal_mid_run_keeps_the_finished_students_and_the_rerun_completes(tm
         while not (out.is_file() and len(out.read_text().splitlines()) > 1):  # the first student is in
             assert process.poll() is None and time.monotonic() - started < 180
             time.sleep(0.2)
-        time.sleep(2)  # the second student's notebook is running (4 s of it left)
+        time.sleep(2)  # the second student's notebook is running (2.5 s of it left)
         process.send_signal(signum)
         sent = time.monotonic()
         _, err = process.communicate(timeout=30)

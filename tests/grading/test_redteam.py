@@ -566,7 +566,7 @@ def graded(tmp_path_factory):
     try:
         started = time.monotonic()
         done = world.grade(
-            "--jobs", "2", "--timeout", "3", "--notebook-timeout", "40", "--memory", "768", cgroup=cgroup
+            "--jobs", "2", "--timeout", "3", "--notebook-timeout", "20", "--memory", "768", cgroup=cgroup
         )
         world.seconds = time.monotonic() - started
         time.sleep(2)  # a survivor, if any, would rewrite the CSV by now
@@ -640,7 +640,7 @@ def test_the_exfiltrator_found_nothing_to_leak(graded):
 
 
 def test_feedback_names_what_the_sandbox_stopped(graded):
-    assert "went over its time limit of 40 s" in graded.feedback("sleepy")
+    assert "went over its time limit of 20 s" in graded.feedback("sleepy")
     assert "sent unreadable output" in graded.feedback("no_newline")
     memory = graded.feedback("memory_bomb")  # stopped by RLIMIT_AS, the cgroup's OOM killer, or time
     assert any(
