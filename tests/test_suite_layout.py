@@ -33,7 +33,7 @@ class _Worker:
 
 def _run(request, collection: list[str]) -> dict[str, str]:
     """Each test id of ``collection`` with the worker that ran it, as xdist would schedule it."""
-    values = {"tx": ["2*popen"], "dist": "loadgroup"}  # what `-n 2 --dist loadgroup` gives
+    values = {"tx": ["2*popen"], "dist": "loadscope"}  # what make test's `-n 2 --dist loadscope` gives
     config = SimpleNamespace(getvalue=values.get, option=SimpleNamespace(loadscopereorder=True))
     scheduler = request.config.hook.pytest_xdist_make_scheduler(config=config, log=None)
     workers = [_Worker("gw0"), _Worker("gw1")]

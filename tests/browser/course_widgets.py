@@ -47,7 +47,7 @@ CELLS = {
 #: More cells in the same notebook, for tests/browser/test_widget_interaction.py: the explorer
 #: as it first opens, on the lecture's example, and with a stride set from Python.
 MORE_CELLS = {
-    "explorer_default": "explorer()",
+    "explorer_default": "explorer()",  # "explorer" above has the lecture's preset clicked
     "explorer_lecture": "explorer('lecture: 3×5, padding (2, 1), stride (2, 2)')",
     "explorer_stride2": "widget2 = explorer()\nwidget2.controls['stride_w'].value = 2\nwidget2",
 }

@@ -1,9 +1,10 @@
 """The course widgets in JupyterLab, driven with the mouse and the keyboard as a student would.
 
 Each test draws one widget afresh in the shared widget notebook (one kernel for
-the session, ``course_widgets``) and works it in Chromium. What the page lights up or writes is compared with an independent
-truth: ``convkit.shapes.footprint`` for the cells an output reads, torch for
-the transposed output size and for the multichannel output value.
+the session, ``course_widgets``; the parameter names its cell) and works it in
+Chromium. What the page lights up or writes is compared with an independent truth:
+``convkit.shapes.footprint`` for the cells an output reads, torch for the transposed
+output size and for the multichannel output value.
 """
 
 from __future__ import annotations
@@ -19,17 +20,6 @@ import torch.nn.functional as F
 from lab_page import open_notebook
 
 from convkit import shapes
-
-# The widgets these tests work, by name: cells of the shared widget notebook (course_widgets).
-WIDGETS = {
-    "explorer": "explorer_default",
-    "explorer_lecture": "explorer_lecture",
-    "explorer_stride2": "explorer_stride2",
-    "stepper": "stepper",
-    "playground": "playground",
-    "template": "template",
-    "params": "params",
-}
 
 
 def test_a_saved_widget_shows_its_picture_before_the_notebook_runs(lab, page, screenshots):
@@ -66,7 +56,7 @@ def test_a_saved_widget_shows_its_picture_before_the_notebook_runs(lab, page, sc
 
 @pytest.fixture
 def widget(lab, course_page, request, screenshots):
-    """The widget named by the test's parameter, drawn afresh in the shared widget notebook;
+    """The widget of the shared notebook's cell named by the test's parameter, drawn afresh;
     afterwards, no request may have left the machine."""
     requests: list[str] = []
 
@@ -75,7 +65,7 @@ def widget(lab, course_page, request, screenshots):
 
     course_page.page.on("request", record)
     try:
-        view = course_page.fresh(WIDGETS[request.param])
+        view = course_page.fresh(request.param)
         yield view
         view.screenshot(path=str(screenshots / f"widget-{request.param}.png"))
     finally:
@@ -144,7 +134,7 @@ def test_hovering_an_output_cell_lights_exactly_the_inputs_shapes_footprint_give
     }
 
 
-@pytest.mark.parametrize("widget", ["explorer"], indirect=True)
+@pytest.mark.parametrize("widget", ["explorer_default"], indirect=True)
 def test_transposed_mode_output_size_equals_conv_transpose2d(widget):
     before = _drawn(widget)
     widget.get_by_label("layer", exact=True).select_option(label="transposed convolution")
@@ -173,7 +163,7 @@ def test_transposed_mode_output_size_equals_conv_transpose2d(widget):
     assert _drawn(widget) > before
 
 
-@pytest.mark.parametrize("widget", ["explorer"], indirect=True)
+@pytest.mark.parametrize("widget", ["explorer_default"], indirect=True)
 def test_explorer_is_operated_by_keyboard_and_a_bad_setting_keeps_the_picture(widget):
     page = widget.page
     before = _drawn(widget)
@@ -209,7 +199,7 @@ def _picture(view) -> str:
     return re.sub(r"ck-[a-z_]+-\d+", "ck-id", view.locator(".ck-body").inner_html())
 
 
-@pytest.mark.parametrize("widget", ["explorer"], indirect=True)
+@pytest.mark.parametrize("widget", ["explorer_default"], indirect=True)
 def test_a_key_press_is_drawn_from_lookahead_as_python_draws_it(widget, course_page):
     page = widget.page
     slider = widget.get_by_label("stride (columns)", exact=True)
@@ -225,7 +215,7 @@ def test_a_key_press_is_drawn_from_lookahead_as_python_draws_it(widget, course_p
     page.wait_for_timeout(1500)
     assert _drawn(widget) == before + 1 and _picture(widget) == ahead
     # The same settings drawn from the kernel's own state, by a cell that sets them: the same picture.
-    fresh = course_page.fresh(WIDGETS["explorer_stride2"])
+    fresh = course_page.fresh("explorer_stride2")
     assert fresh.get_attribute("data-source") == "kernel"
     assert _picture(fresh) == ahead
 
@@ -384,7 +374,9 @@ def _focus_ring_and_names(view) -> list[str]:
     )
 
 
-@pytest.mark.parametrize("widget", ["explorer", "stepper", "playground", "template", "params"], indirect=True)
+@pytest.mark.parametrize(
+    "widget", ["explorer_default", "stepper", "playground", "template", "params"], indirect=True
+)
 def test_every_control_has_a_name_a_focus_ring_and_text_of_at_least_12px(widget):
     assert _focus_ring_and_names(widget) == []
     small = widget.evaluate(

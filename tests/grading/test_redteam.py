@@ -43,6 +43,9 @@ FULL = {q.id: q.points for q in QUESTIONS}
 MAX = sum(FULL.values())
 NAMES = sorted({q.name for q in QUESTIONS})
 SECRET = "convkit-redteam-secret-7f3a"
+# The whole-notebook time limit of the hostile class: the sleeper (100 s of sleeps) and the fork
+# bomb run into it, and every honest notebook finishes well inside it.
+NOTEBOOK_LIMIT = 20
 BOOT = (
     "import sys; sys.path.insert(0, sys.argv.pop(1)); "
     "from convkit.grade.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -556,22 +559,32 @@ def graded(tmp_path_factory):
         "installation": _installation_listing(),
         "submissions": _tree_digest(world.submissions),
     }
-    # Jails of earlier grading tests in this process may still be ending: wait for them, and
-    # count as leftovers only processes that were not there before this class was graded.
-    for _ in range(150):
-        earlier = set(_sandbox_uids_alive())
-        if not earlier:
-            break
+    # Grading tests run one after another on this worker, and the shared forkserver's last jails
+    # may still be ending: wait for them. One still alive after 15 s was left by an earlier test.
+    deadline = time.monotonic() + 15
+    while (earlier := _sandbox_uids_alive()) and time.monotonic() < deadline:
         time.sleep(0.1)
+    assert not earlier, f"sandbox processes left before the red team: {[_described(p) for p in earlier]}"
     try:
         started = time.monotonic()
         done = world.grade(
-            "--jobs", "2", "--timeout", "3", "--notebook-timeout", "20", "--memory", "768", cgroup=cgroup
+            "--jobs",
+            "2",
+            "--timeout",
+            "3",
+            "--notebook-timeout",
+            str(NOTEBOOK_LIMIT),
+            "--memory",
+            "768",
+            cgroup=cgroup,
         )
         world.seconds = time.monotonic() - started
-        time.sleep(2)  # a survivor, if any, would rewrite the CSV by now
+        # When the grader has returned, no process of the class may be left: none now, and none
+        # 2 s later, by which time a survivor would have rewritten the CSV.
+        at_return = [_described(pid) for pid in _sandbox_uids_alive()]
+        time.sleep(2)
         world.done, world.attacks, world.before = done, attacks, before
-        world.leftover_processes = [_described(pid) for pid in _sandbox_uids_alive() if pid not in earlier]
+        world.leftover_processes = at_return + [_described(pid) for pid in _sandbox_uids_alive()]
         yield world
     finally:
         world.listener.close()
@@ -640,7 +653,7 @@ def test_the_exfiltrator_found_nothing_to_leak(graded):
 
 
 def test_feedback_names_what_the_sandbox_stopped(graded):
-    assert "went over its time limit of 20 s" in graded.feedback("sleepy")
+    assert f"went over its time limit of {NOTEBOOK_LIMIT} s" in graded.feedback("sleepy")
     assert "sent unreadable output" in graded.feedback("no_newline")
     memory = graded.feedback("memory_bomb")  # stopped by RLIMIT_AS, the cgroup's OOM killer, or time
     assert any(
